@@ -1,0 +1,22 @@
+/* The limits table of ottl_limits.h, the one place Python learns the numbers from. */
+#include "ottl_limits.h"
+
+#define FIXED(name, unit, doc) {#name, OTTL_##name, OTTL_##name, OTTL_##name, 0, unit, doc}
+/* A value users may choose: DEFAULT_x with its MIN_x and MAX_x. */
+#define CHOICE(name, unit, doc)                                                            \
+    {"DEFAULT_" #name, OTTL_DEFAULT_##name, OTTL_MIN_##name, OTTL_MAX_##name, 1, unit, doc}
+
+const ottl_limit_t ottl_limits[] = {
+    CHOICE(BATCH_SIZE, "records", "records per batch"),
+    CHOICE(TIMEOUT_MS, "ms", "batch flush timeout"),
+    CHOICE(MAX_STATEMENTS, "statements", "statements and conditions per program"),
+    CHOICE(MAX_STRING_LENGTH, "bytes", "bytes in one string or bytes value"),
+    CHOICE(MAX_ATTRIBUTES, "entries", "attributes per record, entries per map or list"),
+    FIXED(MAX_STATEMENT_LENGTH, "characters", "characters in one statement"),
+    FIXED(MAX_NESTING_DEPTH, "levels", "nesting depth of one statement"),
+    FIXED(MAX_ARGUMENTS, "arguments", "arguments in one function call"),
+    FIXED(MAX_PATH_KEYS, "keys", "keys after one path segment or converter"),
+    FIXED(MAX_REGEX_PATTERN_SIZE, "bytes", "bytes in one regular expression"),
+};
+
+const size_t ottl_limits_count = sizeof ottl_limits / sizeof ottl_limits[0];

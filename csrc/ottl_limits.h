@@ -1,0 +1,68 @@
+/*
+ * The engine's limits and defaults, defined once.
+ *
+ * C code uses the OTTL_* macros directly. Python sees the same numbers read-only as
+ * `ottl.limits` (names without the OTTL_ prefix), built from this header at compile time
+ * through the table in limits.c, so the two cannot drift. Every constant here is enforced
+ * somewhere; add one only together with the code that enforces it.
+ */
+#ifndef OTTL_LIMITS_H
+#define OTTL_LIMITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Records per batch handed to the engine in one call. */
+#define OTTL_DEFAULT_BATCH_SIZE 1000
+#define OTTL_MIN_BATCH_SIZE 10
+#define OTTL_MAX_BATCH_SIZE 10000
+
+/* How long a batch may wait to fill before it is flushed, in milliseconds. */
+#define OTTL_DEFAULT_TIMEOUT_MS 5000
+#define OTTL_MIN_TIMEOUT_MS 1
+#define OTTL_MAX_TIMEOUT_MS 3600000
+
+/* Characters in one statement or condition; longer text is rejected before it is lexed. */
+#define OTTL_MAX_STATEMENT_LENGTH 65536
+/* Nesting of parentheses, lists, maps, calls and keys in one statement. Bounds the parser's
+ * recursion so hostile text cannot exhaust the stack. */
+#define OTTL_MAX_NESTING_DEPTH 64
+/* Statements and conditions in one program (a config group). */
+#define OTTL_DEFAULT_MAX_STATEMENTS 1024
+#define OTTL_MIN_MAX_STATEMENTS 1
+#define OTTL_MAX_MAX_STATEMENTS 65536
+/* Arguments in one function call. */
+#define OTTL_MAX_ARGUMENTS 32
+/* Keys after one path segment or converter (`attributes["a"]["b"][0]`). */
+#define OTTL_MAX_PATH_KEYS 32
+
+/* Bytes in one string or bytes value (literal, attribute, body). */
+#define OTTL_DEFAULT_MAX_STRING_LENGTH (16 * 1024 * 1024)
+#define OTTL_MIN_MAX_STRING_LENGTH 1024
+#define OTTL_MAX_MAX_STRING_LENGTH (256 * 1024 * 1024)
+/* Attributes (key-value pairs) on one record, resource, scope, event or link, and entries in
+ * one map or list literal. */
+#define OTTL_DEFAULT_MAX_ATTRIBUTES 4096
+#define OTTL_MIN_MAX_ATTRIBUTES 16
+#define OTTL_MAX_MAX_ATTRIBUTES 1048576
+/* Bytes in one regular expression pattern, checked before RE2 compiles it. */
+#define OTTL_MAX_REGEX_PATTERN_SIZE 8192
+
+/*
+ * The table that Python reads. Each row: name (without the prefix), value, and, for a value
+ * that users may choose, the allowed range. `configurable` rows get a validator in Python.
+ */
+typedef struct {
+    const char *name;
+    int64_t value;
+    int64_t min;
+    int64_t max;
+    int configurable;
+    const char *unit;
+    const char *doc;
+} ottl_limit_t;
+
+extern const ottl_limit_t ottl_limits[];
+extern const size_t ottl_limits_count;
+
+#endif /* OTTL_LIMITS_H */

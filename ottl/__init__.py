@@ -1,0 +1,1 @@
+"""OTTL, the OpenTelemetry Transformation Language, for Python."""

@@ -1,0 +1,73 @@
+"""Build of the compiled parts: Cython faces over the hand-written C in csrc/.
+
+Switches, read from the environment (see docs/building.md):
+  OTTL_DEBUG=1     -O0 -g, assertions on (NDEBUG undefined), Cython bounds checks on
+  OTTL_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer (implies the debug flags)
+  OTTL_LINKER=lld  link with lld instead of the default linker
+"""
+
+import os
+import sys
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _flag("OTTL_DEBUG")
+SANITIZE = _flag("OTTL_SANITIZE")
+LINKER = os.environ.get("OTTL_LINKER", "").strip()
+
+compile_args = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-parameter"]
+link_args = []
+macros = []
+directives = {"language_level": "3", "embedsignature": True}
+
+if DEBUG or SANITIZE:
+    compile_args += ["-O0", "-g3", "-UNDEBUG"]
+    macros.append(("OTTL_DEBUG", "1"))
+    directives.update(boundscheck=True, wraparound=True, initializedcheck=True)
+else:
+    compile_args += ["-O3"]
+    macros.append(("NDEBUG", "1"))
+    directives.update(boundscheck=False, wraparound=False, initializedcheck=False)
+
+if SANITIZE:
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
+    compile_args += san
+    link_args += san
+
+if LINKER:
+    link_args.append(f"-fuse-ld={LINKER}")
+
+if sys.platform == "darwin":
+    compile_args.remove("-std=c11")
+
+
+def ext(name: str, sources: list) -> Extension:
+    return Extension(
+        name,
+        sources,
+        include_dirs=["csrc", numpy.get_include()],
+        define_macros=macros,
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    )
+
+
+extensions = [
+    ext("ottl._limits", ["ottl/_limits.pyx", "csrc/limits.c"]),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        build_dir="build/cython",
+        force=DEBUG or SANITIZE,
+    ),
+)
