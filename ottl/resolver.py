@@ -223,6 +223,12 @@ class Resolver:
                 expected=_nearby_paths(owner, segments),
             )
         spec, used = found
+        if spec.segments[0] == "cache" and owner.name != self.context.name:
+            raise self._error(
+                f"'{owner.name}.cache' is not accessible from the {self.context.name} context; "
+                f"each statement reaches only its own context's cache",
+                node.span,
+            )
         if used < len(segments):
             bad = fields[used]
             raise self._error(
@@ -511,57 +517,43 @@ def infer_context(
     candidates: Sequence[str],
     gates: frozenset[str] = frozenset(),
 ) -> str:
-    """Pick the context for a group of statements or conditions.
-
-    The path prefix with the highest priority wins; if that context lacks a function or enum the
-    group uses, the contexts below it (those that reach it) are tried in priority order.
-    ``candidates`` are the contexts the signal allows (a traces list: span, spanevent, resource,
-    scope). Raises ``ValueError`` when no context fits.
+    """Pick the context for a group of statements or conditions, as the processors do
+    (``ottl.contexts.infer_context`` holds the reference's algorithm); ``candidates`` are the
+    contexts the signal allows. Raises ``ValueError`` saying why when no context fits.
     """
     h = hints(nodes)
-    order = {name: i for i, name in enumerate(ctxs.INFERENCE_PRIORITY)}
-    best: Optional[str] = None
-    for prefix in h.prefixes:
-        spec = ctxs.context_for_prefix(prefix)
-        name = spec.name if spec is not None and prefix in _all_names(spec) else prefix
-        if best is None or order.get(name, len(order)) < order.get(best, len(order)):
-            best = name
-    if best is None:
+    if not h.prefixes:
         raise ValueError(
             "unable to infer a context: no path starts with a context name "
             f"(one of {', '.join(candidates)}); prefix the paths or give the context explicitly"
         )
-    if best not in candidates:
+
+    def has_function(context: str, name: str) -> bool:
+        return name in registry.functions_for_context(context, gates)
+
+    # An all-caps argument may name a function (SHA256) rather than an enum symbol.
+    enums = [e for e in sorted(h.enums) if registry.lookup(e) is None]
+    chosen = ctxs.infer_context(
+        h.prefixes,
+        functions=sorted(h.functions),
+        enums=enums,
+        has_function=has_function,
+        candidates=candidates,
+    )
+    if chosen is not None and chosen in candidates:
+        return chosen
+    used = ", ".join(dict.fromkeys(h.prefixes))
+    if chosen is not None:
         raise ValueError(
-            f"inferred context '{best}' is not one of the contexts of this list: "
-            + ", ".join(candidates)
+            f"inferred context '{chosen}' (from the path prefixes {used}) is not one of the "
+            f"contexts of this list: {', '.join(candidates)}"
         )
-    problem = _missing_support(best, h, gates)
-    if problem is None:
-        return best
-    lower = [c for c in candidates if c != best and best in ctxs.reachable(c)]
-    lower.sort(key=lambda c: order.get(c, len(order)))
-    for name in lower:
-        if _missing_support(name, h, gates) is None:
-            return name
-    raise ValueError(problem)
-
-
-def _all_names(spec: ContextSpec) -> tuple[str, ...]:
-    return (spec.name, *spec.aliases)
-
-
-def _missing_support(context: str, h: Hints, gates: frozenset[str]) -> Optional[str]:
-    available = registry.functions_for_context(context, gates)
-    for name in sorted(h.functions):
-        if name not in available:
-            return f'inferred context "{context}" does not support the function "{name}"'
-    enums = ctxs.CONTEXTS[context].enums
-    for name in sorted(h.enums):
-        # An all-caps word may name a function (SHA256) rather than an enum.
-        if name not in enums and name not in available:
-            return f'inferred context "{context}" does not support the enum symbol "{name}"'
-    return None
+    raise ValueError(
+        f"unable to infer a context from the path prefixes {used}: no context among "
+        f"{', '.join(candidates)} reaches them and supports every function "
+        f"({', '.join(sorted(h.functions)) or 'none'}) and enum symbol "
+        f"({', '.join(enums) or 'none'}) used"
+    )
 
 
 def _walk(node: object) -> Iterator[object]:
