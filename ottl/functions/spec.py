@@ -64,7 +64,14 @@ class Param:
     (``[]string`` is ``STRING`` + is_list; ``[]ottl.Getter`` is ``GETTER`` + is_list).
     ``check``: for literal parameters, a callable given the Python value (a ``str``, ``int``,
     list of ``str``...) that returns an error message, or None when the value is acceptable
-    (a bad regex, an unknown case name, a negative limit).
+    (a bad regex, an unknown case name, a negative limit). For a getter parameter the check
+    runs only when the argument is a literal: the reference compiles literal regexes, globs,
+    encodings and IDs when the statement is built and defers other values to run time.
+    ``go_field``: the reference's Go struct field. A named argument ``n = ...`` selects the
+    field equal to ``strcase.ToCamel(n)`` (see ``registry.resolve_named``).
+    ``dynamic_slice_gate``: for a list parameter, the feature gate under which a single
+    expression resolving to a list is also accepted (the reference's ``SliceGetter``).
+    ``lambda_arity``: for a LAMBDA parameter, the number of lambda parameters expected.
     """
 
     name: str
@@ -72,6 +79,9 @@ class Param:
     optional: bool = False
     is_list: bool = False
     check: Optional[Callable[[object], Optional[str]]] = field(default=None, compare=False)
+    go_field: str = ""
+    dynamic_slice_gate: Optional[str] = None
+    lambda_arity: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class FunctionSpec:
     # Checks across arguments once each literal is known; returns an error message or None.
     # Receives a dict of parameter name -> literal Python value (only literal params present).
     check_args: Optional[Callable[[dict], Optional[str]]] = field(default=None, compare=False)
+    # At least one of these (optional) parameters must be given, whatever its form (append).
+    requires_one_of: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[Param, ...]:

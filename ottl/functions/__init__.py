@@ -1,0 +1,36 @@
+"""The function registry: editors, converters and processor functions with their signatures."""
+
+from .spec import FunctionSpec, Kind, Param, ParamKind
+from .editors import EDITORS
+from .converters import CONVERTERS, LAMBDA_CONVERTERS, STANDARD_CONVERTERS
+from .processor_functions import PROCESSOR_FUNCTIONS
+from .registry import (
+    REGISTRY,
+    counts,
+    functions_for_context,
+    lookup,
+    render_markdown,
+    resolve_named,
+    signature,
+    to_camel,
+)
+
+__all__ = [
+    "CONVERTERS",
+    "EDITORS",
+    "LAMBDA_CONVERTERS",
+    "PROCESSOR_FUNCTIONS",
+    "REGISTRY",
+    "STANDARD_CONVERTERS",
+    "FunctionSpec",
+    "Kind",
+    "Param",
+    "ParamKind",
+    "counts",
+    "functions_for_context",
+    "lookup",
+    "render_markdown",
+    "resolve_named",
+    "signature",
+    "to_camel",
+]
