@@ -316,32 +316,42 @@ class Resolver:
     def _bind(self, spec: FunctionSpec, node: ast.Call) -> list[Optional[ast.Argument]]:
         """Match arguments to parameters: positional first, then by name."""
         slots: list[Optional[ast.Argument]] = [None] * len(spec.params)
-        index = {p.name: i for i, p in enumerate(spec.params)}
+        index = {id(p): i for i, p in enumerate(spec.params)}
         positional = [a for a in node.args if a.name is None]
         if len(positional) > len(spec.params):
             raise self._error(
                 f"incorrect number of arguments for '{spec.name}': it takes at most "
                 f"{len(spec.params)}, got {len(positional)}",
                 positional[len(spec.params)].span,
-                expected=_signature(spec),
+                expected=registry.signature(spec),
             )
         for i, arg in enumerate(positional):
             slots[i] = arg
         for arg in node.args:
             if arg.name is None:
                 continue
-            i = index.get(arg.name)
+            param = registry.resolve_named(spec, arg.name)
+            i = index.get(id(param)) if param is not None else None
             if i is None:
                 raise self._error(
                     f"'{spec.name}' has no parameter named '{arg.name}'",
                     arg.span,
-                    expected=_signature(spec),
+                    expected=registry.signature(spec),
                 )
             if slots[i] is not None:
                 raise self._error(
                     f"parameter '{arg.name}' of '{spec.name}' is given twice", arg.span
                 )
             slots[i] = arg
+        if spec.requires_one_of and all(
+            slots[i] is None for i, p in enumerate(spec.params) if p.name in spec.requires_one_of
+        ):
+            raise self._error(
+                f"'{spec.name}' needs at least one of "
+                + ", ".join(f"'{n}'" for n in spec.requires_one_of),
+                node.span,
+                expected=registry.signature(spec),
+            )
         missing = [p.name for p, s in zip(spec.params, slots) if s is None and not p.optional]
         if missing:
             given = sum(1 for s in slots if s is not None)
@@ -350,7 +360,7 @@ class Resolver:
                 + ", ".join(f"'{m}'" for m in missing)
                 + f" (got {given})",
                 node.span,
-                expected=_signature(spec),
+                expected=registry.signature(spec),
             )
         return slots
 
@@ -359,7 +369,11 @@ class Resolver:
         where = f"argument '{param.name}' of '{spec.name}'"
         if param.is_list:
             if not isinstance(value, ast.ListLit):
-                raise self._error(f"{where} must be a list", value.span)
+                gate = param.dynamic_slice_gate
+                if gate and gate in self.options.gates:
+                    return self._value(value)
+                hint = f" (a list expression needs the feature gate {gate})" if gate else ""
+                raise self._error(f"{where} must be a list literal{hint}", value.span)
             self._check_entries(len(value.items), value.span, "list")
             items = tuple(self._single(spec, param, where, item) for item in value.items)
             return RList(items, value.span)
@@ -418,7 +432,9 @@ class Resolver:
             if py is _NOT_LITERAL:
                 continue
             literal_values[param.name] = py
-            if param.check is not None and (param.kind in _LITERAL_TYPES or param.is_list):
+            # The reference checks literals when it builds the function, whatever the parameter's
+            # kind (a literal regex passed to a getter is compiled then too).
+            if param.check is not None:
                 message = param.check(py)
                 if message:
                     raise self._error(
@@ -443,17 +459,7 @@ def _literal_python(value: RValue) -> object:
     if isinstance(value, RList):
         items = [_literal_python(v) for v in value.items]
         return _NOT_LITERAL if any(i is _NOT_LITERAL for i in items) else items
-    if isinstance(value, REnum):
-        return value.value
     return _NOT_LITERAL
-
-
-def _signature(spec: FunctionSpec) -> str:
-    parts = []
-    for p in spec.params:
-        text = f"[]{p.name}" if p.is_list else p.name
-        parts.append(f"Optional[{text}]" if p.optional else text)
-    return f"{spec.name}({', '.join(parts)})"
 
 
 def _choices(names: Iterable[str], limit: int = 8) -> str:

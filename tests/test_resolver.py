@@ -94,7 +94,7 @@ def test_converter_keys_and_conditions():
         ("span", 'set("name", 1)', "must be a path"),
         ("span", 'set(Concat(["a"], ""), 1)', "must be a path"),
         ("span", 'truncate_all(span.attributes, "10")', "must be an int literal"),
-        ("span", 'keep_keys(span.attributes, "a")', "must be a list"),
+        ("span", 'keep_keys(span.attributes, "a")', "must be a list literal"),
         ("span", 'set(span.kind, SPAN_KIND_NOPE)', "enum symbol 'SPAN_KIND_NOPE'"),
         ("log", 'set(log.severity_number, SPAN_KIND_SERVER)', "not defined in the log context"),
         ("spanevent", 'set(spanevent.event_index, 1)', "read-only"),

@@ -17,6 +17,8 @@ from typing import Callable, Iterable, Optional
 
 import re2
 
+from ottl import limits
+
 Check = Callable[[object], Optional[str]]
 ArgsCheck = Callable[[dict], Optional[str]]
 
@@ -48,6 +50,12 @@ def go_quote(s: str) -> str:
 
 def _re2_compile(pattern: str):
     """Compile with RE2; return (compiled, None) or (None, message)."""
+    size = len(pattern.encode("utf-8", "surrogatepass"))
+    if size > limits.MAX_REGEX_PATTERN_SIZE:
+        return None, (
+            f"pattern of {size} bytes exceeds MAX_REGEX_PATTERN_SIZE "
+            f"({limits.MAX_REGEX_PATTERN_SIZE} bytes)"
+        )
     try:
         return re2.compile(pattern), None
     except Exception as exc:  # re2.error
