@@ -36,8 +36,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                        help="context of a plain statements file (default: inferred per line)")
     check.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     args = parser.parse_args(argv)
-    if args.command == "check":
-        return _check(args, sys.stdout, sys.stderr)
+    try:
+        if args.command == "check":
+            return _check(args, sys.stdout, sys.stderr)
+    except BrokenPipeError:
+        # The reader went away (`ottl check | head`): stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return 1
     return 2  # pragma: no cover - argparse enforces the choices
 
 

@@ -549,10 +549,14 @@ def infer_context(
     if chosen is not None and chosen in candidates:
         return chosen
     used = ", ".join(dict.fromkeys(h.prefixes))
-    if chosen is not None:
+    foreign = [
+        p for p in dict.fromkeys(h.prefixes)
+        if ctxs.canonical_name(p) is not None and ctxs.canonical_name(p) not in candidates
+    ]
+    if chosen is not None or foreign:
         raise ValueError(
-            f"inferred context '{chosen}' (from the path prefixes {used}) is not one of the "
-            f"contexts of this list: {', '.join(candidates)}"
+            f"path prefix '{(foreign or [chosen])[0]}' is not one of the contexts of this list: "
+            f"{', '.join(candidates)}"
         )
     raise ValueError(
         f"unable to infer a context from the path prefixes {used}: no context among "

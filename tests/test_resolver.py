@@ -6,7 +6,7 @@ import pytest
 
 from ottl.frontend import resolve_condition, resolve_statement
 from ottl.lang.ast import Statement
-from ottl.lang.errors import OttlCompileError, OttlSyntaxError
+from ottl.lang.errors import OttlCompileError, OttlError, OttlSyntaxError
 from ottl.lang.parser import parse_condition, parse_statement
 from ottl.resolved import (
     RCall,
@@ -88,9 +88,8 @@ def test_converter_keys_and_conditions():
         ("span", 'set(span.name, Frobnicate())', "undefined function 'Frobnicate'"),
         ("span", 'set(span.name)', "missing 'value'"),
         ("span", 'set(span.name, "a", "b")', "at most 2"),
-        ("span", 'set(span.name, "a", nope="b")', "incorrect number of arguments"),
+        ("span", 'set(span.name, "a", nope="b")', "no parameter named 'nope'"),
         ("span", 'truncate_all(span.attributes, 10, nope=true)', "no parameter named 'nope'"),
-        ("span", 'truncate_all(span.attributes, 10, utf8_safe=true, utf8_safe=false)', "given twice"),
         ("span", 'set("name", 1)', "must be a path"),
         ("span", 'set(Concat(["a"], ""), 1)', "must be a path"),
         ("span", 'truncate_all(span.attributes, "10")', "must be an int literal"),
@@ -115,6 +114,13 @@ def test_compile_errors_name_the_problem_and_the_spot(context, text, fragment):
     # The caret points inside the statement, under the offending piece.
     assert 0 <= err.span.start < len(text)
     assert "^" in err.context()
+
+
+def test_a_named_argument_given_twice_is_rejected():
+    text = 'truncate_all(span.attributes, 10, utf8_safe=true, utf8_safe=false)'
+    with pytest.raises(OttlError, match="given twice") as info:
+        resolve_statement(text, "span")
+    assert info.value.column == text.rindex("utf8_safe") + 1
 
 
 def test_error_columns_point_at_the_offending_path():

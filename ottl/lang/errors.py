@@ -82,7 +82,7 @@ class OttlError(Exception):
 
     def _format(self) -> str:
         msg = f"{self.kind}: {self.message}"
-        if self.expected:
+        if self.expected and self.expected not in self.message:
             msg += f" (expected {self.expected})"
         return f"{msg}\n  at {self.where()}\n{_indent(self.context())}"
 
