@@ -27,6 +27,10 @@
 /* Nesting of parentheses, lists, maps, calls and keys in one statement. Bounds the parser's
  * recursion so hostile text cannot exhaust the stack. */
 #define OTTL_MAX_NESTING_DEPTH 64
+/* Depth of one statement's tree, where each operator of an `and`/`or`/arithmetic chain adds a
+ * level as well. Larger than the bracket nesting so long chains of conditions stay usable, and
+ * small enough that every stage walking the tree stays well inside Python's recursion limit. */
+#define OTTL_MAX_EXPRESSION_DEPTH 160
 /* Statements and conditions in one program (a config group). */
 #define OTTL_DEFAULT_MAX_STATEMENTS 1024
 #define OTTL_MIN_MAX_STATEMENTS 1

@@ -44,7 +44,7 @@ import dataclasses
 import math
 from typing import Callable, NoReturn, Optional, TypeVar, Union
 
-from ottl.limits import MAX_NESTING_DEPTH, MAX_STATEMENT_LENGTH
+from ottl.limits import MAX_EXPRESSION_DEPTH, MAX_NESTING_DEPTH, MAX_STATEMENT_LENGTH
 
 from . import ast
 from .ast import Span
@@ -764,14 +764,14 @@ class _Checker:
             node, depth = stack.pop()
             if _counts_as_level(node):
                 depth += 1
-                if depth > MAX_NESTING_DEPTH and too_deep is None:
+                if depth > MAX_EXPRESSION_DEPTH and too_deep is None:
                     too_deep = node.span  # type: ignore[attr-defined]
             if isinstance(node, ast.Call):
                 self.call(node, is_statement_editor=node is root_call)
             stack.extend((child, depth) for child in reversed(_children(node)))
         if too_deep is not None:
             self.problems.append((
-                f"the expression nests more than MAX_NESTING_DEPTH ({MAX_NESTING_DEPTH}) levels "
+                f"the expression nests more than MAX_EXPRESSION_DEPTH ({MAX_EXPRESSION_DEPTH}) levels "
                 "deep; each call, list, map, key and operator adds a level (a long chain of "
                 "'and', 'or' or arithmetic counts one level per operator)",
                 too_deep,

@@ -14,7 +14,7 @@ from ottl.lang import ast
 from ottl.lang.ast import Span
 from ottl.lang.errors import OttlSyntaxError
 from ottl.lang.parser import parse_condition, parse_statement, parse_value_expression
-from ottl.limits import MAX_NESTING_DEPTH, MAX_STATEMENT_LENGTH
+from ottl.limits import MAX_EXPRESSION_DEPTH, MAX_NESTING_DEPTH, MAX_STATEMENT_LENGTH
 
 # ---------------------------------------------------------------------------------------------
 # Tree builders (spans left at their default)
@@ -625,13 +625,32 @@ def test_hostile_nesting_is_a_syntax_error(text):
         assert "MAX_NESTING_DEPTH" in err.message
 
 
-def test_long_operator_chains_count_toward_the_depth():
-    ok = "set(x) where " + " or ".join(["a == 1"] * (MAX_NESTING_DEPTH - 1))
+def test_long_operator_chains_count_toward_the_expression_depth():
+    # Longer than the bracket nesting limit: real conditions OR together many terms.
+    ok = "set(x) where " + " or ".join(["a == 1"] * (MAX_EXPRESSION_DEPTH - 1))
     assert isinstance(parse_statement(ok).where, ast.Or)
-    err = error(parse_statement, "set(x) where " + " or ".join(["a == 1"] * (MAX_NESTING_DEPTH + 2)))
-    assert "MAX_NESTING_DEPTH" in err.message
+    err = error(parse_statement, "set(x) where " + " or ".join(["a == 1"] * (MAX_EXPRESSION_DEPTH + 2)))
+    assert "MAX_EXPRESSION_DEPTH" in err.message
     err = error(parse_value_expression, " + ".join(["1"] * 500))
     assert "one level per operator" in err.message
+
+
+def test_deepest_allowed_chain_survives_every_later_stage():
+    """Printing, comparing and resolving a chain at the depth limit stay inside the recursion
+    limit, with 300 frames of the caller's stack already used."""
+    from ottl.frontend import resolve_condition
+    from ottl.lang.printer import print_node
+
+    text = " or ".join(f'span.name == "{i}"' for i in range(MAX_EXPRESSION_DEPTH - 1))
+
+    def nested(n):
+        if n:
+            return nested(n - 1)
+        tree = parse_condition(text)
+        assert parse_condition(print_node(tree)) == tree
+        return resolve_condition(text, "span")
+
+    assert nested(300 - len(_frames())).context == "span"
 
 
 def test_wide_is_fine():
