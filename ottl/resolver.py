@@ -111,12 +111,8 @@ class Resolver:
         if isinstance(node, ast.Or):
             return ROr(self._bool(node.left), self._bool(node.right), node.span)
         if isinstance(node, ast.Call):
-            if node.is_editor:
-                raise self._error(
-                    f"converter names must start with an uppercase letter but got '{node.name}'",
-                    node.span,
-                )
-            return self._call(node, want=Kind.CONVERTER)
+            # A converter as a boolean term; whether it returns a bool is known only at run time.
+            return self._converter(node)
         raise self._error(f"not a boolean expression: {type(node).__name__}", node.span)
 
     # -- values -------------------------------------------------------------------------------
@@ -147,17 +143,20 @@ class Resolver:
         if isinstance(node, ast.Path):
             return self._path(node)
         if isinstance(node, ast.Call):
-            if node.is_editor:
-                raise self._error(
-                    f"converter names must start with an uppercase letter but got '{node.name}'",
-                    node.span,
-                )
-            return self._call(node, want=Kind.CONVERTER)
+            return self._converter(node)
         if isinstance(node, ast.Neg):
             return RNeg(self._value(node.operand), node.span)
         if isinstance(node, ast.BinaryMath):
             return RMath(node.op, self._value(node.left), self._value(node.right), node.span)
         raise self._error(f"not a value: {type(node).__name__}", node.span)
+
+    def _converter(self, node: ast.Call) -> RCall:
+        if node.is_editor:
+            raise self._error(
+                f"converter names must start with an uppercase letter but got '{node.name}'",
+                node.span,
+            )
+        return self._call(node, want=Kind.CONVERTER)
 
     def _enum(self, node: ast.EnumSymbol) -> REnum:
         value = self.context.enums.get(node.name)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ottl.frontend import resolve_condition, resolve_statement
-from ottl.lang.ast import Statement
 from ottl.lang.errors import OttlCompileError, OttlError, OttlSyntaxError
-from ottl.lang.parser import parse_condition, parse_statement
+from ottl.lang.parser import parse_statement
 from ottl.resolved import (
     RCall,
     RCompare,
