@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
+import ottl
 from ottl import cli
+
+# Run the command against the package these tests imported (installed or in-place), from a
+# neutral folder, so a source checkout in the working directory cannot shadow it.
+PACKAGE_PARENT = str(Path(ottl.__file__).resolve().parents[1])
 
 
 def run(args, stdin=None):
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
     proc = subprocess.run(
         [sys.executable, "-m", "ottl.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
+        cwd=tempfile.gettempdir(),
     )
     return proc.returncode, proc.stdout, proc.stderr
 
