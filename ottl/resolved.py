@@ -84,6 +84,24 @@ class RCall:
 
 
 @dataclass(frozen=True)
+class RLambdaParam:
+    """A reference to a parameter of an enclosing lambda, with keys into its value."""
+
+    name: str
+    keys: tuple["RValue", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class RLambda:
+    """A lambda argument: its parameter names (``_`` unbound) and its resolved body."""
+
+    params: tuple[str, ...]
+    body: Union["RValue", "RBool"]
+    span: Span
+
+
+@dataclass(frozen=True)
 class RNeg:
     operand: "RValue"
     span: Span
@@ -97,7 +115,9 @@ class RMath:
     span: Span
 
 
-RValue = Union[RLiteral, REnum, RList, RMap, RPath, RFunctionRef, RCall, RNeg, RMath]
+RValue = Union[
+    RLiteral, REnum, RList, RMap, RPath, RFunctionRef, RCall, RNeg, RMath, RLambda, RLambdaParam
+]
 
 
 @dataclass(frozen=True)
@@ -215,6 +235,10 @@ def describe(node: object, indent: int = 0) -> str:
             lines.append(describe(value, indent + 2))
     elif isinstance(node, RFunctionRef):
         add(f"function {node.spec.name}")
+    elif isinstance(node, RLambda):
+        add(f"lambda ({', '.join(node.params)})", node.body)
+    elif isinstance(node, RLambdaParam):
+        add(f"lambda parameter {node.name}" + (f" with {len(node.keys)} key(s)" if node.keys else ""))
     elif isinstance(node, RNeg):
         add("negate", node.operand)
     elif isinstance(node, RMath):

@@ -33,6 +33,8 @@ from ottl.resolved import (
     RCondition,
     REnum,
     RFunctionRef,
+    RLambda,
+    RLambdaParam,
     RList,
     RLiteral,
     RMap,
@@ -75,6 +77,8 @@ class Resolver:
         self.options = options or Options()
         self.functions = registry.functions_for_context(spec.name, self.options.gates)
         self._text = ""
+        # Parameter names of the lambdas being resolved, innermost last.
+        self._scopes: list[tuple[str, ...]] = []
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -144,6 +148,12 @@ class Resolver:
             return self._path(node)
         if isinstance(node, ast.Call):
             return self._converter(node)
+        if isinstance(node, ast.Lambda):
+            raise self._error(
+                "a lambda expression is only accepted as the argument of a function parameter "
+                "that takes one (All, Any, Filter, Find, MapEach, MapKeys, Reduce, When)",
+                node.span,
+            )
         if isinstance(node, ast.Neg):
             return RNeg(self._value(node.operand), node.span)
         if isinstance(node, ast.BinaryMath):
@@ -193,8 +203,16 @@ class Resolver:
 
     # -- paths --------------------------------------------------------------------------------
 
-    def _path(self, node: ast.Path) -> RPath:
+    def _path(self, node: ast.Path) -> Union[RPath, RLambdaParam]:
         fields = node.fields
+        if self._bound(fields[0].name):
+            if len(fields) > 1:
+                raise self._error(
+                    f"lambda parameter '{fields[0].name}' has no fields; index it with keys "
+                    f"instead ({fields[0].name}[\"key\"])",
+                    fields[1].span,
+                )
+            return RLambdaParam(fields[0].name, self._keys(fields[0].keys), node.span)
         owner = self.context
         first = fields[0]
         named = ctxs.context_for_prefix(first.name)
@@ -254,6 +272,29 @@ class Resolver:
                     keys[spec.key_limit].span,
                 )
         return RPath(owner.name, spec, self._keys(keys), node.span)
+
+    def _bound(self, name: str) -> bool:
+        return name != "_" and any(name in scope for scope in self._scopes)
+
+    def _lambda(self, param: Param, where: str, node: ast.Value) -> RLambda:
+        if not isinstance(node, ast.Lambda):
+            raise self._error(f"{where} must be a lambda expression such as (k, v) => ...", node.span)
+        if param.lambda_arity is not None and len(node.params) != param.lambda_arity:
+            raise self._error(
+                f"{where} must be a lambda with {param.lambda_arity} parameter(s), "
+                f"got {len(node.params)}",
+                node.span,
+            )
+        self._scopes.append(node.params)
+        try:
+            body = node.body
+            if isinstance(body, (ast.Comparison, ast.Not, ast.And, ast.Or)):
+                resolved: Union[RValue, RBool] = self._bool(body)
+            else:
+                resolved = self._value(body)
+        finally:
+            self._scopes.pop()
+        return RLambda(node.params, resolved, node.span)
 
     def _keys(self, keys: Sequence[ast.Value]) -> tuple[RValue, ...]:
         if len(keys) > limits.MAX_PATH_KEYS:
@@ -384,6 +425,8 @@ class Resolver:
             if not isinstance(value, ast.Path):
                 raise self._error(f"{where} must be a path", value.span)
             path = self._path(value)
+            if isinstance(path, RLambdaParam):
+                raise self._error(f"{where} must be a path, not a lambda parameter", value.span)
             if spec.kind is Kind.EDITOR and not path.spec.settable:
                 raise self._error(
                     f"path '{path.context}.{path.spec.name}' is read-only and cannot be the "
@@ -411,7 +454,7 @@ class Resolver:
                 raise self._error(f"{where}: undefined converter '{value.name}'", value.span)
             return RFunctionRef(target, value.span)
         if kind is ParamKind.LAMBDA:
-            raise self._error(f"{where}: lambda arguments are not supported yet", value.span)
+            return self._lambda(param, where, value)
         bytes_kind = getattr(ParamKind, "BYTES", None)
         if bytes_kind is not None and kind is bytes_kind:
             if not isinstance(value, ast.BytesLit):
@@ -557,6 +600,10 @@ def infer_context(
             f"path prefix '{(foreign or [chosen])[0]}' is not one of the contexts of this list: "
             f"{', '.join(candidates)}"
         )
+    for name in sorted(h.functions):
+        spec = registry.lookup(name)
+        if spec is not None and spec.gate and spec.gate not in gates:
+            raise ValueError(f"function '{name}' needs the feature gate {spec.gate}")
     raise ValueError(
         f"unable to infer a context from the path prefixes {used}: no context among "
         f"{', '.join(candidates)} reaches them and supports every function "
@@ -590,6 +637,8 @@ def _walk(node: object) -> Iterator[object]:
     elif isinstance(node, ast.MapLit):
         for i in node.items:
             yield from _walk(i.value)
+    elif isinstance(node, ast.Lambda):
+        yield from _walk(node.body)
     elif isinstance(node, ast.Neg):
         yield from _walk(node.operand)
     elif isinstance(node, ast.Not):

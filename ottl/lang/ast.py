@@ -184,6 +184,20 @@ class BinaryMath:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Lambda:
+    """``(a, b) => body``, accepted only as a function argument (the gated lambda converters).
+
+    ``params`` are lowercase names or ``_`` (a blank that is never bound); the body is a value
+    or a boolean expression in which the parameters read like one-segment paths (``v``,
+    ``v["k"]``).
+    """
+
+    params: tuple[str, ...]
+    body: Union["Value", "BoolExpr"]
+    span: Span = _span()
+
+
 Value = Union[
     NilLit,
     BoolLit,
@@ -199,6 +213,7 @@ Value = Union[
     Call,
     Neg,
     BinaryMath,
+    Lambda,
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -284,5 +299,6 @@ VALUE_NODES = (
     Call,
     Neg,
     BinaryMath,
+    Lambda,
 )
 BOOL_NODES = (Comparison, Not, And, Or, BoolLit, Call)

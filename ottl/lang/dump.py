@@ -68,6 +68,8 @@ def _describe(node: Node) -> tuple[str, list[tuple[str, Node]]]:
     if isinstance(node, ast.MapLit):
         items: list[tuple[str, Node]] = [(f"item {quote(i.key)}: ", i.value) for i in node.items]
         return f"MapLit ({_count(len(node.items), 'item')})", items
+    if isinstance(node, ast.Lambda):
+        return f"Lambda ({', '.join(node.params)})", [("body: ", node.body)]
     if isinstance(node, ast.Neg):
         return "Neg", [("operand: ", node.operand)]
     if isinstance(node, ast.Not):

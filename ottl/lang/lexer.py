@@ -45,6 +45,8 @@ class TokenKind(enum.Enum):
     ADDSUB = "'+' or '-'"
     MULDIV = "'*' or '/'"
     BOOL = "boolean"
+    ARROW = "'=>'"
+    BLANK = "'_'"
     EQUAL = "'='"
     LPAREN = "'('"
     RPAREN = "')'"
@@ -105,6 +107,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("NOT", r"not" + _END_OF_WORD),
     ("OR", r"or" + _END_OF_WORD),
     ("AND", r"and" + _END_OF_WORD),
+    # The lambda arrow; before the comparisons and '=' so that '=>' is one token.
+    ("ARROW", r"=>"),
     ("CMP", r"==|!=|>=|<=|>|<"),
     ("ADDSUB", r"[-+]"),
     ("MULDIV", r"[/*]"),
@@ -119,6 +123,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("DOT", r"\."),
     ("LBRACKET", r"\["),
     ("RBRACKET", r"\]"),
+    # A lone '_' names an ignored lambda parameter.
+    ("BLANK", r"_" + _END_OF_WORD),
     ("UPPER", r"[A-Z][A-Z0-9_]*"),
     ("LOWER", r"[a-z][a-z0-9_]*"),
     ("WS", r"[\t\n\f\r ]+"),

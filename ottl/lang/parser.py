@@ -331,8 +331,56 @@ class _Parser:
         if start.kind is K.LOWER and self.toks[self.run_end[self.i]].kind is K.EQUAL:
             name, _ = self.name_run()
             self.advance()
-        value = self.value(allow_function_name=True)
+        value = self.lambda_() if self.lambda_ahead() else self.value(allow_function_name=True)
         return ast.Argument(value, name, Span(start.start, self.prev_end))
+
+    def lambda_ahead(self) -> bool:
+        """``(`` [param {, param}] ``)`` ``=>``: a lambda, not a parenthesized expression."""
+        if not self.at(K.LPAREN):
+            return False
+        k = self.i + 1
+        if self.toks[k].kind is not K.RPAREN:
+            while self.is_lambda_param(k):
+                k += 1
+                if self.toks[k].kind is not K.COMMA:
+                    break
+                k += 1
+            if self.toks[k].kind is not K.RPAREN:
+                return False
+        return self.toks[k + 1].kind is K.ARROW
+
+    def is_lambda_param(self, k: int) -> bool:
+        """A lambda parameter: ``_`` or one lowercase word (not a run such as ``aB``)."""
+        tok = self.toks[k]
+        return tok.kind is K.BLANK or (tok.kind is K.LOWER and self.run_end[k] == k + 1)
+
+    def lambda_(self) -> ast.Lambda:
+        """``(params) => body``; the body is a value when one ends the argument there, else a
+        boolean expression (``(_, v) => v == "x"``)."""
+        opener = self.advance()
+        params: list[str] = []
+        while not self.at(K.RPAREN):
+            tok = self.advance()
+            if tok.kind is K.LOWER and tok.text in params:
+                self.fail(f"lambda parameter '{tok.text}' is declared twice", tok.span,
+                          "distinct parameter names")
+            params.append(tok.text)
+            if self.at(K.COMMA):
+                self.advance()
+        self.advance()  # ')'
+        self.advance()  # '=>'
+        if self.peek().kind not in _VALUE_START and not self.at(K.NOT):
+            self.fail_here("a lambda body after '=>'", "a value or a condition")
+        start, prev_end = self.i, self.prev_end
+        body: Union[ast.Value, ast.BoolExpr]
+        try:
+            body = self.value(allow_function_name=False)
+            if not (self.at(K.COMMA) or self.at(K.RPAREN)):
+                raise _Failure("not a value body", body.span, None, self.i)
+        except _Failure:
+            self.i, self.prev_end = start, prev_end
+            body = self.bool_expr()
+        return ast.Lambda(tuple(params), body, Span(opener.start, self.prev_end))
 
     # -- values -------------------------------------------------------------------------------
 
@@ -718,6 +766,8 @@ def _excerpt(text: str, quoted: bool = True) -> str:
 def _no_comparison_hint(left: ast.Value, found: Token) -> str:
     if found.kind is K.EQUAL:
         return "use '==' to compare"
+    if found.kind is K.ARROW:
+        return "use '>=' to compare; '=>' only follows the parameters of a lambda argument"
     if isinstance(left, ast.Call) and left.is_editor:
         return (f"'{left.name}' starts with a lowercase letter, so it is an editor; only "
                 "converters (uppercase) can be used as conditions")
@@ -811,6 +861,7 @@ class _Checker:
 
 
 _LEVEL_NODES = (
+    ast.Lambda,
     ast.Call,
     ast.ListLit,
     ast.MapLit,
@@ -845,6 +896,8 @@ def _children(node: object) -> tuple[object, ...]:
         return tuple(i.value for i in node.items)
     if isinstance(node, ast.Path):
         return tuple(k for f in node.fields for k in f.keys)
+    if isinstance(node, ast.Lambda):
+        return (node.body,)
     if isinstance(node, ast.Neg):
         return (node.operand,)
     if isinstance(node, ast.Not):

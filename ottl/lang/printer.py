@@ -167,8 +167,14 @@ def _call(call: ast.Call) -> str:
     return f"{call.name}({args})" + "".join(_key(k) for k in call.keys)
 
 
+def _lambda(node: ast.Lambda) -> str:
+    body = node.body
+    text = _bool(body, 0) if isinstance(body, (ast.Comparison, ast.Not, ast.And, ast.Or)) else _value(body)
+    return f"({', '.join(node.params)}) => {text}"
+
+
 def _argument(arg: ast.Argument) -> str:
-    text = _value(arg.value)
+    text = _lambda(arg.value) if isinstance(arg.value, ast.Lambda) else _value(arg.value)
     return text if arg.name is None else f"{arg.name} = {text}"
 
 

@@ -96,10 +96,25 @@ def _is_math_operand(node: ast.Value) -> bool:
     return isinstance(node, (ast.IntLit, ast.FloatLit, ast.Path, ast.Neg, ast.BinaryMath))
 
 
+_lambda_params = st.lists(
+    st.one_of(st.just("_"), st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True)),
+    max_size=3,
+).filter(lambda ps: len([p for p in ps if p != "_"]) == len({p for p in ps if p != "_"})
+         and not set(ps) & (_KEYWORDS | {"where"}))
+
+
+def _lambdas(values: st.SearchStrategy[ast.Value]) -> st.SearchStrategy[ast.Lambda]:
+    """A lambda argument: its body a value or a comparison (boolean operators are covered by
+    the condition strategies)."""
+    comparison = st.builds(ast.Comparison, st.sampled_from(COMPARISON_OPS), values, values)
+    body = st.one_of(values, comparison, comparison.map(ast.Not))
+    return st.builds(ast.Lambda, _lambda_params.map(tuple), body)
+
+
 def _arguments(values: st.SearchStrategy[ast.Value]) -> st.SearchStrategy[tuple[ast.Argument, ...]]:
     """Positional arguments first, then named ones with distinct names; a bare function name
     may be any argument's value."""
-    arg_value = st.one_of(values, function_names.map(ast.FunctionName))
+    arg_value = st.one_of(values, function_names.map(ast.FunctionName), _lambdas(values))
     positional = st.lists(arg_value.map(ast.Argument), max_size=3)
     # Names and values are drawn apart: unique_by on (name, value) pairs would filter the
     # recursive value strategy.

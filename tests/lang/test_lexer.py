@@ -38,8 +38,11 @@ def kinds(text: str) -> list[tuple[str, str]]:
           ("OR", "or"), ("LOWER", "order")]),
         ("== != >= <= > < =", [("CMP", "=="), ("CMP", "!="), ("CMP", ">="), ("CMP", "<="),
                                ("CMP", ">"), ("CMP", "<"), ("EQUAL", "=")]),
-        ("=< => <> ===", [("EQUAL", "="), ("CMP", "<"), ("EQUAL", "="), ("CMP", ">"),
+        ("=< => <> ===", [("EQUAL", "="), ("CMP", "<"), ("ARROW", "=>"),
                           ("CMP", "<"), ("CMP", ">"), ("CMP", "=="), ("EQUAL", "=")]),
+        # The lambda arrow and the blank parameter.
+        ("(_, v) => v", [("LPAREN", "("), ("BLANK", "_"), ("COMMA", ","), ("LOWER", "v"),
+                         ("RPAREN", ")"), ("ARROW", "=>"), ("LOWER", "v")]),
         ("+ - * /", [("ADDSUB", "+"), ("ADDSUB", "-"), ("MULDIV", "*"), ("MULDIV", "/")]),
         ("(){}:,.[]", [("LPAREN", "("), ("RPAREN", ")"), ("LBRACE", "{"), ("RBRACE", "}"),
                        ("COLON", ":"), ("COMMA", ","), ("DOT", "."), ("LBRACKET", "["),

@@ -409,7 +409,7 @@ BAD_STATEMENTS = [
      "converter names must start with an uppercase letter but got 'test'; only paths and "
      'converters may be indexed, not editors, but got test["key"]', 13),
     ('test() where animal =< "dog"', "use '==' to compare", 21),
-    ('test() where animal => "dog"', "use '==' to compare", 21),
+    ('test() where animal => "dog"', "use '>=' to compare", 21),
     ('test() where animal <> "dog"', "expected a value after '<'", 22),
     ('test() where animal = "dog"', "use '==' to compare", 21),
     ("test() where animal", "a bare path is not a condition", 20),
@@ -502,7 +502,7 @@ BAD_CONDITIONS = [
     ('((name == "fido")', "to close the parenthesis opened at column 1", 18),
     ("set()", "'set' starts with a lowercase letter", 6),
     ('animal =< "dog"', "use '==' to compare", 8),
-    ('animal => "dog"', "use '==' to compare", 8),
+    ('animal => "dog"', "use '>=' to compare", 8),
     ('animal <> "dog"', "expected a value after '<'", 9),
     ('animal = "dog"', "use '==' to compare", 8),
     ("animal", "a bare path is not a condition", 7),
