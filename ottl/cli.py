@@ -35,10 +35,42 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     check.add_argument("--context", choices=sorted(CONTEXTS),
                        help="context of a plain statements file (default: inferred per line)")
     check.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    for name, what in (("transform", "statement"), ("filter", "condition")):
+        sub_parser = sub.add_parser(
+            name,
+            help=f"run {name} {what}s over OTLP telemetry (default: built-in sample)",
+            description=f"Run the {name} processor over an OTLP/JSON or OTLP protobuf document. "
+            "Without --input, a built-in sample of a few services' spans and logs is used and a "
+            "summary of what changed is printed.",
+        )
+        sub_parser.add_argument("--config", help="a collector config (YAML) with the processor")
+        sub_parser.add_argument("--context", choices=sorted(CONTEXTS),
+                                help=f"context of the --{what} arguments (default: inferred)")
+        if name == "transform":
+            sub_parser.add_argument("--statement", action="append", default=[], dest="texts",
+                                    metavar="S", help="a statement (repeatable)")
+            sub_parser.add_argument("--condition", action="append", default=[], metavar="C",
+                                    dest="conditions", help="a condition gating the statements "
+                                    "(repeatable, ORed)")
+        else:
+            sub_parser.add_argument("--condition", action="append", default=[], dest="texts",
+                                    metavar="C", help="a condition; matching records are dropped "
+                                    "(repeatable, ORed)")
+        sub_parser.add_argument("--error-mode", choices=("ignore", "silent", "propagate"),
+                                default="propagate")
+        sub_parser.add_argument("--input", help="OTLP/JSON or protobuf file, or - for stdin")
+        sub_parser.add_argument("--output", help="where to write the result (default: stdout "
+                                "with --input, nowhere for the built-in sample)")
+        sub_parser.add_argument("--format", choices=("otlp-json", "otlp-proto"),
+                                help="output format (default: the input's)")
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
             return _check(args, sys.stdout, sys.stderr)
+        if args.command in ("transform", "filter"):
+            from ottl.cli_run import run_command
+
+            return run_command(args, sys.stdout, sys.stderr)
     except BrokenPipeError:
         # The reader went away (`ottl check | head`): stop quietly, as Unix tools do.
         sys.stderr.close()

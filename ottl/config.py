@@ -9,6 +9,8 @@ raise ``ConfigError`` naming the key and line.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -80,8 +82,23 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
+_ENV_REF = re.compile(r"\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand(value: str) -> str:
+    """The collector's expansion of config strings: ``$$`` is a literal ``$``, and
+    ``${env:NAME}`` / ``${NAME}`` (with an optional ``:-default``) read the environment."""
+
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return os.environ.get(m.group(1), m.group(2) or "")
+
+    return _ENV_REF.sub(sub, value)
+
+
 def _construct_located(loader: _Loader, node: yaml.ScalarNode) -> Any:
-    value = loader.construct_scalar(node)
+    value = expand(loader.construct_scalar(node))
     out = Located(value)
     out.line = node.start_mark.line + 1
     out.column = node.start_mark.column + 1

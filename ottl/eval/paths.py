@@ -80,12 +80,44 @@ def accessor(owner: str, name: str) -> tuple[Get, Optional[Set]]:
 
 
 def _typed_setter(hold: Callable, attr: str, kind: type) -> Set:
+    width = _FIELD_WIDTHS.get(attr)
+
     def set_(ctx: TransformContext, val: Any) -> None:
         # As in the reference, a value of another type is ignored.
-        if kind is int and type(val) is int or kind is str and isinstance(val, str):
+        if kind is int and type(val) is int:
+            setattr(hold(ctx), attr, width(val) if width else val)
+        elif kind is str and isinstance(val, str):
             setattr(hold(ctx), attr, val)
 
     return set_
+
+
+def _int32(n: int) -> int:
+    n &= 0xFFFFFFFF
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def _uint32(n: int) -> int:
+    return n & 0xFFFFFFFF
+
+
+def _uint64(n: int) -> int:
+    return n & 0xFFFFFFFFFFFFFFFF
+
+
+# The protobuf width of each integer field: Go converts an int64 into it when setting.
+_FIELD_WIDTHS: dict[str, Callable[[int], int]] = {
+    "kind": _int32,
+    "severity_number": _int32,
+    "flags": _uint32,
+    "dropped_attributes_count": _uint32,
+    "dropped_events_count": _uint32,
+    "dropped_links_count": _uint32,
+    "start_time_unix_nano": _uint64,
+    "end_time_unix_nano": _uint64,
+    "time_unix_nano": _uint64,
+    "observed_time_unix_nano": _uint64,
+}
 
 
 def _set_cache(ctx: TransformContext, val: Any) -> None:
@@ -165,7 +197,7 @@ def _time_paths(attr: str) -> Callable:
     def make(hold: Callable) -> tuple[Get, Set]:
         def set_(ctx: TransformContext, val: Any) -> None:
             if isinstance(val, Time):
-                setattr(hold(ctx), attr, val.ns)
+                setattr(hold(ctx), attr, _uint64(val.ns))
 
         return (lambda ctx: Time(getattr(hold(ctx), attr))), set_
 
@@ -211,7 +243,7 @@ def _status(hold: Callable) -> tuple[Get, Set]:
 def _status_code(hold: Callable) -> tuple[Get, Set]:
     def set_(ctx: TransformContext, val: Any) -> None:
         if type(val) is int:
-            hold(ctx).status.code = val
+            hold(ctx).status.code = _int32(val)
 
     return (lambda ctx: hold(ctx).status.code), set_
 
