@@ -2,7 +2,9 @@
 
 The front end: ``parse_statement`` / ``parse_condition`` give an AST (``ottl.lang.ast``);
 ``resolve_statement`` / ``resolve_condition`` bind it to a context and the function registry
-(``ottl.resolved``). Every rejection of input raises a subclass of ``OttlError``.
+(``ottl.resolved``). ``transform`` and ``filter`` run statements or conditions (or a collector
+config) over an OTLP document, as the collector's processors do. Every rejection of input raises
+a subclass of ``OttlError``.
 """
 
 from ottl.lang.errors import OttlCompileError, OttlError, OttlSyntaxError
@@ -19,6 +21,8 @@ _LAZY = {
     "resolve_statement": "ottl.frontend",
     "resolve_condition": "ottl.frontend",
     "check_group": "ottl.frontend",
+    "transform": "ottl.run",
+    "filter": "ottl.run",
 }
 
 
