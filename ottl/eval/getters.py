@@ -292,9 +292,11 @@ def go_format_float_json(f: float) -> str:
             text = f"{f:e}"
         mantissa, exp = text.split("e")
         exp_i = int(exp)
-        sign = "-" if exp_i < 0 else "+"
-        digits = f"{abs(exp_i):02d}"
-        return f"{mantissa}e{sign}{digits}"
+        # Go writes at least two exponent digits, then encoding/json drops the leading zero
+        # of a negative one: 1e+21, but 1e-7.
+        if exp_i < 0:
+            return f"{mantissa}e-{abs(exp_i)}"
+        return f"{mantissa}e+{exp_i:02d}"
     text = repr(f)
     if "e" in text or "E" in text:
         text = format(f, "f")

@@ -84,15 +84,16 @@ class Condition:
         return self._fn(ctx)
 
 
-def compile_statement(r: RStatement) -> Statement:
-    c = _Compiler(r.text)
+def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Statement:
+    """``gates``: the feature gates switched on (``ottl.set.allowNil`` changes ``set``)."""
+    c = _Compiler(r.text, gates)
     editor = c.call(r.editor)
     where = c.boolean(r.where) if r.where is not None else None
     return Statement(r, editor, where)
 
 
-def compile_condition(r: RCondition) -> Condition:
-    c = _Compiler(r.text)
+def compile_condition(r: RCondition, gates: frozenset[str] = frozenset()) -> Condition:
+    c = _Compiler(r.text, gates)
     return Condition(r, c.boolean(r.expr))
 
 
@@ -107,8 +108,9 @@ _FRAMES = _LambdaFrames()
 
 
 class _Compiler:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, gates: frozenset[str] = frozenset()) -> None:
         self.text = text
+        self.gates = gates
         load_all()
 
     # -- errors -------------------------------------------------------------------------------
@@ -210,10 +212,12 @@ class _Compiler:
                 self.text,
                 node.span,
             )
-        args = {
+        args: dict[str, Any] = {
             p.name: (None if a is None else self.argument(spec, p.kind, p.is_list, a))
             for p, a in zip(spec.params, node.args)
         }
+        # Implementations whose behaviour depends on a feature gate read it from here.
+        args["_gates"] = self.gates
         try:
             run = factory(args)
         except EvalError as exc:

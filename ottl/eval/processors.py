@@ -72,6 +72,7 @@ class _CompiledGroup:
 def compile_groups(groups: Sequence[Group], options: Optional[Options] = None) -> list[_CompiledGroup]:
     out: list[_CompiledGroup] = []
     problems: list[str] = []
+    gates = options.gates if options else frozenset()
     for group in groups:
         result = check_group(group, options)
         if result.error:
@@ -88,9 +89,9 @@ def compile_groups(groups: Sequence[Group], options: Optional[Options] = None) -
         for item in result.items:
             try:
                 if isinstance(item.resolved, RStatement):
-                    statements.append(compile_statement(item.resolved))
+                    statements.append(compile_statement(item.resolved, gates))
                 elif isinstance(item.resolved, RCondition):
-                    conditions.append(compile_condition(item.resolved))
+                    conditions.append(compile_condition(item.resolved, gates))
             except OttlError as exc:
                 problems.append(str(exc.located(source=group.where)))
         out.append(_CompiledGroup(group, result.context, statements, conditions))

@@ -21,6 +21,9 @@ or to ``None`` when an optional one is left out. What an argument is depends on 
   the dynamic-slice gate is on);
 - ENUM: an ``int``; FUNCTION: a ``FunctionRef``; LAMBDA: a ``LambdaArg``.
 
+``args["_gates"]`` holds the feature gates switched on (a frozenset), for the few functions whose
+behaviour depends on one (``set`` with ``ottl.set.allowNil``).
+
 The returned function takes the record's context and returns the converter's value (editors
 return ``None``). It raises ``EvalError`` for a runtime failure, with the reference's meaning.
 """
