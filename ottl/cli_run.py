@@ -116,17 +116,18 @@ def _write(path: str, document: Any, out: Optional[TextIO] = None) -> None:
 
 
 def _records(payload: Payload) -> list[tuple[str, dict]]:
-    """(label, OTLP/JSON of the record) for each span or log record, in order."""
+    """(label, OTLP/JSON) for each resource and each span or log record, in order."""
     doc = otlp_json.dump(payload)
     out = []
     for rx in doc.get("resourceSpans", []) + doc.get("resourceLogs", []):
         service = next((a["value"].get("stringValue", "") for a in rx.get("resource", {})
                         .get("attributes", []) if a["key"] == "service.name"), "")
+        out.append((f"resource {service}", {"_id": "resource", **rx.get("resource", {})}))
         for sx in rx.get("scopeSpans", []) + rx.get("scopeLogs", []):
             for rec in sx.get("spans", []) + sx.get("logRecords", []):
                 ident = rec.get("spanId") or rec.get("timeUnixNano", "")
                 label = rec.get("name") or _short(rec.get("body"))
-                out.append((f"{service}: {label}", rec | {"_id": ident, "_resource": rx.get("resource")}))
+                out.append((f"{service}: {label}", {"_id": ident, **rec}))
     return out
 
 
@@ -167,20 +168,20 @@ def _clean(key: str) -> str:
 
 def _summary(command: str, name: str, before: Payload, after: Payload, stats: Any) -> str:
     old = _records(before)
-    new = {rec["_id"] + label: rec for label, rec in _records(after)}
     lines = [f"{name}: {stats.records_in} records in, {stats.records_out} out"]
     if command == "filter":
-        kept = set(new)
-        dropped = [label for label, rec in old if rec["_id"] + label not in kept]
+        kept = {rec["_id"] + label for label, rec in _records(after)}
+        dropped = [label for label, rec in old
+                   if rec["_id"] + label not in kept and rec["_id"] != "resource"]
         lines[0] += f", {len(dropped)} dropped"
         lines += [f"  dropped  {label}" for label in dropped]
     else:
         changed = 0
-        for label, rec in old:
-            after_rec = new.get(rec["_id"] + label)
-            if after_rec is None:
-                continue
+        # A transform keeps every record in place, so records pair up by position.
+        for (label, rec), (_, after_rec) in zip(old, _records(after)):
             a, b = _flatten(rec), _flatten(after_rec)
+            a.pop("_id", None)
+            b.pop("_id", None)
             diffs = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
             if diffs:
                 changed += 1
