@@ -567,6 +567,10 @@ def test_user_agent_wrong_type():
         ("aHR0cHM6Ly9kZXYuLz9oZWxsbz13b3JsZA==", "base64-url", "https://dev./?hello=world"),
         ("aHR0cHM6Ly9kZXYuLz9oZWxsbz13b3JsZA", "base64-raw-url", "https://dev./?hello=world"),
         ("dGVzdAo=\n", "base64", "test\n"),
+        ("aGVs\r\nbG8=", "base64", "hel" + "lo"),
+        ("aGVsbG8", "base64-raw", "hello"),
+        ("", "base64", ""),
+        ("aGVsbG8gd29ybG==", "base64", "hello worl"),
         (b"aGVsbG8gd29ybGQ=", "base64", "hello world"),
         ("test string", "us-ascii", "test string"),
         ("test string", "utf-8", "test string"),
@@ -587,7 +591,12 @@ def test_decode(value, encoding, want):
     "value, encoding, match",
     [
         ("aGVsbG8gd29ybGQ=", "invalid-encoding", "unsupported encoding 'invalid-encoding'"),
-        ("aGVsbG8gd29ybGQ", "base64", "could not decode: illegal base64 data at input byte"),
+        ("aGVsbG8gd29ybGQ", "base64", "could not decode: illegal base64 data at input byte 12"),
+        ("aGVsbG8gd29ybGQ==", "base64", "could not decode: illegal base64 data at input byte 16"),
+        ("aGVsbG8gd29ybGQ=x", "base64", "could not decode: illegal base64 data at input byte 16"),
+        ("aGVs\nbG8=x", "base64", "could not decode: illegal base64 data at input byte 9"),
+        ("aGVsbG8gd29ybG=x", "base64", "could not decode: illegal base64 data at input byte 14"),
+        ("aGVsbG8gd29ybG=", "base64", "could not decode: illegal base64 data at input byte 15"),
         ("aGVsbG8gd29ybGQ=", "base64-raw", "could not decode: illegal base64 data at input byte 15"),
         ("!!!!", "base64", "illegal base64 data at input byte 0"),
         (1, "base64", "unsupported type provided to Decode function: int64"),
@@ -1098,3 +1107,35 @@ def test_xml_pipeline_simplified_wel():
             "xmlns": "http://x/e",
         }
     }
+
+
+def test_get_xml_moves_selected_descendants():
+    # The reference moves each selected node into the result, so a selected descendant leaves
+    # its selected ancestor.
+    assert call("GetXML", target="<a><b>1</b></a>", x_path="//*") == "<a></a><b>1</b>"
+
+
+def test_xml_output_keeps_spaces_unless_xml_space_default():
+    doc = '<a xml:space="default"> x <b> y </b></a><c> z </c>'
+    assert call("RemoveXML", target=doc, x_path="/nothing") == '<a xml:space="default">x<b>y</b></a><c> z </c>'
+    doc = '<a xml:space="default"><b xml:space="preserve"> y </b></a>'
+    assert call("RemoveXML", target=doc, x_path="/nothing") == doc
+
+
+def test_xml_xpath_errors_at_run_time():
+    with pytest.raises(EvalError, match="Unregistered function"):
+        call("GetXML", target="<a/>", x_path='ends-with("a", "a")')
+
+
+def test_xml_deep_documents():
+    deep = "<a>" * 5000 + "x" + "</a>" * 5000
+    assert call("GetXML", target=deep, x_path="//text()") == "x"
+    out = call("ConvertTextToElementsXML", target=deep, x_path=None, element_name=None)
+    assert out == deep
+    fails("GetXML", "exceeded max depth", target="<a>" * 10001, x_path="/")
+    fails("ParseXML", "exceeded max depth", target="<a>" * 10001)
+
+
+def test_xml_top_level_text_and_trailing_comment_kept():
+    doc = '<?xml version="1.0"?>\n<a>1</a>\n<!-- end -->'
+    assert call("RemoveXML", target=doc, x_path="/a/text()") == '<?xml version="1.0"?>\n<a></a>\n<!-- end -->'

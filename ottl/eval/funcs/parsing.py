@@ -17,13 +17,12 @@ The XML functions follow the reference's two layers:
 from __future__ import annotations
 
 import base64
-import binascii
 import codecs
 import json
 import math
 import re
 import sys
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
@@ -246,10 +245,6 @@ def parse_key_value(args: Args) -> ExprFunc:
 
 _ERR_BARE_QUOTE = 'bare " in non-quoted field'
 _ERR_QUOTE = 'extraneous or missing " in quoted-field'
-
-
-class _CSVError(Exception):
-    pass
 
 
 class _GoCSVReader:
@@ -553,52 +548,63 @@ _B64_STD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-def go_base64_decode(data: bytes, url: bool, padded: bool) -> bytes:
-    """encoding/base64 DecodeString (non-strict): '\\r' and '\\n' are skipped; the message on bad
-    input names the byte offset as Go does."""
-    alphabet = (_B64_URL if url else _B64_STD).encode("ascii")
-    valid = set(alphabet)
-    clean = bytearray()
-    offsets = []
-    for i, b in enumerate(data):
-        if b in (0x0A, 0x0D):
-            continue
-        clean.append(b)
-        offsets.append(i)
+def go_base64_decode(src: bytes, url: bool, padded: bool) -> bytes:
+    """encoding/base64 DecodeString (not strict), quantum by quantum as Go decodes: '\\r' and
+    '\\n' are skipped, and a bad input names the byte offset Go names."""
+    alphabet = _B64_URL if url else _B64_STD
+    dmap = {ord(c): i for i, c in enumerate(alphabet)}
+    out = bytearray()
+    si = 0
+    n = len(src)
 
-    def fail(k: int) -> EvalError:
-        at = offsets[k] if k < len(offsets) else len(data)
+    def corrupt(at: int) -> EvalError:
         return EvalError(f"illegal base64 data at input byte {at}")
 
-    # Find the payload and its padding.
-    n = len(clean)
-    end = n
-    for k, b in enumerate(clean):
-        if b == 0x3D:  # '='
-            end = k
+    while si < n:
+        dbuf = [0, 0, 0, 0]
+        dlen = 4
+        j = 0
+        while j < 4:
+            if si == n:
+                if j == 0:
+                    return bytes(out)
+                if j == 1 or padded:
+                    raise corrupt(si - j)
+                dlen = j
+                break
+            ch = src[si]
+            si += 1
+            value = dmap.get(ch)
+            if value is not None:
+                dbuf[j] = value
+                j += 1
+                continue
+            if ch in (0x0A, 0x0D):
+                continue
+            if not padded or ch != 0x3D:
+                raise corrupt(si - 1)
+            # padding: only after two or three characters of a quantum
+            if j in (0, 1):
+                raise corrupt(si - 1)
+            if j == 2:
+                while si < n and src[si] in (0x0A, 0x0D):
+                    si += 1
+                if si == n:
+                    raise corrupt(n)
+                if src[si] != 0x3D:
+                    raise corrupt(si - 1)
+                si += 1
+            while si < n and src[si] in (0x0A, 0x0D):
+                si += 1
+            if si < n:
+                raise corrupt(si)
+            dlen = j
             break
-        if b not in valid:
-            raise fail(k)
-    payload = bytes(clean[:end])
-    rest = bytes(clean[end:])
-    rem = len(payload) % 4
-    if rem == 1:
-        raise fail(len(payload) - 1 if end == n else end)
-    if padded:
-        need = (4 - rem) % 4
-        if rest != b"=" * need or (need == 0 and rest):
-            # Go reports where the run of quads went wrong.
-            if need == 0 and rest:
-                raise fail(end)
-            if len(rest) < need:
-                raise fail(n)
-            raise fail(end + need if len(rest) > need else end)
-    elif rest:
-        raise fail(end)
-    padding = b"=" * ((4 - rem) % 4)
-    table = bytes.maketrans(b"-_", b"+/") if url else None
-    src = payload.translate(table) if table else payload
-    return base64.b64decode(src + padding)
+        value = (dbuf[0] << 18) | (dbuf[1] << 12) | (dbuf[2] << 6) | dbuf[3]
+        out += value.to_bytes(3, "big")[: max(dlen - 1, 0)]
+        if dlen < 4:
+            break
+    return bytes(out)
 
 
 _BASE64_VARIANTS = {
@@ -642,7 +648,7 @@ def _decoder(encoding: str):
         def dec(raw: bytes) -> str:
             try:
                 return _b2s(go_base64_decode(raw, url, padded))
-            except (EvalError, binascii.Error) as exc:
+            except EvalError as exc:
                 raise EvalError(f"could not decode: {exc}") from None
 
         return dec
@@ -1354,8 +1360,6 @@ class GoXMLTokenizer:
             depth = 0
             in_quote = ""
             while True:
-                if c != "<" or True:
-                    pass
                 c = self._mustgetc()
                 if in_quote:
                     if c == in_quote:
@@ -1388,8 +1392,6 @@ class GoXMLTokenizer:
                         continue
                     depth += 1
                 out.append(c)
-            if out and out[0] == "-":
-                pass
             return ("directive", "".join(out))
         # a start element
         self._ungetc(c)
@@ -1773,20 +1775,34 @@ def _html_escape(s: str) -> str:
     )
 
 
+def _space_mode(node: XNode, preserve: bool) -> bool:
+    """xml:space on an element switches whitespace keeping on ("preserve") or off ("default")."""
+    for space, local, value in node.attrs:
+        if space == "xml" and local == "space":
+            if value == "preserve":
+                return True
+            if value == "default":
+                return False
+    return preserve
+
+
 def output_xml(node: XNode, self_too: bool = False) -> str:
-    """xmlquery's OutputXML (spaces preserved, no self-closing tags)."""
+    """xmlquery's OutputXML: text kept as it is (trimmed only under xml:space="default"), no
+    self-closing tags, attributes in double quotes, text and attributes HTML-escaped."""
     out: list[str] = []
+    preserve = _space_mode(node, True)
     nodes = [node] if self_too and node.type != DOCUMENT else list(node.children)
-    # Iterative walk: ("open", node) / ("close", node).
-    work = [("open", n) for n in reversed(nodes)]
+    # Iterative walk: ("open", node, preserve) / ("close", node, preserve).
+    work = [("open", n, preserve) for n in reversed(nodes)]
     while work:
-        action, n = work.pop()
+        action, n, keep = work.pop()
         if action == "close":
             out.append(f"</{n.prefix}:{n.data}>" if n.prefix else f"</{n.data}>")
             continue
+        keep = _space_mode(n, keep)
         t = n.type
         if t == TEXT:
-            out.append(_html_escape(n.data))
+            out.append(_html_escape(n.data if keep else go_trim_space(n.data)))
             continue
         if t == CDATA:
             out.append("<![CDATA[" + n.data + "]]>")
@@ -1806,11 +1822,11 @@ def output_xml(node: XNode, self_too: bool = False) -> str:
             out.append(f' {name}="{_html_escape(value)}"')
         if t == DECLARATION:
             out.append("?>")
-            work.extend(("open", c) for c in reversed(n.children))
+            work.extend(("open", c, keep) for c in reversed(n.children))
             continue
         out.append(">")
-        work.append(("close", n))
-        work.extend(("open", c) for c in reversed(n.children))
+        work.append(("close", n, keep))
+        work.extend(("open", c, keep) for c in reversed(n.children))
     return "".join(out)
 
 
@@ -1940,7 +1956,7 @@ class _Mirror:
             last = None  # last lxml child created
             run: list[XNode] = []
 
-            def flush(last_el, run_nodes):
+            def flush(el, last_el, run_nodes):
                 if not run_nodes:
                     return
                 text = "".join(n.data for n in run_nodes)
@@ -1956,7 +1972,7 @@ class _Mirror:
                     run.append(child)
                     continue
                 if child.type == ELEMENT:
-                    flush(last, run)
+                    flush(el, last, run)
                     run = []
                     try:
                         sub = etree.SubElement(el, _lx_name(child.prefix, child.data))
@@ -1971,7 +1987,7 @@ class _Mirror:
                     last = sub
                     stack.append((sub, child))
                 elif child.type == COMMENT:
-                    flush(last, run)
+                    flush(el, last, run)
                     run = []
                     safe = child.data.replace("--", "- -")
                     if safe.endswith("-"):
@@ -1980,7 +1996,7 @@ class _Mirror:
                     el.append(c)
                     self.by_el[c] = child
                     last = c
-            flush(last, run)
+            flush(el, last, run)
 
     def _attr(self, parent_el, attrname: str) -> Optional[XAttr]:
         node = self.by_el.get(parent_el)
@@ -2188,13 +2204,23 @@ def insert_xml(args: Args) -> ExprFunc:
 
 
 def _copy_node(node: XNode, parent: Optional[XNode]) -> XNode:
-    copy = XNode(node.type, node.data, node.level)
-    copy.prefix = node.prefix
-    copy.namespace = node.namespace
-    copy.attrs = [list(a) for a in node.attrs]
-    copy.parent = parent
-    copy.children = [_copy_node(c, copy) for c in node.children]
-    return copy
+    def shallow(n: XNode, p: Optional[XNode]) -> XNode:
+        c = XNode(n.type, n.data, n.level)
+        c.prefix = n.prefix
+        c.namespace = n.namespace
+        c.attrs = [list(a) for a in n.attrs]
+        c.parent = p
+        return c
+
+    top = shallow(node, parent)
+    stack = [(node, top)]
+    while stack:
+        src, dst = stack.pop()
+        for child in src.children:
+            copy = shallow(child, dst)
+            dst.children.append(copy)
+            stack.append((child, copy))
+    return top
 
 
 @implements("RemoveXML")
@@ -2284,11 +2310,3 @@ def _wrap_text(top: XNode, name: str) -> None:
             c.data = name
             c.children = [inner]
             inner.parent = c
-
-
-def _iter_nodes(node: XNode) -> Iterator[XNode]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
