@@ -17,7 +17,9 @@ from ottl.eval.values import (
     Duration,
     PMap,
     PSlice,
+    SpanID,
     Time,
+    TraceID,
     as_raw,
     to_pvalue,
     type_name,
@@ -113,9 +115,7 @@ class Getter:
         if type(val) is int:
             return val
         if isinstance(val, float):
-            if math.isnan(val) or math.isinf(val):
-                raise EvalError(f"cannot convert {val} to int64")
-            return int(val)
+            return go_float_to_int64(val)
         if isinstance(val, str):
             return parse_go_int(val)
         raise EvalError(f"unsupported type: {type_name(val)}")
@@ -211,10 +211,21 @@ def _expected(want: str, val: Any) -> str:
 # -- conversions shared by the getters and the converters ------------------------------------
 
 
+def go_float_to_int64(f: float) -> int:
+    """Go's int64(f): truncation toward zero; NaN, infinities and values outside int64 give
+    math.MinInt64, the amd64 result (the language leaves it to the platform)."""
+    if math.isnan(f) or math.isinf(f) or not (-(2.0**63) <= f < 2.0**63):
+        return -(1 << 63)
+    return int(f)
+
+
 def stringify(val: Any) -> str:
     """The reference's StringLikeGetter conversion of a non-nil value."""
     if isinstance(val, str):
         return val
+    if isinstance(val, (TraceID, SpanID)):
+        # Arrays, not []byte, in Go: JSON writes them as lists of numbers.
+        return "[" + ",".join(str(b) for b in val) + "]"
     if isinstance(val, bytes):
         return val.hex()
     if isinstance(val, (PMap, PSlice, dict, list)):
@@ -241,6 +252,8 @@ def _json_encode(value: Any) -> str:
         return go_format_float_json(value)
     if isinstance(value, str):
         return _json_string(value)
+    if isinstance(value, (TraceID, SpanID)):
+        return "[" + ",".join(str(b) for b in value) + "]"
     if isinstance(value, bytes):
         return _json_string(base64.b64encode(value).decode("ascii"))
     if isinstance(value, (PMap, dict)):

@@ -153,6 +153,12 @@ class Time:
     def __hash__(self) -> int:
         return hash(self.ns)
 
+    def __str__(self) -> str:
+        """Go's Time.String(): ``2006-01-02 15:04:05.999999999 -0700 MST``."""
+        from ottl.eval.funcs.time import go_time_string
+
+        return go_time_string(self)
+
     def to_datetime(self) -> _dt.datetime:
         """The instant as an aware datetime in its zone (microseconds; ``ns`` keeps the rest)."""
         seconds, rest = divmod(self.ns, 1_000_000_000)
@@ -184,11 +190,9 @@ def to_pvalue(value: Any) -> Any:
         return m
     if isinstance(value, (list, tuple)):
         return PSlice(to_pvalue(v) for v in value)
-    if isinstance(value, Time):
-        # pcommon FromRaw has no time type: it stores the fmt "%v" text, as the reference does.
-        return str(value)
-    if isinstance(value, Duration):
-        return value.ns
+    if isinstance(value, (Time, Duration)):
+        # pcommon's FromRaw has no such type: it stores this placeholder text.
+        return f"<Invalid value type {type_name(value)}>"
     raise TypeError(f"cannot store a {type_name(value)} in a pdata value")
 
 

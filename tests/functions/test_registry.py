@@ -222,7 +222,10 @@ def test_encoding_time_and_id_checks():
     t = registry.lookup("Time").check_args
     assert t({"format": "%Y-%m-%d %H:%M:%S"}) is None
     assert t({"format": ""}) == "format cannot be nil"
-    assert "unsupported ctimefmt.ToNative() directive: %Q" in t({"format": "%Q"})
+    assert t({"format": "%Q"}) == "invalid strptime format: [unsupported ctimefmt.toNative() directive: %Q]"
+    assert "must be preceded with '.' or ','" in t({"format": "%H:%M:%L"})
+    assert t({"format": "%Y", "locale": "de-DE"}) is None
+    assert "unsupported locale 'xx-YY'" in t({"format": "%Y", "locale": "xx-YY"})
     assert t({"format": "%Y", "location": "America/New_York"}) is None
     assert t({"format": "%Y", "location": "Mars/Base"}).startswith("failed to load location Mars/Base")
     assert param("FormatTime", "format").check("%Y%m") is None

@@ -16,9 +16,8 @@ from typing import Any
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
 from ottl.eval.funcs.strings import go_bytes, go_parse_int, go_sprintf
-from ottl.eval.getters import ExprFunc
+from ottl.eval.getters import ExprFunc, go_float_to_int64
 from ottl.eval.values import (
-    INT64_MIN,
     Duration,
     PMap,
     PSlice,
@@ -49,14 +48,6 @@ def double(args: Args) -> ExprFunc:
         return target.float_like(ctx)
 
     return run
-
-
-def go_float_to_int64(f: float) -> int:
-    """Go's int64(f): truncation toward zero; NaN, infinities and values outside int64 give
-    the amd64 result, math.MinInt64 (the language leaves it to the platform)."""
-    if math.isnan(f) or math.isinf(f) or not (-(2.0**63) <= f < 2.0**63):
-        return INT64_MIN
-    return int(f)
 
 
 @implements("Int")
