@@ -8,7 +8,6 @@ from ottl.lang.parser import parse_condition as parse_condition
 from ottl.lang.parser import parse_statement as parse_statement
 from ottl.lang.parser import parse_value_expression as parse_value_expression
 from ottl.lang.printer import print_node as print_node
-
 from ottl.run import filter as filter
 from ottl.run import transform as transform
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import sys
 import types
-from types import MappingProxyType
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final, Mapping
 
 from ottl import _limits

@@ -10,7 +10,8 @@ A path that does not apply to the point's kind reads as nil and ignores sets.
 from __future__ import annotations
 
 from .metric import METRIC_ENUMS
-from .spec import ContextSpec, PathSpec, ValueType as T
+from .spec import ContextSpec, PathSpec
+from .spec import ValueType as T
 
 
 def _p(name: str, type_: T, settable: bool = True, **kw) -> PathSpec:

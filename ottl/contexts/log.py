@@ -6,7 +6,8 @@ Reference: ``pkg/ottl/contexts/internal/ctxlog/log.go`` (the path switch) and th
 
 from __future__ import annotations
 
-from .spec import ContextSpec, PathSpec, ValueType as T
+from .spec import ContextSpec, PathSpec
+from .spec import ValueType as T
 
 
 def _p(name: str, type_: T, settable: bool = True, **kw) -> PathSpec:

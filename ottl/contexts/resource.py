@@ -7,7 +7,8 @@ Reference: ``pkg/ottl/contexts/internal/ctxresource/resource.go``; the wrapper
 
 from __future__ import annotations
 
-from .spec import ContextSpec, PathSpec, ValueType as T
+from .spec import ContextSpec, PathSpec
+from .spec import ValueType as T
 
 
 def _p(name: str, type_: T, settable: bool = True, **kw) -> PathSpec:

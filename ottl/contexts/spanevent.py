@@ -9,7 +9,8 @@ Reference: ``pkg/ottl/contexts/internal/ctxspanevent/span_events.go`` (the event
 from __future__ import annotations
 
 from .span import SPAN_ENUMS
-from .spec import ContextSpec, PathSpec, ValueType as T
+from .spec import ContextSpec, PathSpec
+from .spec import ValueType as T
 
 
 def _p(name: str, type_: T, settable: bool = True, **kw) -> PathSpec:

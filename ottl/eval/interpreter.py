@@ -19,7 +19,7 @@ from ottl.eval.arith import arithmetic, negate
 from ottl.eval.compare import compare
 from ottl.eval.errors import EvalError, OttlRuntimeError
 from ottl.eval.funcs import IMPLEMENTATIONS, load_all
-from ottl.eval.getters import FunctionRef, Getter, GetSetter, LambdaArg
+from ottl.eval.getters import FunctionRef, GetSetter, Getter, LambdaArg
 from ottl.eval.model import TransformContext
 from ottl.eval.values import PMap, type_name
 from ottl.functions.spec import GETTER_KINDS, FunctionSpec, ParamKind

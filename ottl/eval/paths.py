@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Optional
 
 from ottl.eval.errors import EvalError
-from ottl.eval.getters import go_json
+from ottl.eval.gotext import pvalue_as_string as as_string
 from ottl.eval.model import Status, TransformContext
 from ottl.eval.values import (
     Duration,
@@ -348,41 +348,6 @@ def store_value(val: Any) -> Any:
         return to_pvalue(deep_copy(val))
     except TypeError:
         return _UNSTORABLE
-
-
-def as_string(val: Any) -> str:
-    """pcommon.Value.AsString()."""
-    import base64
-
-    if val is None:
-        return ""
-    if isinstance(val, str):
-        return val
-    if isinstance(val, bool):
-        return "true" if val else "false"
-    if isinstance(val, int):
-        return str(val)
-    if isinstance(val, float):
-        return _format_float_f(val) if val == val else "NaN"
-    if isinstance(val, bytes):
-        return base64.b64encode(val).decode("ascii")
-    return go_json(val)
-
-
-def _format_float_f(value: float) -> str:
-    """strconv.FormatFloat(v, 'f', -1, 64): shortest digits, never an exponent."""
-    import math
-
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    text = repr(value)
-    if "e" in text or "E" in text:
-        from decimal import Decimal
-
-        text = format(Decimal(text), "f")
-    if text.endswith(".0"):
-        text = text[:-2]
-    return text
 
 
 # -- keys ---------------------------------------------------------------------------------------

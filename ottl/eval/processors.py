@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from ottl.config import Group
-from ottl.eval.interpreter import Condition, Statement, compile_condition, compile_statement
+from ottl.eval.interpreter import (
+    Condition,
+    Statement,
+    compile_condition,
+    compile_statement,
+)
 from ottl.eval.model import TransformContext
 from ottl.eval.otlp_json import Payload
 from ottl.frontend import check_group

@@ -1,8 +1,7 @@
 """The function registry: editors, converters and processor functions with their signatures."""
 
-from .spec import FunctionSpec, Kind, Param, ParamKind
-from .editors import EDITORS
 from .converters import CONVERTERS, LAMBDA_CONVERTERS, STANDARD_CONVERTERS
+from .editors import EDITORS
 from .processor_functions import PROCESSOR_FUNCTIONS
 from .registry import (
     REGISTRY,
@@ -14,6 +13,7 @@ from .registry import (
     signature,
     to_camel,
 )
+from .spec import FunctionSpec, Kind, Param, ParamKind
 
 __all__ = [
     "CONVERTERS",

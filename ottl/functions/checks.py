@@ -18,31 +18,10 @@ from typing import Callable, Iterable, Optional
 import re2
 
 from ottl import limits
+from ottl.eval.gotext import go_quote
 
 Check = Callable[[object], Optional[str]]
 ArgsCheck = Callable[[dict], Optional[str]]
-
-
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` for the common cases (``%q`` in messages)."""
-    out = ['"']
-    for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append("\\x%02x" % ord(ch))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 # --- regular expressions (RE2, as Go's regexp) -------------------------------------------------

@@ -17,16 +17,14 @@ Go semantics reproduced here, with no Go runtime:
 
 from __future__ import annotations
 
-import base64
-import math
-from decimal import Decimal
 from typing import Any
 
 import re2
 
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
-from ottl.eval.getters import Getter, go_json
+from ottl.eval.getters import Getter
+from ottl.eval.gotext import go_bytes, go_str, pvalue_as_string
 from ottl.eval.values import (
     Duration,
     PMap,
@@ -34,7 +32,6 @@ from ottl.eval.values import (
     SpanID,
     Time,
     TraceID,
-    as_raw,
     deep_copy,
     to_pvalue,
     type_name,
@@ -43,19 +40,17 @@ from ottl.lang.errors import OttlError
 
 INT64_MAX = (1 << 63) - 1
 
-# --- Go strings as bytes -------------------------------------------------------------------------
+# Go strings as bytes, shared with the other families.
+_gobytes = go_bytes
+_gostr = go_str
 
 
-def _gobytes(s: str) -> bytes:
-    """The bytes of a Go string held as ``str`` (invalid UTF-8 kept as lone surrogates)."""
+def as_string(v: Any) -> str:
+    """pcommon's AsString of a pdata value; other objects (in messages) as Python prints them."""
     try:
-        return s.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "surrogatepass")
-
-
-def _gostr(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
+        return pvalue_as_string(v)
+    except EvalError:
+        return str(v)
 
 
 def _rune_width(b: bytes, pos: int) -> int:
@@ -82,51 +77,6 @@ def _rune_width(b: bytes, pos: int) -> int:
 
 
 # --- pcommon Value.AsString ----------------------------------------------------------------------
-
-
-def _float_as_string(f: float) -> str:
-    """pcommon's float64AsString: shortest digits, 'f' form unless the magnitude is below 1e-6
-    or at least 1e21, where it is 'e' form with Go's exponent (``1e-7``, ``1e+21``)."""
-    if math.isnan(f) or math.isinf(f):
-        word = "NaN" if math.isnan(f) else ("+Inf" if f > 0 else "-Inf")
-        return f"json: unsupported value: {word}"
-    a = abs(f)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        text = repr(f)
-        if "e" not in text:
-            text = f"{f:e}"
-        mant, exp = text.split("e")
-        exp_i = int(exp)
-        digits = f"{abs(exp_i):02d}"
-        out = f"{mant}e{'-' if exp_i < 0 else '+'}{digits}"
-        if exp_i < 0 and len(digits) == 2 and digits[0] == "0":
-            out = f"{mant}e-{digits[1]}"
-        return out
-    d = Decimal(repr(f)).normalize()
-    text = format(d, "f")
-    return text
-
-
-def as_string(v: Any) -> str:
-    """pcommon ``Value.AsString`` of a pdata value."""
-    if v is None:
-        return ""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return _float_as_string(v)
-    if isinstance(v, (bytes, bytearray)):
-        return base64.b64encode(bytes(v)).decode("ascii")
-    if isinstance(v, (PMap, PSlice, dict, list)):
-        try:
-            return go_json(as_raw(v))
-        except EvalError:
-            return ""
-    return str(v)
 
 
 # --- Go regular expressions on RE2 ---------------------------------------------------------------
@@ -286,7 +236,7 @@ _INVALID_REGEX = "the regex pattern supplied to {name} '{quoted}' is not a valid
 
 
 def _go_quote(s: str) -> str:
-    from ottl.functions.checks import go_quote
+    from ottl.eval.gotext import go_quote
 
     return go_quote(s)
 

@@ -27,6 +27,7 @@ from typing import Any, Optional
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
 from ottl.eval.getters import ExprFunc, Getter
+from ottl.eval.gotext import go_quote
 from ottl.eval.values import PMap, PSlice, as_raw, type_name
 
 # =================================================================================================
@@ -39,31 +40,6 @@ _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006
 
 def go_trim_space(s: str) -> str:
     return s.strip(_GO_SPACE)
-
-
-def go_quote(s: str) -> str:
-    """strconv.Quote for messages (%q)."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F:
-            out.append("\\x%02x" % o)
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\x%02x" % (o - 0xDC00) if 0xDC80 <= o <= 0xDCFF else "\\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def go_sprint(value: Any) -> str:

@@ -14,8 +14,8 @@ import re2
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
 from ottl.eval.funcs.editors import _gobytes, _gostr, as_string
+from ottl.eval.gotext import go_quote
 from ottl.eval.values import PMap, PSlice
-from ottl.functions.checks import go_quote
 
 # --- Go string helpers ---------------------------------------------------------------------------
 
