@@ -62,7 +62,6 @@ class Stats:
     dropped: int = 0
     statements_run: int = 0
     statement_errors: int = 0
-    changed_records: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -150,59 +149,62 @@ class _ErrorPolicy:
                         extra={"ottl_text": exc.text})
 
 
-class TransformProcessor:
+def _any(conditions: list[Condition], ctx: TransformContext, policy: _ErrorPolicy) -> bool:
+    """Whether any condition holds (ORed); a failing one counts as false unless it propagates."""
+    for condition in conditions:
+        try:
+            if condition.eval(ctx):
+                return True
+        except OttlError as exc:
+            policy.handle(exc, f"condition '{condition.text}'")
+    return False
+
+
+class _Processor:
+    """Compiles groups once; ``process`` runs them over a copy of a payload."""
+
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         self.groups = compile_groups(groups, options)
 
     def process(self, payload: Payload) -> tuple[Payload, Stats]:
-        """Run every group over a copy of ``payload``; return the result and what happened."""
+        """Run every group of the payload's signal over a copy; return it and what happened."""
         work = copy.deepcopy(payload)
         stats = Stats(records_in=_record_count(work))
         for cg in self.groups:
-            if cg.group.signal != work.signal:
-                continue
-            policy = _ErrorPolicy(cg.group.error_mode, stats)
-            for ctx in contexts_of(work, cg.context):
-                if cg.conditions and not self._any(cg.conditions, ctx, policy):
-                    continue
-                for statement in cg.statements:
-                    try:
-                        if statement.execute(ctx):
-                            stats.statements_run += 1
-                    except OttlError as exc:
-                        policy.handle(exc, f"statement '{statement.text}'")
-        stats.records_out = _record_count(work)
-        return work, stats
-
-    @staticmethod
-    def _any(conditions: list[Condition], ctx: TransformContext, policy: _ErrorPolicy) -> bool:
-        for condition in conditions:
-            try:
-                if condition.eval(ctx):
-                    return True
-            except OttlError as exc:
-                policy.handle(exc, f"condition '{condition.text}'")
-        return False
-
-
-class FilterProcessor:
-    def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
-        self.groups = compile_groups(groups, options)
-
-    def process(self, payload: Payload) -> tuple[Payload, Stats]:
-        work = copy.deepcopy(payload)
-        stats = Stats(records_in=_record_count(work))
-        for cg in self.groups:
-            if cg.group.signal != work.signal:
-                continue
-            policy = _ErrorPolicy(cg.group.error_mode, stats)
-            doomed = [ctx for ctx in contexts_of(work, cg.context)
-                      if TransformProcessor._any(cg.conditions, ctx, policy)]
-            _drop(work, cg.context, doomed)
-        _prune(work)
+            if cg.group.signal == work.signal:
+                self._run_group(cg, work, _ErrorPolicy(cg.group.error_mode, stats))
+        self._finish(work)
         stats.records_out = _record_count(work)
         stats.dropped = stats.records_in - stats.records_out
         return work, stats
+
+    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: _ErrorPolicy) -> None:
+        raise NotImplementedError
+
+    def _finish(self, work: Payload) -> None:
+        pass
+
+
+class TransformProcessor(_Processor):
+    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: _ErrorPolicy) -> None:
+        for ctx in contexts_of(work, cg.context):
+            if cg.conditions and not _any(cg.conditions, ctx, policy):
+                continue
+            for statement in cg.statements:
+                try:
+                    if statement.execute(ctx):
+                        policy.stats.statements_run += 1
+                except OttlError as exc:
+                    policy.handle(exc, f"statement '{statement.text}'")
+
+
+class FilterProcessor(_Processor):
+    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: _ErrorPolicy) -> None:
+        doomed = [ctx for ctx in contexts_of(work, cg.context) if _any(cg.conditions, ctx, policy)]
+        _drop(work, cg.context, doomed)
+
+    def _finish(self, work: Payload) -> None:
+        _prune(work)
 
 
 def _drop(payload: Payload, context: str, doomed: list[TransformContext]) -> None:
