@@ -146,8 +146,17 @@ def _resolve_line(line: str, context: Optional[str]):
             tree = parse_condition(line)
         except OttlSyntaxError:
             raise statement_error from None
-        return tree, resolve_condition(line, context)
-    return tree, resolve_statement(line, context)
+        return tree, _built(resolve_condition(line, context))
+    return tree, _built(resolve_statement(line, context))
+
+
+def _built(resolved):
+    """Build the functions too, as the collector does at startup, where the context runs."""
+    from ottl.frontend import EVALUATED_CONTEXTS, _build
+
+    if resolved.context in EVALUATED_CONTEXTS:
+        _build(resolved, None)
+    return resolved
 
 
 def _check_config(name: str, text: str, quiet: bool, out: TextIO, err: TextIO) -> int:
@@ -158,7 +167,7 @@ def _check_config(name: str, text: str, quiet: bool, out: TextIO, err: TextIO) -
         return 1
     failures = total = 0
     for group in groups:
-        result = check_group(group)
+        result = check_group(group, build=True)
         total += len(result.items)
         if not quiet:
             out.write(_group_header(group, result.context))

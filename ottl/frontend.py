@@ -66,6 +66,8 @@ class Checked:
     role: str  # "statement", "condition" or "group condition"
     tree: Optional[ast.TopLevel] = None
     resolved: Optional[Union[RStatement, RCondition]] = None
+    # With ``build``: the evaluator's compiled Statement or Condition.
+    compiled: Optional[object] = None
     error: Optional[OttlError] = None
 
 
@@ -81,7 +83,15 @@ class GroupResult:
         return self.error is None and all(i.error is None for i in self.items)
 
 
-def check_group(group: Group, options: Optional[Options] = None) -> GroupResult:
+# The contexts the reference evaluator runs (metric and datapoint only resolve, for now).
+EVALUATED_CONTEXTS = frozenset({"resource", "scope", "span", "spanevent", "log"})
+
+
+def check_group(
+    group: Group, options: Optional[Options] = None, build: bool = False
+) -> GroupResult:
+    """Parse, infer and resolve a group; with ``build``, also build every function as the
+    collector does at startup (a bad XPath or an unknown locale fails here)."""
     parse = parse_statement if group.kind == "statements" else parse_condition
     role = group.kind[:-1]
     items = [Checked(t, role) for t in group.texts]
@@ -118,6 +128,8 @@ def check_group(group: Group, options: Optional[Options] = None) -> GroupResult:
             else:
                 assert isinstance(item.tree, ast.Condition)
                 item.resolved = resolver.condition(item.tree, item.text)
+            if build and context in EVALUATED_CONTEXTS:
+                item.compiled = _build(item.resolved, options)
         except OttlError as exc:
             item.error = _locate(exc, group, item, index)
     return GroupResult(group, context, items)
@@ -127,3 +139,12 @@ def _locate(exc: OttlError, group: Group, item: Checked, index: int) -> OttlErro
     line = getattr(item.text, "line", 0)
     where = group.where + (f" (line {line})" if line else "")
     return exc.located(source=where, statement_index=index)
+
+
+def _build(resolved: Union[RStatement, RCondition], options: Optional[Options]) -> object:
+    from ottl.eval.interpreter import compile_condition, compile_statement
+
+    gates = options.gates if options else frozenset()
+    if isinstance(resolved, RStatement):
+        return compile_statement(resolved, gates)
+    return compile_condition(resolved, gates)

@@ -26,14 +26,11 @@ from ottl.config import Group
 from ottl.eval.interpreter import (
     Condition,
     Statement,
-    compile_condition,
-    compile_statement,
 )
 from ottl.eval.model import TransformContext
 from ottl.eval.otlp_json import Payload
-from ottl.frontend import check_group
+from ottl.frontend import EVALUATED_CONTEXTS, check_group
 from ottl.lang.errors import OttlError
-from ottl.resolved import RCondition, RStatement
 from ottl.resolver import Options
 
 log = logging.getLogger("ottl")
@@ -74,30 +71,23 @@ class _CompiledGroup:
 
 
 def compile_groups(groups: Sequence[Group], options: Optional[Options] = None) -> list[_CompiledGroup]:
+    """Check and build every group; all problems are reported together."""
     out: list[_CompiledGroup] = []
     problems: list[str] = []
-    gates = options.gates if options else frozenset()
     for group in groups:
-        result = check_group(group, options)
+        result = check_group(group, options, build=True)
         if result.error:
             problems.append(f"{group.where}: {result.error}")
             continue
-        for item in result.items:
-            if item.error is not None:
-                problems.append(str(item.error))
+        problems.extend(str(i.error) for i in result.items if i.error is not None)
         if not result.ok:
             continue
         assert result.context is not None
-        statements: list[Statement] = []
-        conditions: list[Condition] = []
-        for item in result.items:
-            try:
-                if isinstance(item.resolved, RStatement):
-                    statements.append(compile_statement(item.resolved, gates))
-                elif isinstance(item.resolved, RCondition):
-                    conditions.append(compile_condition(item.resolved, gates))
-            except OttlError as exc:
-                problems.append(str(exc.located(source=group.where)))
+        if result.context not in EVALUATED_CONTEXTS:
+            problems.append(f"{group.where}: the {result.context} context is not evaluated yet")
+            continue
+        statements = [i.compiled for i in result.items if isinstance(i.compiled, Statement)]
+        conditions = [i.compiled for i in result.items if isinstance(i.compiled, Condition)]
         out.append(_CompiledGroup(group, result.context, statements, conditions))
     if problems:
         raise GroupCompileError(problems)
