@@ -77,7 +77,7 @@ class Getter:
         if isinstance(val, PMap):
             return val
         if isinstance(val, dict):
-            return to_pvalue(val)
+            return _convert(val, "pcommon.Map")
         raise EvalError(_expected("pcommon.Map", val))
 
     def pslice(self, ctx: Any) -> PSlice:
@@ -85,7 +85,7 @@ class Getter:
         if isinstance(val, PSlice):
             return val
         if isinstance(val, list):
-            return to_pvalue(val)
+            return _convert(val, "pcommon.Slice")
         raise EvalError(_expected("pcommon.Slice", val))
 
     def duration(self, ctx: Any) -> Duration:
@@ -202,6 +202,15 @@ class LambdaArg:
     def __init__(self, params: tuple[str, ...], call: Callable[..., Any]) -> None:
         self.params = params
         self.call = call
+
+
+def _convert(val: Any, want: str) -> Any:
+    """A Go map or slice as pdata; one holding what pdata cannot (span events) is the wrong
+    type, as in the reference."""
+    try:
+        return to_pvalue(val)
+    except TypeError:
+        raise EvalError(_expected(want, val)) from None
 
 
 def _expected(want: str, val: Any) -> str:

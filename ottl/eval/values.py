@@ -13,6 +13,7 @@
 | map[string]any            | ``dict``                             |
 | []any, []string, []int64... | ``list``                           |
 | pcommon.TraceID / SpanID  | ``TraceID`` / ``SpanID`` (fixed-size ``bytes`` subclasses) |
+| pprofile.ProfileID        | ``ProfileID`` (a ``TraceID`` subclass)  |
 | time.Time                 | ``Time`` (nanoseconds since the epoch and a zone) |
 | time.Duration             | ``Duration`` (nanoseconds)           |
 
@@ -26,6 +27,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Iterator, MutableMapping, Optional
+
+from ottl.eval.errors import EvalError
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -116,6 +119,11 @@ class TraceID(bytes):
         return not any(self)
 
 
+class ProfileID(TraceID):
+    """pprofile.ProfileID: 16 bytes like a trace id (and, like it, a Go byte array), but a type
+    of its own: it compares unequal to a TraceID and is not a trace id to the trace_id path."""
+
+
 class SpanID(bytes):
     """pcommon.SpanID: exactly 8 bytes; all zero means empty."""
 
@@ -173,6 +181,11 @@ class Time:
         return self.ns % 1_000_000_000
 
 
+class UnstorableValue(EvalError, TypeError):
+    """A value pdata cannot hold (a span event, a Python object): a runtime error where a
+    statement meets it, and a TypeError to code that converts values itself."""
+
+
 def to_pvalue(value: Any) -> Any:
     """Any value as a pdata value (pcommon ``FromRaw``); maps and slices are converted deeply."""
     if value is None or isinstance(value, (str, bool, float, PMap, PSlice)):
@@ -193,7 +206,7 @@ def to_pvalue(value: Any) -> Any:
     if isinstance(value, (Time, Duration)):
         # pcommon's FromRaw has no such type: it stores this placeholder text.
         return f"<Invalid value type {type_name(value)}>"
-    raise TypeError(f"cannot store a {type_name(value)} in a pdata value")
+    raise UnstorableValue(f"cannot store a {type_name(value)} in a pdata value")
 
 
 def deep_copy(value: Any) -> Any:
@@ -225,6 +238,8 @@ def type_name(value: Any) -> str:
         return "float64"
     if isinstance(value, str):
         return "string"
+    if isinstance(value, ProfileID):
+        return "pprofile.ProfileID"
     if isinstance(value, TraceID):
         return "pcommon.TraceID"
     if isinstance(value, SpanID):
