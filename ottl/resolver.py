@@ -307,10 +307,12 @@ class Resolver:
             if isinstance(key, ast.StringLit) or isinstance(key, ast.IntLit):
                 out.append(RLiteral(key.value, key.span))
                 continue
-            if not isinstance(key, (ast.Path, ast.Call, ast.BinaryMath, ast.Neg)):
+            # As in the reference's grammar, a float is an expression key: it parses, and
+            # fails at run time as an index of the wrong type.
+            if not isinstance(key, (ast.Path, ast.Call, ast.BinaryMath, ast.Neg, ast.FloatLit)):
                 raise self._error(
-                    "a key must be a string or int literal, a path, a converter or a math "
-                    "expression",
+                    "a key must be a string or int literal, a path, a converter, a float or a "
+                    "math expression",
                     key.span,
                 )
             out.append(self._value(key))

@@ -166,7 +166,12 @@ class _Compiler:
         raise OttlCompileError(f"cannot evaluate {type(node).__name__}", self.text, node.span)
 
     def keys(self, keys: tuple) -> list[Fn]:
-        return [self.value(k) for k in keys]
+        return [
+            paths.LiteralKey(k.value)
+            if isinstance(k, RLiteral) and (isinstance(k.value, str) or type(k.value) is int)
+            else self.value(k)
+            for k in keys
+        ]
 
     def path(self, node: RPath) -> tuple[Fn, Optional[Callable[[TransformContext, Any], None]]]:
         try:

@@ -159,7 +159,7 @@ _FIELD_TYPES: dict[str, type] = {
 def _id_paths(attr: str, cls: type) -> Callable:
     def make(hold: Callable) -> tuple[Get, Set]:
         def set_(ctx: TransformContext, val: Any) -> None:
-            if isinstance(val, cls):
+            if type(val) is cls:  # a ProfileID is not a TraceID, as in Go
                 setattr(hold(ctx), attr, val)
 
         return (lambda ctx: getattr(hold(ctx), attr)), set_
@@ -355,8 +355,22 @@ def store_value(val: Any) -> Any:
 KeyFn = Callable[[TransformContext], Any]
 
 
+class LiteralKey:
+    """A key written as a string or int literal (``["a"]``, ``[0]``). The reference takes
+    literal keys as they are and only evaluates expression keys, so a literal of the wrong kind
+    fails differently from an expression of the wrong type."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, ctx: TransformContext) -> Any:
+        return self.value
+
+
 def _const(value: Any) -> KeyFn:
-    return lambda ctx: value
+    return LiteralKey(value)
 
 
 def pdata_or_empty(val: Any) -> Any:
@@ -393,17 +407,29 @@ def pdata_type(value: Any) -> str:
     return type_name(value)
 
 
+def _key_error(key: KeyFn, k: Any, expected: str) -> EvalError:
+    """ctxutil's error for a key of the wrong kind: a literal has no expression to evaluate
+    ("invalid key type"); an expression's result must have the expected Go type."""
+    what = "a string index in map" if expected == "string" else "an integer index in slice"
+    if isinstance(key, LiteralKey):
+        reason = "invalid key type"
+    else:
+        reason = (f"could not resolve key for map/slice, expecting '{expected}' "
+                  f"but got '{type_name(k)}'")
+    return EvalError(f"unable to resolve {what}: {reason}")
+
+
 def _map_key(ctx: TransformContext, key: KeyFn) -> str:
-    k = _key_value(ctx, key)
+    k = key(ctx)
     if not isinstance(k, str):
-        raise EvalError("non-string indexing is not supported")
+        raise _key_error(key, k, "string")
     return k
 
 
 def _slice_index(ctx: TransformContext, key: KeyFn, length: int) -> int:
-    k = _key_value(ctx, key)
+    k = key(ctx)
     if type(k) is not int:
-        raise EvalError("unable to resolve an integer index in slice")
+        raise _key_error(key, k, "int64")
     if not 0 <= k < length:
         raise EvalError(f"index {k} out of bounds")
     return k
@@ -439,7 +465,10 @@ def write_keys(root: Any, keys: list[KeyFn], val: Any, ctx: TransformContext) ->
         elif isinstance(current, PSlice):
             container, slot = current, _slice_index(ctx, key, len(current))
         elif current is None and slot is not None:
-            k = _key_value(ctx, key)
+            k = key(ctx)
+            if not isinstance(k, str) and type(k) is not int:
+                raise EvalError("neither a string nor an int index was given, this is an error "
+                                "in the OTTL")
             if isinstance(k, str):
                 fresh = PMap()
                 fresh[k] = None

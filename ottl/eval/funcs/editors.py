@@ -665,7 +665,7 @@ def _zero_value(v: Any) -> Any:
     if isinstance(v, str):
         return ""
     if isinstance(v, TraceID):
-        return TraceID()
+        return type(v)()  # TraceID or ProfileID
     if isinstance(v, SpanID):
         return SpanID()
     if isinstance(v, bytes):

@@ -24,7 +24,7 @@ import xxhash
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
 from ottl.eval.getters import ExprFunc, Getter
-from ottl.eval.values import SpanID, TraceID, type_name
+from ottl.eval.values import ProfileID, SpanID, TraceID, type_name
 
 
 def _utf8(s: str) -> bytes:
@@ -354,9 +354,7 @@ def _go_rune(raw: bytes, i: int) -> str:
 
 implements("TraceID")(_id_factory("trace", 16, TraceID))
 implements("SpanID")(_id_factory("span", 8, SpanID))
-# pprofile.ProfileID has no type of its own here: its 16 bytes are returned as a TraceID-sized
-# byte string (plain ``bytes``).
-implements("ProfileID")(_id_factory("profile", 16, bytes))
+implements("ProfileID")(_id_factory("profile", 16, ProfileID))
 
 
 # --- UUID / UUIDv7 -------------------------------------------------------------------------------
