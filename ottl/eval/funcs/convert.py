@@ -16,7 +16,7 @@ from typing import Any
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs import Args, implements
 from ottl.eval.funcs.strings import go_bytes, go_parse_int, go_sprintf
-from ottl.eval.getters import ExprFunc, go_float_to_int64
+from ottl.eval.getters import ExprFunc
 from ottl.eval.values import (
     Duration,
     PMap,
@@ -55,9 +55,7 @@ def int_(args: Args) -> ExprFunc:
     target = args["target"]
 
     def run(ctx: Any) -> Any:
-        val = target.get(ctx)
-        if isinstance(val, float):
-            return go_float_to_int64(val)
+        # int_like truncates floats as Go's int64() does, out-of-range ones included.
         return target.int_like(ctx)
 
     return run
