@@ -61,6 +61,10 @@ def ext(name: str, sources: list) -> Extension:
 
 extensions = [
     ext("ottl._limits", ["ottl/_limits.pyx", "csrc/limits.c"]),
+    ext("ottl._batch", ["ottl/_batch.pyx", "csrc/strtab.c", "csrc/utf8.c", "csrc/otlp_batch.c",
+                        "csrc/otlp_decode.c", "csrc/otlp_decode_traces.c",
+                        "csrc/otlp_decode_logs.c", "csrc/otlp_encode.c",
+                        "csrc/otlp_encode_traces.c", "csrc/otlp_encode_logs.c"]),
 ]
 
 setup(

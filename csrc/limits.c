@@ -18,6 +18,7 @@ const ottl_limit_t ottl_limits[] = {
     FIXED(MAX_ARGUMENTS, "arguments", "arguments in one function call"),
     FIXED(MAX_PATH_KEYS, "keys", "keys after one path segment or converter"),
     FIXED(MAX_REGEX_PATTERN_SIZE, "bytes", "bytes in one regular expression"),
+    FIXED(MAX_PAYLOAD_SIZE, "bytes", "bytes in one OTLP payload given to the native decoder"),
 };
 
 const size_t ottl_limits_count = sizeof ottl_limits / sizeof ottl_limits[0];

@@ -51,6 +51,9 @@
 #define OTTL_MAX_MAX_ATTRIBUTES 1048576
 /* Bytes in one regular expression pattern, checked before RE2 compiles it. */
 #define OTTL_MAX_REGEX_PATTERN_SIZE 8192
+/* Bytes in one OTLP payload handed to the native decoder. Keeps every count and index derived
+ * from a payload inside int32 (docs/batches.md). */
+#define OTTL_MAX_PAYLOAD_SIZE (1024 * 1024 * 1024)
 
 /*
  * The table that Python reads. Each row: name (without the prefix), value, and, for a value

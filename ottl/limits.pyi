@@ -38,6 +38,7 @@ MAX_EXPRESSION_DEPTH: Final[int]
 MAX_ARGUMENTS: Final[int]
 MAX_PATH_KEYS: Final[int]
 MAX_REGEX_PATTERN_SIZE: Final[int]
+MAX_PAYLOAD_SIZE: Final[int]
 
 def validate_batch_size(value: object) -> int: ...
 def validate_timeout(value: object) -> float: ...

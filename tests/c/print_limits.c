@@ -29,6 +29,7 @@ int main(void) {
     SHOW(MIN_MAX_ATTRIBUTES);
     SHOW(MAX_MAX_ATTRIBUTES);
     SHOW(MAX_REGEX_PATTERN_SIZE);
+    SHOW(MAX_PAYLOAD_SIZE);
     for (size_t i = 0; i < ottl_limits_count; i++) {
         const ottl_limit_t *row = &ottl_limits[i];
         if (row->min > row->value || row->value > row->max) {

@@ -1,0 +1,152 @@
+/* Batch allocation and growth. Tables grow by doubling; all columns of a table grow together. */
+#include "otlp_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    /* One spare row in every column, so CSR offset columns can hold their closing entry. A
+     * failed realloc leaves the column as it was; columns already grown are merely larger. */
+    for (int i = 0; i < ncols; i++) {
+        void *p = realloc(*cols[i], (c + 1) * sizes[i]);
+        if (!p) return -1;
+        *cols[i] = p;
+    }
+    *cap = c;
+    return 0;
+}
+
+int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra) {
+    void **cols[] = {(void **)&p->key, (void **)&p->tag, (void **)&p->val};
+    const size_t sizes[] = {sizeof *p->key, sizeof *p->tag, sizeof *p->val};
+    return ottl_grow_cols(&p->cap, p->n + extra, cols, sizes, 3);
+}
+
+static void kvpool_free(ottl_kvpool *p) {
+    free(p->key);
+    free(p->tag);
+    free(p->val);
+}
+
+ottl_batch *ottl_batch_new(int kind, size_t input_len) {
+    ottl_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->kind = kind;
+    /* Distinct strings grow with the payload far slower than its size; this guess only avoids
+     * the first few rehashes. */
+    if (ottl_strtab_init(&b->strings, input_len / 64 + 64)) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+#define FREE_ALL(...)                                          \
+    do {                                                       \
+        void *ps_[] = {__VA_ARGS__};                           \
+        for (size_t i_ = 0; i_ < sizeof ps_ / sizeof *ps_; i_++) free(ps_[i_]); \
+    } while (0)
+
+void ottl_batch_free(ottl_batch *b) {
+    if (!b) return;
+    ottl_strtab_free(&b->strings);
+    ottl_resources *r = &b->resources;
+    FREE_ALL(r->present, r->dropped, r->schema_url, r->attr_off, r->scope_off, r->entity_off);
+    ottl_scopes *s = &b->scopes;
+    FREE_ALL(s->resource, s->present, s->name, s->version, s->schema_url, s->dropped,
+             s->attr_off, s->rec_off);
+    kvpool_free(&b->resource_attrs);
+    kvpool_free(&b->scope_attrs);
+    kvpool_free(&b->values);
+    free(b->entity_refs);
+    ottl_irregular *g = &b->irregular;
+    FREE_ALL(g->owner, g->field, g->row, g->sid);
+    ottl_spans *sp = &b->spans;
+    FREE_ALL(sp->scope, sp->resource, sp->trace_id, sp->span_id, sp->parent_span_id, sp->present,
+             sp->trace_state, sp->name, sp->status_message, sp->flags, sp->kind, sp->status_code,
+             sp->start_time, sp->end_time, sp->dropped_attrs, sp->dropped_events,
+             sp->dropped_links, sp->attr_off, sp->event_off, sp->link_off, sp->byte_start,
+             sp->byte_end);
+    ottl_events *e = &b->events;
+    FREE_ALL(e->time, e->name, e->dropped, e->attr_off);
+    ottl_links *l = &b->links;
+    FREE_ALL(l->trace_id, l->span_id, l->present, l->trace_state, l->flags, l->dropped, l->attr_off);
+    kvpool_free(&b->span_attrs);
+    kvpool_free(&b->event_attrs);
+    kvpool_free(&b->link_attrs);
+    ottl_logs *g2 = &b->logs;
+    FREE_ALL(g2->scope, g2->resource, g2->time, g2->observed_time, g2->severity_number,
+             g2->severity_text, g2->event_name, g2->body_tag, g2->body, g2->dropped, g2->flags,
+             g2->trace_id, g2->span_id, g2->present, g2->attr_off, g2->byte_start, g2->byte_end);
+    kvpool_free(&b->log_attrs);
+    free(b);
+}
+
+/* (void **)&col and the element size of col, for ottl_grow_cols. */
+#define RESERVE(t, need, ...)                                                      \
+    do {                                                                           \
+        void **cols_[] = {__VA_ARGS__};                                            \
+        enum { N_ = sizeof cols_ / sizeof *cols_ };                                \
+        return ottl_grow_cols(&(t)->cap, need, cols_, sizes_, N_);                 \
+    } while (0)
+#define C(x) (void **)&(x)
+#define Z(x) sizeof *(x)
+
+int ottl_resources_reserve(ottl_resources *t, size_t need) {
+    const size_t sizes_[] = {Z(t->present), Z(t->dropped), Z(t->schema_url), Z(t->attr_off),
+                             Z(t->scope_off), Z(t->entity_off)};
+    RESERVE(t, need, C(t->present), C(t->dropped), C(t->schema_url), C(t->attr_off),
+            C(t->scope_off), C(t->entity_off));
+}
+
+int ottl_scopes_reserve(ottl_scopes *t, size_t need) {
+    const size_t sizes_[] = {Z(t->resource), Z(t->present), Z(t->name), Z(t->version),
+                             Z(t->schema_url), Z(t->dropped), Z(t->attr_off), Z(t->rec_off)};
+    RESERVE(t, need, C(t->resource), C(t->present), C(t->name), C(t->version), C(t->schema_url),
+            C(t->dropped), C(t->attr_off), C(t->rec_off));
+}
+
+int ottl_spans_reserve(ottl_spans *t, size_t need) {
+    const size_t sizes_[] = {Z(t->scope), Z(t->resource), 16, 8, 8, Z(t->present),
+                             Z(t->trace_state), Z(t->name), Z(t->status_message), Z(t->flags),
+                             Z(t->kind), Z(t->status_code), Z(t->start_time), Z(t->end_time),
+                             Z(t->dropped_attrs), Z(t->dropped_events), Z(t->dropped_links),
+                             Z(t->attr_off), Z(t->event_off), Z(t->link_off), Z(t->byte_start),
+                             Z(t->byte_end)};
+    RESERVE(t, need, C(t->scope), C(t->resource), C(t->trace_id), C(t->span_id),
+            C(t->parent_span_id), C(t->present), C(t->trace_state), C(t->name),
+            C(t->status_message), C(t->flags), C(t->kind), C(t->status_code), C(t->start_time),
+            C(t->end_time), C(t->dropped_attrs), C(t->dropped_events), C(t->dropped_links),
+            C(t->attr_off), C(t->event_off), C(t->link_off), C(t->byte_start), C(t->byte_end));
+}
+
+int ottl_events_reserve(ottl_events *t, size_t need) {
+    const size_t sizes_[] = {Z(t->time), Z(t->name), Z(t->dropped), Z(t->attr_off)};
+    RESERVE(t, need, C(t->time), C(t->name), C(t->dropped), C(t->attr_off));
+}
+
+int ottl_links_reserve(ottl_links *t, size_t need) {
+    const size_t sizes_[] = {16, 8, Z(t->present), Z(t->trace_state), Z(t->flags), Z(t->dropped),
+                             Z(t->attr_off)};
+    RESERVE(t, need, C(t->trace_id), C(t->span_id), C(t->present), C(t->trace_state),
+            C(t->flags), C(t->dropped), C(t->attr_off));
+}
+
+int ottl_logs_reserve(ottl_logs *t, size_t need) {
+    const size_t sizes_[] = {Z(t->scope), Z(t->resource), Z(t->time), Z(t->observed_time),
+                             Z(t->severity_number), Z(t->severity_text), Z(t->event_name),
+                             Z(t->body_tag), Z(t->body), Z(t->dropped), Z(t->flags), 16, 8,
+                             Z(t->present), Z(t->attr_off), Z(t->byte_start), Z(t->byte_end)};
+    RESERVE(t, need, C(t->scope), C(t->resource), C(t->time), C(t->observed_time),
+            C(t->severity_number), C(t->severity_text), C(t->event_name), C(t->body_tag),
+            C(t->body), C(t->dropped), C(t->flags), C(t->trace_id), C(t->span_id),
+            C(t->present), C(t->attr_off), C(t->byte_start), C(t->byte_end));
+}
+
+int ottl_irregular_reserve(ottl_irregular *t, size_t need) {
+    const size_t sizes_[] = {Z(t->owner), Z(t->field), Z(t->row), Z(t->sid)};
+    RESERVE(t, need, C(t->owner), C(t->field), C(t->row), C(t->sid));
+}

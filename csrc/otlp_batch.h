@@ -1,0 +1,205 @@
+/*
+ * Columnar span and log batches (docs/batches.md is the full description of this layout).
+ *
+ * Every table is a set of parallel arrays sharing one row count; CSR offsets (`*_off`) have one
+ * entry more than their table. A batch is built by the decoder and afterwards read-only until
+ * the VM learns to write it.
+ */
+#ifndef OTTL_OTLP_BATCH_H
+#define OTTL_OTLP_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ottl_limits.h"
+#include "strtab.h"
+
+/* Type tags of a value: the AnyValue oneof field numbers, plus NONE for "no AnyValue". */
+enum {
+    OTTL_V_EMPTY = 0,
+    OTTL_V_STRING = 1,
+    OTTL_V_BOOL = 2,
+    OTTL_V_INT = 3,
+    OTTL_V_DOUBLE = 4,
+    OTTL_V_ARRAY = 5,
+    OTTL_V_KVLIST = 6,
+    OTTL_V_BYTES = 7,
+    OTTL_V_STRINDEX = 8,
+    OTTL_V_NONE = 15,
+};
+
+/* Bits of the `present` columns. */
+enum {
+    OTTL_P_TRACE_ID = 1,
+    OTTL_P_SPAN_ID = 2,
+    OTTL_P_PARENT_ID = 4,
+    OTTL_P_STATUS = 8,
+    OTTL_P_IRR_TRACE_ID = 16,
+    OTTL_P_IRR_SPAN_ID = 32,
+    OTTL_P_IRR_PARENT_ID = 64,
+};
+
+enum { OTTL_BATCH_SPANS = 1, OTTL_BATCH_LOGS = 2 };
+enum { OTTL_OWNER_SPAN = 0, OTTL_OWNER_LINK = 1, OTTL_OWNER_LOG = 2 };
+
+/* A pool of key/value entries: attributes of one owner kind, or nested values. */
+typedef struct {
+    int32_t *key; /* string id; -1 for array elements */
+    uint8_t *tag;
+    int64_t *val;
+    size_t n, cap;
+} ottl_kvpool;
+
+typedef struct {
+    uint8_t *present;
+    uint32_t *dropped;
+    int32_t *schema_url;
+    int64_t *attr_off, *scope_off, *entity_off;
+    size_t n, cap;
+} ottl_resources;
+
+typedef struct {
+    int32_t *resource;
+    uint8_t *present;
+    int32_t *name, *version, *schema_url;
+    uint32_t *dropped;
+    int64_t *attr_off, *rec_off;
+    size_t n, cap;
+} ottl_scopes;
+
+typedef struct {
+    int32_t *scope, *resource;
+    uint8_t *trace_id, *span_id, *parent_span_id; /* 16, 8, 8 bytes per row */
+    uint8_t *present;
+    int32_t *trace_state, *name, *status_message;
+    uint32_t *flags;
+    int32_t *kind, *status_code;
+    uint64_t *start_time, *end_time;
+    uint32_t *dropped_attrs, *dropped_events, *dropped_links;
+    int64_t *attr_off, *event_off, *link_off;
+    int64_t *byte_start, *byte_end;
+    size_t n, cap;
+} ottl_spans;
+
+typedef struct {
+    uint64_t *time;
+    int32_t *name;
+    uint32_t *dropped;
+    int64_t *attr_off;
+    size_t n, cap;
+} ottl_events;
+
+typedef struct {
+    uint8_t *trace_id, *span_id;
+    uint8_t *present;
+    int32_t *trace_state;
+    uint32_t *flags, *dropped;
+    int64_t *attr_off;
+    size_t n, cap;
+} ottl_links;
+
+typedef struct {
+    int32_t *scope, *resource;
+    uint64_t *time, *observed_time;
+    int32_t *severity_number, *severity_text, *event_name;
+    uint8_t *body_tag;
+    int64_t *body;
+    uint32_t *dropped, *flags;
+    uint8_t *trace_id, *span_id, *present;
+    int64_t *attr_off;
+    int64_t *byte_start, *byte_end;
+    size_t n, cap;
+} ottl_logs;
+
+/* Ids whose length is neither 0 nor the usual 16/8 bytes, kept by value in the string table. */
+typedef struct {
+    uint8_t *owner;  /* OTTL_OWNER_* */
+    uint8_t *field;  /* the field number in the owner message */
+    int32_t *row;
+    int32_t *sid;
+    size_t n, cap;
+} ottl_irregular;
+
+typedef struct {
+    int kind; /* OTTL_BATCH_* */
+    ottl_strtab strings;
+    ottl_resources resources;
+    ottl_scopes scopes;
+    ottl_kvpool resource_attrs, scope_attrs, values;
+    int32_t *entity_refs; /* string ids of raw EntityRef messages, CSR by resource */
+    size_t entity_n, entity_cap;
+    ottl_irregular irregular;
+    /* spans */
+    ottl_spans spans;
+    ottl_events events;
+    ottl_links links;
+    ottl_kvpool span_attrs, event_attrs, link_attrs;
+    /* logs */
+    ottl_logs logs;
+    ottl_kvpool log_attrs;
+    /* The input the batch was decoded from (not owned): verbatim copy-out reads it. */
+    const uint8_t *input;
+    size_t input_len;
+} ottl_batch;
+
+/* ---- errors ---- */
+
+enum { OTTL_DECODE_OK = 0, OTTL_DECODE_MALFORMED = 1, OTTL_DECODE_NOMEM = 2 };
+
+typedef struct {
+    int code;
+    int64_t offset;
+    char path[1024];
+    char message[256];
+} ottl_decode_error;
+
+typedef struct {
+    int64_t max_string_length;
+    int64_t max_attributes;
+} ottl_decode_options;
+
+ottl_batch *ottl_batch_new(int kind, size_t input_len);
+void ottl_batch_free(ottl_batch *b);
+int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols);
+int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra);
+/* Room for `need` rows (and the closing CSR entry) in every column of a table. */
+int ottl_resources_reserve(ottl_resources *t, size_t need);
+int ottl_scopes_reserve(ottl_scopes *t, size_t need);
+int ottl_spans_reserve(ottl_spans *t, size_t need);
+int ottl_events_reserve(ottl_events *t, size_t need);
+int ottl_links_reserve(ottl_links *t, size_t need);
+int ottl_logs_reserve(ottl_logs *t, size_t need);
+int ottl_irregular_reserve(ottl_irregular *t, size_t need);
+
+static inline int ottl_kvpool_push(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val) {
+    if (p->n >= p->cap && ottl_kvpool_reserve(p, 1)) return -1;
+    p->key[p->n] = key;
+    p->tag[p->n] = tag;
+    p->val[p->n] = val;
+    p->n++;
+    return 0;
+}
+
+/* Decoders: 0 on success (*out owns a new batch), otherwise an OTTL_DECODE_* code with *err
+ * filled and no batch. Safe to call without the GIL. */
+int ottl_decode_traces(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                       ottl_batch **out, ottl_decode_error *err);
+int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                     ottl_batch **out, ottl_decode_error *err);
+
+/* Encoders, in two steps so the caller can allocate the output (a Python bytes object) between
+ * them: plan computes exact sizes (0, or -1 when out of memory), write fills out. mask is NULL
+ * or one byte per record (nonzero keeps); verbatim copies records' input bytes. */
+typedef struct {
+    size_t *rec_size;
+    size_t *scope_size;
+    size_t *res_size;
+    size_t total;
+} ottl_encode_plan_t;
+
+int ottl_encode_plan(const ottl_batch *b, const uint8_t *mask, int verbatim, ottl_encode_plan_t *plan);
+void ottl_encode_write(const ottl_batch *b, const uint8_t *mask, int verbatim,
+                       const ottl_encode_plan_t *plan, uint8_t *out);
+void ottl_encode_plan_free(ottl_encode_plan_t *plan);
+
+#endif /* OTTL_OTLP_BATCH_H */

@@ -1,0 +1,204 @@
+/*
+ * Shared pieces of the OTLP decoders (otlp_decode.c, otlp_decode_traces.c, otlp_decode_logs.c);
+ * not a public header.
+ *
+ * Each message is decoded by a function over [p, end) of the input. The field path of an error
+ * costs nothing until it is needed: callers push a (name, index) frame before descending into a
+ * submessage and pop it after, and only a failure formats the frames into text.
+ */
+#ifndef OTTL_OTLP_DECODE_H
+#define OTTL_OTLP_DECODE_H
+
+#include "otlp_batch.h"
+#include "pbwire.h"
+
+/* Request, resource group, resource/scope group, record, attributes[i], value, then per nested
+ * level array_value/kvlist_value, values[i], value. */
+#define DEC_PATH_MAX (16 + 3 * (OTTL_MAX_NESTING_DEPTH + 2))
+
+typedef struct {
+    const char *name;
+    int32_t index; /* -1: not a repeated field */
+} dec_frame;
+
+typedef struct dec_s dec_t;
+typedef int (*dec_record_fn)(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
+                             int32_t resource);
+
+struct dec_s {
+    ottl_batch *b;
+    const uint8_t *base;
+    ottl_decode_error *err;
+    size_t max_string, max_attrs;
+    const char *group_name, *scope_group_name, *record_name;
+    dec_record_fn record;
+    ottl_kvpool stack; /* children of the containers being decoded, waiting to be moved */
+    int depth;
+    dec_frame path[DEC_PATH_MAX];
+};
+
+static inline void dec_push(dec_t *d, const char *name, int32_t index) {
+    if (d->depth < DEC_PATH_MAX) {
+        d->path[d->depth].name = name;
+        d->path[d->depth].index = index;
+    }
+    d->depth++;
+}
+static inline void dec_pop(dec_t *d) { d->depth--; }
+
+int dec_fail(dec_t *d, const uint8_t *at, const char *field, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+int dec_nomem(dec_t *d);
+int dec_wire_fail(dec_t *d, int rc, const uint8_t *at, const char *field);
+int dec_skip(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t field, int wt);
+int dec_string_slow(dec_t *d, const uint8_t *p, size_t len, int utf8, int32_t *out,
+                    const char *field);
+/* One KeyValue appended to pool; *count is the owner's attribute count so far. */
+int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
+                  int32_t *count);
+/* A top-level AnyValue (a log body). */
+int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int64_t *val);
+/* Sets a fixed-width id field, or records it as irregular; *present carries the row's bits. */
+int dec_id(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t row, int field,
+           uint8_t *dst, size_t width, uint8_t *present, uint8_t bit, uint8_t irr_bit);
+
+static inline int dec_tag(dec_t *d, const uint8_t **p, const uint8_t *end, uint32_t *field,
+                          int *wt) {
+    const uint8_t *at = *p;
+    int rc = pb_read_tag(p, end, field, wt);
+    if (PB_UNLIKELY(rc)) {
+        dec_wire_fail(d, rc, at, NULL);
+        return -1;
+    }
+    if (PB_UNLIKELY(*wt == PB_EGROUP))
+        return dec_fail(d, at, NULL, "end-group tag (field %u) without its start-group", *field);
+    return 0;
+}
+
+static inline int dec_expect(dec_t *d, const uint8_t *at, int wt, int want, const char *field) {
+    if (PB_LIKELY(wt == want)) return 0;
+    return dec_fail(d, at, field, "wire type %d, expected %d", wt, want);
+}
+
+static inline int dec_len(dec_t *d, const uint8_t **p, const uint8_t *end, const uint8_t **sub,
+                          const char *field) {
+    const uint8_t *at = *p;
+    int rc = pb_read_len(p, end, sub);
+    if (PB_UNLIKELY(rc)) {
+        dec_wire_fail(d, rc, at, field);
+        return -1;
+    }
+    return 0;
+}
+
+static inline int dec_varint(dec_t *d, const uint8_t **p, const uint8_t *end, uint64_t *v,
+                             const char *field) {
+    const uint8_t *at = *p;
+    int rc = pb_read_varint(p, end, v);
+    if (PB_UNLIKELY(rc)) {
+        dec_wire_fail(d, rc, at, field);
+        return -1;
+    }
+    return 0;
+}
+
+static inline int dec_fixed64(dec_t *d, const uint8_t **p, const uint8_t *end, uint64_t *v,
+                              const char *field) {
+    const uint8_t *at = *p;
+    if (PB_UNLIKELY(pb_read_fixed64(p, end, v))) return dec_wire_fail(d, PB_ETRUNC, at, field);
+    return 0;
+}
+
+static inline int dec_fixed32(dec_t *d, const uint8_t **p, const uint8_t *end, uint32_t *v,
+                              const char *field) {
+    const uint8_t *at = *p;
+    if (PB_UNLIKELY(pb_read_fixed32(p, end, v))) return dec_wire_fail(d, PB_ETRUNC, at, field);
+    return 0;
+}
+
+/* A string or bytes field's payload [p, p+len) into an id. Interned strings were checked
+ * already, so only a first sighting pays for the UTF-8 check. */
+static inline int dec_string(dec_t *d, const uint8_t *p, size_t len, int utf8, int32_t *out,
+                             const char *field) {
+    if (PB_UNLIKELY(len > d->max_string)) return dec_string_slow(d, p, len, utf8, out, field);
+    int32_t id = ottl_strtab_intern(&d->b->strings, p, len);
+    if (PB_UNLIKELY(id < 0)) return dec_nomem(d);
+    if (utf8 && PB_UNLIKELY(!d->b->strings.utf8[id]))
+        return dec_string_slow(d, p, len, utf8, out, field);
+    *out = id;
+    return 0;
+}
+
+/* The body of every message decoder: read a tag, then `switch (field)`. */
+#define DEC_FIELDS_BEGIN                                   \
+    while (p < end) {                                      \
+        const uint8_t *at = p;                             \
+        uint32_t field = 0;                                \
+        int wt = 0;                                        \
+        if (dec_tag(d, &p, end, &field, &wt)) return -1;   \
+        (void)at;                                          \
+        switch (field) {
+#define DEC_FIELDS_END                                             \
+        default:                                                   \
+            if (dec_skip(d, &p, end, field, wt)) return -1;        \
+        }                                                          \
+    }
+
+#define DEC_EXPECT(want, name) \
+    if (dec_expect(d, at, wt, want, name)) return -1
+
+/* A length-delimited field: sets `sub` to its end; the payload starts at p. */
+#define DEC_SUB(name)                                       \
+    const uint8_t *sub = NULL;                              \
+    DEC_EXPECT(PB_LEN, name);                               \
+    if (dec_len(d, &p, end, &sub, name)) return -1
+
+#define DEC_STRING(name, dst, utf8)                                              \
+    do {                                                                         \
+        DEC_SUB(name);                                                           \
+        if (dec_string(d, p, (size_t)(sub - p), utf8, dst, name)) return -1;     \
+        p = sub;                                                                 \
+    } while (0)
+
+#define DEC_VARINT(name, dst, type)                        \
+    do {                                                   \
+        uint64_t v_ = 0;                                   \
+        DEC_EXPECT(PB_VARINT, name);                       \
+        if (dec_varint(d, &p, end, &v_, name)) return -1;  \
+        dst = (type)v_;                                    \
+    } while (0)
+
+#define DEC_FIXED64(name, dst)                                \
+    do {                                                      \
+        DEC_EXPECT(PB_I64, name);                             \
+        if (dec_fixed64(d, &p, end, &(dst), name)) return -1; \
+    } while (0)
+
+#define DEC_FIXED32(name, dst)                                \
+    do {                                                      \
+        DEC_EXPECT(PB_I32, name);                             \
+        if (dec_fixed32(d, &p, end, &(dst), name)) return -1; \
+    } while (0)
+
+#define DEC_ATTRIBUTE(name, pool, count)                                     \
+    do {                                                                     \
+        DEC_SUB(name);                                                       \
+        dec_push(d, name, count);                                            \
+        if (dec_attribute(d, p, sub, pool, &(count))) return -1;             \
+        dec_pop(d);                                                          \
+        p = sub;                                                             \
+    } while (0)
+
+/* The record decoders of each signal (otlp_decode_traces.c, otlp_decode_logs.c). */
+int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
+                    int32_t resource);
+int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
+                   int32_t resource);
+
+int dec_run(const uint8_t *data, size_t len, const ottl_decode_options *opt, int kind,
+            ottl_batch **out, ottl_decode_error *err);
+
+#endif /* OTTL_OTLP_DECODE_H */

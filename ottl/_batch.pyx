@@ -1,0 +1,536 @@
+# cython: language_level=3
+"""Columnar span and log batches, decoded from and encoded to OTLP protobuf by the C codec in
+csrc/ (docs/batches.md describes the layout).
+
+The C side does all per-record work with the GIL released; this module only hands over bytes
+and wraps the batch's C arrays as read-only numpy arrays that share its memory. ``records()``
+and ``to_dict()`` build Python objects per record: for debugging and tests, not hot paths.
+"""
+
+cimport numpy as cnp
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memcpy
+
+import numpy as np
+
+from ottl import limits
+
+cnp.import_array()
+
+__all__ = [
+    "OtlpDecodeError", "SpanBatch", "LogBatch", "decode_traces", "decode_logs",
+    "TAG_EMPTY", "TAG_STRING", "TAG_BOOL", "TAG_INT", "TAG_DOUBLE", "TAG_ARRAY", "TAG_KVLIST",
+    "TAG_BYTES", "TAG_STRINDEX", "TAG_NONE",
+]
+
+TAG_EMPTY = OTTL_V_EMPTY
+TAG_STRING = OTTL_V_STRING
+TAG_BOOL = OTTL_V_BOOL
+TAG_INT = OTTL_V_INT
+TAG_DOUBLE = OTTL_V_DOUBLE
+TAG_ARRAY = OTTL_V_ARRAY
+TAG_KVLIST = OTTL_V_KVLIST
+TAG_BYTES = OTTL_V_BYTES
+TAG_STRINDEX = OTTL_V_STRINDEX
+TAG_NONE = OTTL_V_NONE
+
+
+class OtlpDecodeError(ValueError):
+    """Bad OTLP protobuf input: ``offset`` is the byte where decoding failed, ``path`` the
+    field it was in (``resource_spans[3].scope_spans[0].spans[17].attributes[2].value``)."""
+
+    def __init__(self, reason: str, offset: int, path: str):
+        self.reason = reason
+        self.offset = offset
+        self.path = path
+        where = f" in {path}" if path else ""
+        super().__init__(f"{reason} at byte {offset}{where}")
+
+
+cdef inline double _as_double(int64_t bits):
+    cdef double d
+    memcpy(&d, &bits, 8)
+    return d
+
+
+cdef object _wrap(object owner, const void *ptr, Py_ssize_t n, int typenum, Py_ssize_t width):
+    """A read-only numpy view of C memory that keeps its owner (the batch) alive."""
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = width
+    cdef int nd = 2 if width else 1
+    if n == 0 or ptr == NULL:
+        shape = [n, width] if width else [n]
+        arr = np.empty(shape, dtype=cnp.PyArray_DescrFromType(typenum))
+    else:
+        arr = cnp.PyArray_SimpleNewFromData(nd, dims, typenum, <void *>ptr)
+        cnp.set_array_base(arr, owner)
+    arr.flags.writeable = False
+    return arr
+
+
+def _options(max_string_length, max_attributes):
+    cdef ottl_decode_options opt
+    opt.max_string_length = limits.validate_max_string_length(
+        limits.DEFAULT_MAX_STRING_LENGTH if max_string_length is None else max_string_length)
+    opt.max_attributes = limits.validate_max_attributes(
+        limits.DEFAULT_MAX_ATTRIBUTES if max_attributes is None else max_attributes)
+    return opt
+
+
+cdef _raise(ottl_decode_error *err):
+    if err.code == OTTL_DECODE_NOMEM:
+        raise MemoryError(err.message.decode("utf-8", "replace"))
+    raise OtlpDecodeError(err.message.decode("utf-8", "replace"), err.offset,
+                          err.path.decode("utf-8", "replace"))
+
+
+cdef bytes _as_bytes(data):
+    if type(data) is bytes:
+        return <bytes>data
+    # A copy: the batch keeps its input for verbatim copy-out, and must not see it change.
+    return bytes(memoryview(data))
+
+
+def decode_traces(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
+    """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile)."""
+    cdef bytes raw = _as_bytes(data)
+    cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
+    cdef ottl_decode_error err
+    cdef ottl_batch *b = NULL
+    cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
+    cdef size_t n = <size_t>PyBytes_GET_SIZE(raw)
+    cdef int rc
+    with nogil:
+        rc = ottl_decode_traces(p, n, &opt, &b, &err)
+    if rc != OTTL_DECODE_OK:
+        _raise(&err)
+    cdef SpanBatch out = SpanBatch.__new__(SpanBatch)
+    out.b = b
+    out.data = raw
+    return out
+
+
+def decode_logs(data, *, max_string_length=None, max_attributes=None) -> LogBatch:
+    """Decode an ExportLogsServiceRequest into a LogBatch (the GIL is released meanwhile)."""
+    cdef bytes raw = _as_bytes(data)
+    cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
+    cdef ottl_decode_error err
+    cdef ottl_batch *b = NULL
+    cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
+    cdef size_t n = <size_t>PyBytes_GET_SIZE(raw)
+    cdef int rc
+    with nogil:
+        rc = ottl_decode_logs(p, n, &opt, &b, &err)
+    if rc != OTTL_DECODE_OK:
+        _raise(&err)
+    cdef LogBatch out = LogBatch.__new__(LogBatch)
+    out.b = b
+    out.data = raw
+    return out
+
+
+cdef class _Batch:
+    """Shared by SpanBatch and LogBatch: strings, values, resources, scopes, encoding."""
+
+    def __cinit__(self):
+        self.b = NULL
+
+    def __dealloc__(self):
+        if self.b != NULL:
+            ottl_batch_free(self.b)
+            self.b = NULL
+
+    def __init__(self):
+        raise TypeError("batches come from decode_traces() / decode_logs()")
+
+    cdef size_t _count(self):
+        return 0
+
+    def __len__(self):
+        return self._count()
+
+    # ---- strings ----
+
+    @property
+    def string_count(self) -> int:
+        return self.b.strings.count
+
+    def string(self, Py_ssize_t sid) -> str:
+        """The string with this id (strings and bytes share the table; see string_bytes)."""
+        if sid < 0 or sid >= <Py_ssize_t>self.b.strings.count:
+            raise IndexError(sid)
+        return self._str(<int32_t>sid)
+
+    def string_bytes(self, Py_ssize_t sid) -> bytes:
+        if sid < 0 or sid >= <Py_ssize_t>self.b.strings.count:
+            raise IndexError(sid)
+        return self._bytes(<int32_t>sid)
+
+    cdef object _str(self, int32_t sid):
+        cdef int64_t a = self.b.strings.off[sid]
+        cdef int64_t z = self.b.strings.off[sid + 1]
+        return PyUnicode_DecodeUTF8(self.b.strings.arena + a, z - a, "surrogateescape")
+
+    cdef object _bytes(self, int32_t sid):
+        cdef int64_t a = self.b.strings.off[sid]
+        cdef int64_t z = self.b.strings.off[sid + 1]
+        return PyBytes_FromStringAndSize(self.b.strings.arena + a, z - a)
+
+    # ---- values and attributes (debug views) ----
+
+    cdef object _value(self, uint8_t tag, int64_t val):
+        cdef uint64_t start, count, k
+        cdef ottl_kvpool *v = &self.b.values
+        if tag == OTTL_V_STRING:
+            return {"string_value": self._str(<int32_t>val)}
+        if tag == OTTL_V_BOOL:
+            return {"bool_value": bool(val)}
+        if tag == OTTL_V_INT:
+            return {"int_value": val}
+        if tag == OTTL_V_DOUBLE:
+            return {"double_value": _as_double(val)}
+        if tag == OTTL_V_BYTES:
+            return {"bytes_value": self._bytes(<int32_t>val)}
+        if tag == OTTL_V_STRINDEX:
+            return {"string_value_strindex": <int32_t>val}
+        if tag == OTTL_V_ARRAY or tag == OTTL_V_KVLIST:
+            start = (<uint64_t>val) & 0xffffffffu
+            count = (<uint64_t>val) >> 32
+            if tag == OTTL_V_ARRAY:
+                return {"array_value": {"values": [self._value(v.tag[k], v.val[k])
+                                                   for k in range(start, start + count)]}}
+            return {"kvlist_value": {"values": self._attrs(v, <int64_t>start,
+                                                            <int64_t>(start + count))}}
+        return {}
+
+    cdef list _attrs(self, ottl_kvpool *pool, int64_t start, int64_t end):
+        cdef int64_t k
+        out = []
+        for k in range(start, end):
+            kv = {"key": self._str(pool.key[k])}
+            if pool.tag[k] != OTTL_V_NONE:
+                kv["value"] = self._value(pool.tag[k], pool.val[k])
+            out.append(kv)
+        return out
+
+    cdef object _id(self, int owner, size_t row, int field, uint8_t present, uint8_t bit,
+                    uint8_t irr_bit, const uint8_t *fixed, size_t width):
+        cdef size_t i
+        cdef ottl_irregular *g = &self.b.irregular
+        if present & bit:
+            return PyBytes_FromStringAndSize(<const char *>fixed, width)
+        if present & irr_bit:
+            for i in range(g.n):
+                if g.owner[i] == owner and g.field[i] == field and <size_t>g.row[i] == row:
+                    return self._bytes(g.sid[i])
+        return b""
+
+    cdef dict _resource_group(self, size_t r):
+        cdef ottl_resources *t = &self.b.resources
+        cdef int64_t k
+        out = {}
+        if t.present[r]:
+            out["resource"] = {
+                "attributes": self._attrs(&self.b.resource_attrs, t.attr_off[r], t.attr_off[r + 1]),
+                "dropped_attributes_count": t.dropped[r],
+                "entity_refs": [self._bytes(self.b.entity_refs[k])
+                                for k in range(t.entity_off[r], t.entity_off[r + 1])],
+            }
+        out["schema_url"] = self._str(t.schema_url[r])
+        return out
+
+    cdef dict _scope_group(self, size_t s):
+        cdef ottl_scopes *t = &self.b.scopes
+        out = {}
+        if t.present[s]:
+            out["scope"] = {
+                "name": self._str(t.name[s]),
+                "version": self._str(t.version[s]),
+                "attributes": self._attrs(&self.b.scope_attrs, t.attr_off[s], t.attr_off[s + 1]),
+                "dropped_attributes_count": t.dropped[s],
+            }
+        out["schema_url"] = self._str(t.schema_url[s])
+        return out
+
+    def _record(self, size_t i):
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        """The whole request as nested dicts with the protobuf field names and native values
+        (bytes for bytes, int for 64-bit integers), defaults included, unset messages left out.
+        """
+        cdef size_t r, s, i
+        cdef ottl_resources *R = &self.b.resources
+        cdef ottl_scopes *S = &self.b.scopes
+        spans = self.b.kind == OTTL_BATCH_SPANS
+        groups = []
+        for r in range(R.n):
+            g = self._resource_group(r)
+            scopes = []
+            for s in range(<size_t>R.scope_off[r], <size_t>R.scope_off[r + 1]):
+                sg = self._scope_group(s)
+                sg["spans" if spans else "log_records"] = [
+                    self._record(i) for i in range(<size_t>S.rec_off[s], <size_t>S.rec_off[s + 1])]
+                scopes.append(sg)
+            g["scope_spans" if spans else "scope_logs"] = scopes
+            groups.append(g)
+        return {"resource_spans" if spans else "resource_logs": groups}
+
+    def records(self):
+        """Each record as a dict (as in to_dict()), in order; for debugging."""
+        cdef size_t i
+        for i in range(self._count()):
+            yield self._record(i)
+
+    def resources(self) -> list:
+        """Each resource group (resource and schema_url, without its scopes)."""
+        return [self._resource_group(r) for r in range(self.b.resources.n)]
+
+    def scopes(self) -> list:
+        """Each scope group (scope and schema_url, without its records)."""
+        return [self._scope_group(s) for s in range(self.b.scopes.n)]
+
+    # ---- columns ----
+
+    cdef _add_pool(self, dict specs, str prefix, ottl_kvpool *p):
+        specs[prefix + "key"] = (<size_t>p.key, p.n, cnp.NPY_INT32, 0)
+        specs[prefix + "tag"] = (<size_t>p.tag, p.n, cnp.NPY_UINT8, 0)
+        specs[prefix + "value"] = (<size_t>p.val, p.n, cnp.NPY_INT64, 0)
+
+    def _column_specs(self) -> dict:
+        cdef ottl_batch *b = self.b
+        if self._specs is not None:
+            return self._specs
+        specs = {}
+        specs["strings.offsets"] = (<size_t>b.strings.off, b.strings.count + 1, cnp.NPY_INT64, 0)
+        specs["strings.bytes"] = (<size_t>b.strings.arena, b.strings.arena_len, cnp.NPY_UINT8, 0)
+        cdef ottl_resources *R = &b.resources
+        specs["resources.present"] = (<size_t>R.present, R.n, cnp.NPY_UINT8, 0)
+        specs["resources.dropped_attributes_count"] = (<size_t>R.dropped, R.n, cnp.NPY_UINT32, 0)
+        specs["resources.schema_url"] = (<size_t>R.schema_url, R.n, cnp.NPY_INT32, 0)
+        specs["resources.attr_off"] = (<size_t>R.attr_off, R.n + 1, cnp.NPY_INT64, 0)
+        specs["resources.scope_off"] = (<size_t>R.scope_off, R.n + 1, cnp.NPY_INT64, 0)
+        self._add_pool(specs, "resources.attributes.", &b.resource_attrs)
+        cdef ottl_scopes *S = &b.scopes
+        specs["scopes.resource"] = (<size_t>S.resource, S.n, cnp.NPY_INT32, 0)
+        specs["scopes.present"] = (<size_t>S.present, S.n, cnp.NPY_UINT8, 0)
+        specs["scopes.name"] = (<size_t>S.name, S.n, cnp.NPY_INT32, 0)
+        specs["scopes.version"] = (<size_t>S.version, S.n, cnp.NPY_INT32, 0)
+        specs["scopes.schema_url"] = (<size_t>S.schema_url, S.n, cnp.NPY_INT32, 0)
+        specs["scopes.dropped_attributes_count"] = (<size_t>S.dropped, S.n, cnp.NPY_UINT32, 0)
+        specs["scopes.attr_off"] = (<size_t>S.attr_off, S.n + 1, cnp.NPY_INT64, 0)
+        specs["scopes.rec_off"] = (<size_t>S.rec_off, S.n + 1, cnp.NPY_INT64, 0)
+        self._add_pool(specs, "scopes.attributes.", &b.scope_attrs)
+        self._add_pool(specs, "values.", &b.values)
+        self._record_specs(specs)
+        self._specs = specs
+        return specs
+
+    def _record_specs(self, dict specs):
+        pass
+
+    def column_names(self) -> list:
+        return sorted(self._column_specs())
+
+    def column(self, str name):
+        """A read-only numpy array over one column (no copy; it keeps the batch alive)."""
+        try:
+            ptr, n, typenum, width = self._column_specs()[name]
+        except KeyError:
+            raise KeyError(f"no column {name!r}; see column_names()") from None
+        return _wrap(self, <const void *><size_t>ptr, n, typenum, width)
+
+    # ---- encoding ----
+
+    def encode(self, mask=None, *, bint verbatim=False) -> bytes:
+        """The batch as OTLP protobuf bytes; with mask (one entry per record, true keeps) only
+        the kept records, dropping scopes and resources left empty. verbatim copies each
+        record's input bytes instead of encoding its columns."""
+        cdef const uint8_t[::1] m
+        cdef const uint8_t *mp = NULL
+        cdef ottl_encode_plan_t plan
+        cdef int rc
+        cdef uint8_t *op
+        if mask is not None:
+            arr = np.asarray(mask)
+            if arr.shape != (self._count(),):
+                raise ValueError(f"mask has shape {arr.shape}, expected ({self._count()},)")
+            if arr.dtype != np.bool_:
+                arr = arr != 0
+            m = np.ascontiguousarray(arr).view(np.uint8)
+            if m.shape[0]:
+                mp = &m[0]
+            else:
+                mp = <const uint8_t *>b""
+        with nogil:
+            rc = ottl_encode_plan(self.b, mp, verbatim, &plan)
+        if rc != 0:
+            raise MemoryError("out of memory while encoding")
+        try:
+            out = PyBytes_FromStringAndSize(NULL, plan.total)
+            op = <uint8_t *>PyBytes_AS_STRING(out)
+            with nogil:
+                ottl_encode_write(self.b, mp, verbatim, &plan, op)
+        finally:
+            ottl_encode_plan_free(&plan)
+        return out
+
+
+cdef class SpanBatch(_Batch):
+    """Spans in columns (docs/batches.md): ``len()``, ``column(name)``, ``records()``,
+    ``encode(mask=None)``."""
+
+    cdef size_t _count(self):
+        return self.b.spans.n
+
+    def _record(self, size_t i):
+        return self._span(i)
+
+    cdef dict _span(self, size_t i):
+        cdef ottl_spans *t = &self.b.spans
+        cdef ottl_events *E = &self.b.events
+        cdef ottl_links *L = &self.b.links
+        cdef uint8_t pr = t.present[i]
+        cdef int64_t e, l
+        events = []
+        for e in range(t.event_off[i], t.event_off[i + 1]):
+            events.append({
+                "time_unix_nano": E.time[e],
+                "name": self._str(E.name[e]),
+                "attributes": self._attrs(&self.b.event_attrs, E.attr_off[e], E.attr_off[e + 1]),
+                "dropped_attributes_count": E.dropped[e],
+            })
+        links = []
+        for l in range(t.link_off[i], t.link_off[i + 1]):
+            links.append({
+                "trace_id": self._id(OTTL_OWNER_LINK, l, 1, L.present[l], OTTL_P_TRACE_ID,
+                                     OTTL_P_IRR_TRACE_ID, L.trace_id + 16 * l, 16),
+                "span_id": self._id(OTTL_OWNER_LINK, l, 2, L.present[l], OTTL_P_SPAN_ID,
+                                    OTTL_P_IRR_SPAN_ID, L.span_id + 8 * l, 8),
+                "trace_state": self._str(L.trace_state[l]),
+                "attributes": self._attrs(&self.b.link_attrs, L.attr_off[l], L.attr_off[l + 1]),
+                "dropped_attributes_count": L.dropped[l],
+                "flags": L.flags[l],
+            })
+        out = {
+            "trace_id": self._id(OTTL_OWNER_SPAN, i, 1, pr, OTTL_P_TRACE_ID, OTTL_P_IRR_TRACE_ID,
+                                 t.trace_id + 16 * i, 16),
+            "span_id": self._id(OTTL_OWNER_SPAN, i, 2, pr, OTTL_P_SPAN_ID, OTTL_P_IRR_SPAN_ID,
+                                t.span_id + 8 * i, 8),
+            "trace_state": self._str(t.trace_state[i]),
+            "parent_span_id": self._id(OTTL_OWNER_SPAN, i, 4, pr, OTTL_P_PARENT_ID,
+                                       OTTL_P_IRR_PARENT_ID, t.parent_span_id + 8 * i, 8),
+            "flags": t.flags[i],
+            "name": self._str(t.name[i]),
+            "kind": t.kind[i],
+            "start_time_unix_nano": t.start_time[i],
+            "end_time_unix_nano": t.end_time[i],
+            "attributes": self._attrs(&self.b.span_attrs, t.attr_off[i], t.attr_off[i + 1]),
+            "dropped_attributes_count": t.dropped_attrs[i],
+            "events": events,
+            "dropped_events_count": t.dropped_events[i],
+            "links": links,
+            "dropped_links_count": t.dropped_links[i],
+        }
+        if pr & OTTL_P_STATUS:
+            out["status"] = {"message": self._str(t.status_message[i]), "code": t.status_code[i]}
+        return out
+
+    def _record_specs(self, dict specs):
+        cdef ottl_spans *t = &self.b.spans
+        cdef size_t n = t.n
+        specs["scope"] = (<size_t>t.scope, n, cnp.NPY_INT32, 0)
+        specs["resource"] = (<size_t>t.resource, n, cnp.NPY_INT32, 0)
+        specs["trace_id"] = (<size_t>t.trace_id, n, cnp.NPY_UINT8, 16)
+        specs["span_id"] = (<size_t>t.span_id, n, cnp.NPY_UINT8, 8)
+        specs["parent_span_id"] = (<size_t>t.parent_span_id, n, cnp.NPY_UINT8, 8)
+        specs["present"] = (<size_t>t.present, n, cnp.NPY_UINT8, 0)
+        specs["trace_state"] = (<size_t>t.trace_state, n, cnp.NPY_INT32, 0)
+        specs["name"] = (<size_t>t.name, n, cnp.NPY_INT32, 0)
+        specs["status_message"] = (<size_t>t.status_message, n, cnp.NPY_INT32, 0)
+        specs["flags"] = (<size_t>t.flags, n, cnp.NPY_UINT32, 0)
+        specs["kind"] = (<size_t>t.kind, n, cnp.NPY_INT32, 0)
+        specs["status_code"] = (<size_t>t.status_code, n, cnp.NPY_INT32, 0)
+        specs["start_time_unix_nano"] = (<size_t>t.start_time, n, cnp.NPY_UINT64, 0)
+        specs["end_time_unix_nano"] = (<size_t>t.end_time, n, cnp.NPY_UINT64, 0)
+        specs["dropped_attributes_count"] = (<size_t>t.dropped_attrs, n, cnp.NPY_UINT32, 0)
+        specs["dropped_events_count"] = (<size_t>t.dropped_events, n, cnp.NPY_UINT32, 0)
+        specs["dropped_links_count"] = (<size_t>t.dropped_links, n, cnp.NPY_UINT32, 0)
+        specs["attr_off"] = (<size_t>t.attr_off, n + 1, cnp.NPY_INT64, 0)
+        specs["event_off"] = (<size_t>t.event_off, n + 1, cnp.NPY_INT64, 0)
+        specs["link_off"] = (<size_t>t.link_off, n + 1, cnp.NPY_INT64, 0)
+        specs["byte_start"] = (<size_t>t.byte_start, n, cnp.NPY_INT64, 0)
+        specs["byte_end"] = (<size_t>t.byte_end, n, cnp.NPY_INT64, 0)
+        self._add_pool(specs, "attributes.", &self.b.span_attrs)
+        cdef ottl_events *E = &self.b.events
+        specs["events.time_unix_nano"] = (<size_t>E.time, E.n, cnp.NPY_UINT64, 0)
+        specs["events.name"] = (<size_t>E.name, E.n, cnp.NPY_INT32, 0)
+        specs["events.dropped_attributes_count"] = (<size_t>E.dropped, E.n, cnp.NPY_UINT32, 0)
+        specs["events.attr_off"] = (<size_t>E.attr_off, E.n + 1, cnp.NPY_INT64, 0)
+        self._add_pool(specs, "events.attributes.", &self.b.event_attrs)
+        cdef ottl_links *L = &self.b.links
+        specs["links.trace_id"] = (<size_t>L.trace_id, L.n, cnp.NPY_UINT8, 16)
+        specs["links.span_id"] = (<size_t>L.span_id, L.n, cnp.NPY_UINT8, 8)
+        specs["links.present"] = (<size_t>L.present, L.n, cnp.NPY_UINT8, 0)
+        specs["links.trace_state"] = (<size_t>L.trace_state, L.n, cnp.NPY_INT32, 0)
+        specs["links.flags"] = (<size_t>L.flags, L.n, cnp.NPY_UINT32, 0)
+        specs["links.dropped_attributes_count"] = (<size_t>L.dropped, L.n, cnp.NPY_UINT32, 0)
+        specs["links.attr_off"] = (<size_t>L.attr_off, L.n + 1, cnp.NPY_INT64, 0)
+        self._add_pool(specs, "links.attributes.", &self.b.link_attrs)
+
+
+cdef class LogBatch(_Batch):
+    """Log records in columns (docs/batches.md): ``len()``, ``column(name)``, ``records()``,
+    ``encode(mask=None)``."""
+
+    cdef size_t _count(self):
+        return self.b.logs.n
+
+    def _record(self, size_t i):
+        return self._log(i)
+
+    cdef dict _log(self, size_t i):
+        cdef ottl_logs *t = &self.b.logs
+        cdef uint8_t pr = t.present[i]
+        out = {
+            "time_unix_nano": t.time[i],
+            "observed_time_unix_nano": t.observed_time[i],
+            "severity_number": t.severity_number[i],
+            "severity_text": self._str(t.severity_text[i]),
+            "attributes": self._attrs(&self.b.log_attrs, t.attr_off[i], t.attr_off[i + 1]),
+            "dropped_attributes_count": t.dropped[i],
+            "flags": t.flags[i],
+            "trace_id": self._id(OTTL_OWNER_LOG, i, 9, pr, OTTL_P_TRACE_ID, OTTL_P_IRR_TRACE_ID,
+                                 t.trace_id + 16 * i, 16),
+            "span_id": self._id(OTTL_OWNER_LOG, i, 10, pr, OTTL_P_SPAN_ID, OTTL_P_IRR_SPAN_ID,
+                                t.span_id + 8 * i, 8),
+            "event_name": self._str(t.event_name[i]),
+        }
+        if t.body_tag[i] != OTTL_V_NONE:
+            out["body"] = self._value(t.body_tag[i], t.body[i])
+        return out
+
+    def _record_specs(self, dict specs):
+        cdef ottl_logs *t = &self.b.logs
+        cdef size_t n = t.n
+        specs["scope"] = (<size_t>t.scope, n, cnp.NPY_INT32, 0)
+        specs["resource"] = (<size_t>t.resource, n, cnp.NPY_INT32, 0)
+        specs["time_unix_nano"] = (<size_t>t.time, n, cnp.NPY_UINT64, 0)
+        specs["observed_time_unix_nano"] = (<size_t>t.observed_time, n, cnp.NPY_UINT64, 0)
+        specs["severity_number"] = (<size_t>t.severity_number, n, cnp.NPY_INT32, 0)
+        specs["severity_text"] = (<size_t>t.severity_text, n, cnp.NPY_INT32, 0)
+        specs["event_name"] = (<size_t>t.event_name, n, cnp.NPY_INT32, 0)
+        specs["body_tag"] = (<size_t>t.body_tag, n, cnp.NPY_UINT8, 0)
+        specs["body"] = (<size_t>t.body, n, cnp.NPY_INT64, 0)
+        specs["dropped_attributes_count"] = (<size_t>t.dropped, n, cnp.NPY_UINT32, 0)
+        specs["flags"] = (<size_t>t.flags, n, cnp.NPY_UINT32, 0)
+        specs["trace_id"] = (<size_t>t.trace_id, n, cnp.NPY_UINT8, 16)
+        specs["span_id"] = (<size_t>t.span_id, n, cnp.NPY_UINT8, 8)
+        specs["present"] = (<size_t>t.present, n, cnp.NPY_UINT8, 0)
+        specs["attr_off"] = (<size_t>t.attr_off, n + 1, cnp.NPY_INT64, 0)
+        specs["byte_start"] = (<size_t>t.byte_start, n, cnp.NPY_INT64, 0)
+        specs["byte_end"] = (<size_t>t.byte_end, n, cnp.NPY_INT64, 0)
+        self._add_pool(specs, "attributes.", &self.b.log_attrs)
