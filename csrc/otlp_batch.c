@@ -37,9 +37,20 @@ ottl_batch *ottl_batch_new(int kind, size_t input_len) {
     b->kind = kind;
     /* Distinct strings grow with the payload far slower than its size; this guess only avoids
      * the first few rehashes. */
-    if (ottl_strtab_init(&b->strings, input_len / 64 + 64)) {
+    if (ottl_strtab_init(&b->strings, input_len / 512 + 64)) {
         free(b);
         return NULL;
+    }
+    /* Room for a typical payload's records and attributes up front (a record rarely takes
+     * under 64 bytes, an attribute under 12), so growth seldom copies; a failure here is
+     * harmless, the tables grow on demand. */
+    size_t recs = input_len / 64 + 16, attrs = input_len / 12 + 16;
+    if (kind == OTTL_BATCH_SPANS) {
+        (void)ottl_spans_reserve(&b->spans, recs);
+        (void)ottl_kvpool_reserve(&b->span_attrs, attrs);
+    } else {
+        (void)ottl_logs_reserve(&b->logs, recs);
+        (void)ottl_kvpool_reserve(&b->log_attrs, attrs);
     }
     return b;
 }

@@ -149,7 +149,7 @@ enum { OTTL_DECODE_OK = 0, OTTL_DECODE_MALFORMED = 1, OTTL_DECODE_NOMEM = 2 };
 typedef struct {
     int code;
     int64_t offset;
-    char path[1024];
+    char path[4096];
     char message[256];
 } ottl_decode_error;
 

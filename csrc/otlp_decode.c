@@ -195,21 +195,63 @@ int dec_id(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t ro
 /* ---- values ---- */
 
 static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int depth,
-                        uint8_t *tag_out, int64_t *val_out);
+                        uint8_t *tag_out, int64_t *val_out, int32_t *hint);
 
+/* Most attribute values are one scalar field filling the whole AnyValue: decode those here
+ * without the general loop. 1: done; 0: not that shape, use dec_anyvalue; -1: error. */
+static inline int dec_scalar(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag,
+                             int64_t *val, int32_t *hint) {
+    if (p == end) {
+        *tag = OTTL_V_EMPTY;
+        *val = 0;
+        return 1;
+    }
+    uint8_t t = *p++;
+    uint64_t v;
+    switch (t) {
+    case PB_TAG(1, PB_LEN): {
+        if (pb_read_varint(&p, end, &v) || v != (uint64_t)(end - p)) return 0;
+        int32_t sid;
+        int rc = hint ? dec_string_hinted(d, p, (size_t)v, hint, &sid, "string_value")
+                      : dec_string(d, p, (size_t)v, 1, &sid, "string_value");
+        if (rc) return -1;
+        *tag = OTTL_V_STRING;
+        *val = sid;
+        return 1;
+    }
+    case PB_TAG(2, PB_VARINT):
+    case PB_TAG(3, PB_VARINT):
+        if (pb_read_varint(&p, end, &v) || p != end) return 0;
+        *tag = t == PB_TAG(2, PB_VARINT) ? OTTL_V_BOOL : OTTL_V_INT;
+        *val = t == PB_TAG(2, PB_VARINT) ? (v != 0) : (int64_t)v;
+        return 1;
+    case PB_TAG(4, PB_I64):
+        if (end - p != 8 || pb_read_fixed64(&p, end, &v)) return 0;
+        *tag = OTTL_V_DOUBLE;
+        *val = (int64_t)v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* key_hint and val_hint may be NULL (nested entries have none). */
 static int dec_keyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int depth, int32_t *key,
-                        uint8_t *tag, int64_t *val) {
+                        uint8_t *tag, int64_t *val, int32_t *key_hint, int32_t *val_hint) {
     *key = 0;
     *tag = OTTL_V_NONE;
     *val = 0;
     DEC_FIELDS_BEGIN
     case 1:
-        DEC_STRING("key", key, 1);
+        if (key_hint) DEC_STRING_HINTED("key", key, key_hint);
+        else DEC_STRING("key", key, 1);
         break;
     case 2: {
         DEC_SUB("value");
         dec_push(d, "value", -1);
-        if (dec_anyvalue(d, p, sub, depth, tag, val)) return -1;
+        int rc = dec_scalar(d, p, sub, tag, val, val_hint);
+        if (rc < 0) return -1;
+        if (!rc && dec_anyvalue(d, p, sub, depth, tag, val, val_hint)) return -1;
         dec_pop(d);
         p = sub;
         break;
@@ -237,9 +279,9 @@ static int dec_container(dec_t *d, const uint8_t *p, const uint8_t *end, int dep
         int64_t val;
         dec_push(d, "values", (int32_t)index);
         if (kv) {
-            if (dec_keyvalue(d, p, sub, depth + 1, &key, &tag, &val)) return -1;
+            if (dec_keyvalue(d, p, sub, depth + 1, &key, &tag, &val, NULL, NULL)) return -1;
         } else {
-            if (dec_anyvalue(d, p, sub, depth + 1, &tag, &val)) return -1;
+            if (dec_anyvalue(d, p, sub, depth + 1, &tag, &val, NULL)) return -1;
         }
         dec_pop(d);
         if (ottl_kvpool_push(&d->stack, key, tag, val)) return dec_nomem(d);
@@ -251,7 +293,7 @@ static int dec_container(dec_t *d, const uint8_t *p, const uint8_t *end, int dep
 }
 
 static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int depth,
-                        uint8_t *tag_out, int64_t *val_out) {
+                        uint8_t *tag_out, int64_t *val_out, int32_t *hint) {
     size_t mark = d->stack.n;
     uint8_t tag = OTTL_V_EMPTY;
     int64_t val = 0;
@@ -260,7 +302,8 @@ static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int dept
     /* A oneof keeps the last member set; a repeated container member merges, as upb does. */
     DEC_FIELDS_BEGIN
     case 1:
-        DEC_STRING("string_value", &sid, 1);
+        if (hint) DEC_STRING_HINTED("string_value", &sid, hint);
+        else DEC_STRING("string_value", &sid, 1);
         d->stack.n = mark;
         tag = OTTL_V_STRING;
         val = sid;
@@ -332,17 +375,41 @@ static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int dept
 }
 
 int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int64_t *val) {
-    return dec_anyvalue(d, p, end, 1, tag, val);
+    return dec_anyvalue(d, p, end, 1, tag, val, NULL);
 }
 
 int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                  int32_t *count) {
+                  int32_t *count, int hints) {
     if (PB_UNLIKELY((size_t)*count >= d->max_attrs))
         return dec_fail(d, p, NULL, "more than %zu attributes", d->max_attrs);
     int32_t key;
     uint8_t tag;
     int64_t val;
-    if (dec_keyvalue(d, p, end, 1, &key, &tag, &val)) return -1;
+    int32_t *kh = NULL, *vh = NULL;
+    if (*count < DEC_HINTS) {
+        kh = &d->hint_key[hints][*count];
+        vh = &d->hint_val[hints][*count];
+    }
+    /* The usual shape, key then a scalar value, read directly; anything else (other order,
+     * repeated fields, containers, unknown fields) takes the general loop. */
+    const uint8_t *q = p, *kend, *vend;
+    if (kh && q < end && *q == PB_TAG(1, PB_LEN) && (++q, !pb_read_len(&q, end, &kend)) &&
+        kend < end && *kend == PB_TAG(2, PB_LEN)) {
+        const uint8_t *v = kend + 1;
+        if (!pb_read_len(&v, end, &vend) && vend == end) {
+            dec_push(d, "key", -1);
+            int rc = dec_string_hinted(d, q, (size_t)(kend - q), kh, &key, NULL);
+            dec_pop(d);
+            if (rc) return -1;
+            dec_push(d, "value", -1);
+            rc = dec_scalar(d, v, vend, &tag, &val, vh);
+            dec_pop(d);
+            if (rc < 0) return -1;
+            if (rc > 0) goto done;
+        }
+    }
+    if (dec_keyvalue(d, p, end, 1, &key, &tag, &val, kh, vh)) return -1;
+done:
     if (ottl_kvpool_push(pool, key, tag, val)) return dec_nomem(d);
     (*count)++;
     return 0;
@@ -350,12 +417,28 @@ int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *p
 
 /* ---- resources and scopes ---- */
 
+/* Only checked, not stored as fields: the message is kept as its bytes, but must be as valid
+ * as the official parser requires (UTF-8 strings, sound framing). */
+static int dec_entity_ref(dec_t *d, const uint8_t *p, const uint8_t *end) {
+    static const char *const names[] = {"", "schema_url", "type", "id_keys", "description_keys"};
+    int32_t sid;
+    DEC_FIELDS_BEGIN
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+        DEC_STRING(names[field], &sid, 1);
+        break;
+    DEC_FIELDS_END
+    return 0;
+}
+
 static int dec_resource(dec_t *d, const uint8_t *p, const uint8_t *end, uint32_t *dropped,
-                        int32_t *nattr) {
+                        int32_t *nattr, int32_t *nentity) {
     ottl_batch *b = d->b;
     DEC_FIELDS_BEGIN
     case 1:
-        DEC_ATTRIBUTE("attributes", &b->resource_attrs, *nattr);
+        DEC_ATTRIBUTE("attributes", &b->resource_attrs, *nattr, DEC_H_RESOURCE);
         break;
     case 2:
         DEC_VARINT("dropped_attributes_count", *dropped, uint32_t);
@@ -364,7 +447,12 @@ static int dec_resource(dec_t *d, const uint8_t *p, const uint8_t *end, uint32_t
         /* Entity references are kept as their raw message bytes: the engine does not read
          * them, and re-emitting the bytes keeps them exact. */
         int32_t sid = 0;
-        DEC_STRING("entity_refs", &sid, 0);
+        DEC_SUB("entity_refs");
+        dec_push(d, "entity_refs", (*nentity)++);
+        if (dec_entity_ref(d, p, sub)) return -1;
+        dec_pop(d);
+        if (dec_string(d, p, (size_t)(sub - p), 0, &sid, "entity_refs")) return -1;
+        p = sub;
         if (b->entity_n >= b->entity_cap) {
             size_t cap = b->entity_cap ? 2 * b->entity_cap : 16;
             int32_t *e = realloc(b->entity_refs, cap * sizeof *e);
@@ -390,7 +478,7 @@ static int dec_scope(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *na
         DEC_STRING("version", version, 1);
         break;
     case 3:
-        DEC_ATTRIBUTE("attributes", &b->scope_attrs, *nattr);
+        DEC_ATTRIBUTE("attributes", &b->scope_attrs, *nattr, DEC_H_SCOPE);
         break;
     case 4:
         DEC_VARINT("dropped_attributes_count", *dropped, uint32_t);
@@ -454,7 +542,7 @@ static int dec_resource_group(dec_t *d, const uint8_t *p, const uint8_t *end) {
     if (ottl_resources_reserve(t, t->n + 1)) return dec_nomem(d);
     int32_t row = (int32_t)t->n;
     uint8_t present = 0;
-    int32_t schema = 0, nattr = 0, nscope = 0;
+    int32_t schema = 0, nattr = 0, nscope = 0, nentity = 0;
     uint32_t dropped = 0;
     int64_t attr_start = (int64_t)b->resource_attrs.n;
     int64_t scope_start = (int64_t)b->scopes.n;
@@ -464,7 +552,7 @@ static int dec_resource_group(dec_t *d, const uint8_t *p, const uint8_t *end) {
         DEC_SUB("resource");
         present = 1;
         dec_push(d, "resource", -1);
-        if (dec_resource(d, p, sub, &dropped, &nattr)) return -1;
+        if (dec_resource(d, p, sub, &dropped, &nattr, &nentity)) return -1;
         dec_pop(d);
         p = sub;
         break;
@@ -541,7 +629,7 @@ int dec_run(const uint8_t *data, size_t len, const ottl_decode_options *opt, int
     /* The context, path frames included, lives on the C stack: a few kilobytes. */
     dec_t dstore;
     dec_t *d = &dstore;
-    memset(d, 0, offsetof(dec_t, path));
+    memset(d, 0, offsetof(dec_t, path)); /* everything but the path frames */
     d->base = data;
     d->err = err;
     d->max_string = opt && opt->max_string_length > 0 ? (size_t)opt->max_string_length

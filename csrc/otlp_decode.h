@@ -21,6 +21,11 @@ typedef struct {
     int32_t index; /* -1: not a repeated field */
 } dec_frame;
 
+/* Attribute owners with their own hints: resource, scope, span, event, link, log. */
+enum { DEC_H_RESOURCE, DEC_H_SCOPE, DEC_H_SPAN, DEC_H_EVENT, DEC_H_LINK, DEC_H_LOG,
+       DEC_HINT_POOLS };
+#define DEC_HINTS 32
+
 typedef struct dec_s dec_t;
 typedef int (*dec_record_fn)(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
                              int32_t resource);
@@ -33,6 +38,12 @@ struct dec_s {
     const char *group_name, *scope_group_name, *record_name;
     dec_record_fn record;
     ottl_kvpool stack; /* children of the containers being decoded, waiting to be moved */
+    /* Predicted string ids: records of one batch tend to repeat the same attribute keys in
+     * the same order, and often the same values, so comparing with what the previous record
+     * had at the same position usually saves hashing and probing. Zero is "", a valid guess. */
+    int32_t hint_key[DEC_HINT_POOLS][DEC_HINTS];
+    int32_t hint_val[DEC_HINT_POOLS][DEC_HINTS];
+    int32_t hint_name[DEC_HINT_POOLS];
     int depth;
     dec_frame path[DEC_PATH_MAX];
 };
@@ -56,9 +67,10 @@ int dec_wire_fail(dec_t *d, int rc, const uint8_t *at, const char *field);
 int dec_skip(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t field, int wt);
 int dec_string_slow(dec_t *d, const uint8_t *p, size_t len, int utf8, int32_t *out,
                     const char *field);
-/* One KeyValue appended to pool; *count is the owner's attribute count so far. */
+/* One KeyValue appended to pool; *count is the owner's attribute count so far; hints is the
+ * owner's DEC_H_* row. */
 int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                  int32_t *count);
+                  int32_t *count, int hints);
 /* A top-level AnyValue (a log body). */
 int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int64_t *val);
 /* Sets a fixed-width id field, or records it as irregular; *present carries the row's bits. */
@@ -132,6 +144,28 @@ static inline int dec_string(dec_t *d, const uint8_t *p, size_t len, int utf8, i
     return 0;
 }
 
+/* A string field whose id is probably *hint (see dec_t). */
+static inline int dec_string_hinted(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
+                                    int32_t *out, const char *field) {
+    const ottl_strtab *t = &d->b->strings;
+    int32_t h = *hint;
+    if ((size_t)(t->off[h + 1] - t->off[h]) == len &&
+        ottl_bytes_eq(t->arena + t->off[h], p, len)) {
+        *out = h;
+        return 0;
+    }
+    if (dec_string(d, p, len, 1, out, field)) return -1;
+    *hint = *out;
+    return 0;
+}
+
+#define DEC_STRING_HINTED(name, dst, hint)                                            \
+    do {                                                                              \
+        DEC_SUB(name);                                                                \
+        if (dec_string_hinted(d, p, (size_t)(sub - p), hint, dst, name)) return -1;   \
+        p = sub;                                                                      \
+    } while (0)
+
 /* The body of every message decoder: read a tag, then `switch (field)`. */
 #define DEC_FIELDS_BEGIN                                   \
     while (p < end) {                                      \
@@ -183,11 +217,11 @@ static inline int dec_string(dec_t *d, const uint8_t *p, size_t len, int utf8, i
         if (dec_fixed32(d, &p, end, &(dst), name)) return -1; \
     } while (0)
 
-#define DEC_ATTRIBUTE(name, pool, count)                                     \
+#define DEC_ATTRIBUTE(name, pool, count, hints)                              \
     do {                                                                     \
         DEC_SUB(name);                                                       \
         dec_push(d, name, count);                                            \
-        if (dec_attribute(d, p, sub, pool, &(count))) return -1;             \
+        if (dec_attribute(d, p, sub, pool, &(count), hints)) return -1;      \
         dec_pop(d);                                                          \
         p = sub;                                                             \
     } while (0)

@@ -25,7 +25,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
         DEC_VARINT("severity_number", severity, int32_t);
         break;
     case 3:
-        DEC_STRING("severity_text", &severity_text, 1);
+        DEC_STRING_HINTED("severity_text", &severity_text, &d->hint_name[DEC_H_LOG]);
         break;
     case 5: {
         DEC_SUB("body");
@@ -36,7 +36,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
         break;
     }
     case 6:
-        DEC_ATTRIBUTE("attributes", &b->log_attrs, nattr);
+        DEC_ATTRIBUTE("attributes", &b->log_attrs, nattr, DEC_H_LOG);
         break;
     case 7:
         DEC_VARINT("dropped_attributes_count", dropped, uint32_t);

@@ -30,10 +30,10 @@ static int dec_event(dec_t *d, const uint8_t *p, const uint8_t *end) {
         DEC_FIXED64("time_unix_nano", time);
         break;
     case 2:
-        DEC_STRING("name", &name, 1);
+        DEC_STRING_HINTED("name", &name, &d->hint_name[DEC_H_EVENT]);
         break;
     case 3:
-        DEC_ATTRIBUTE("attributes", &b->event_attrs, nattr);
+        DEC_ATTRIBUTE("attributes", &b->event_attrs, nattr, DEC_H_EVENT);
         break;
     case 4:
         DEC_VARINT("dropped_attributes_count", dropped, uint32_t);
@@ -78,7 +78,7 @@ static int dec_link(dec_t *d, const uint8_t *p, const uint8_t *end) {
         DEC_STRING("trace_state", &trace_state, 1);
         break;
     case 4:
-        DEC_ATTRIBUTE("attributes", &b->link_attrs, nattr);
+        DEC_ATTRIBUTE("attributes", &b->link_attrs, nattr, DEC_H_LINK);
         break;
     case 5:
         DEC_VARINT("dropped_attributes_count", dropped, uint32_t);
@@ -141,7 +141,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
         break;
     }
     case 5:
-        DEC_STRING("name", &name, 1);
+        DEC_STRING_HINTED("name", &name, &d->hint_name[DEC_H_SPAN]);
         break;
     case 6:
         DEC_VARINT("kind", kind, int32_t);
@@ -153,7 +153,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
         DEC_FIXED64("end_time_unix_nano", t1);
         break;
     case 9:
-        DEC_ATTRIBUTE("attributes", &b->span_attrs, nattr);
+        DEC_ATTRIBUTE("attributes", &b->span_attrs, nattr, DEC_H_SPAN);
         break;
     case 10:
         DEC_VARINT("dropped_attributes_count", da, uint32_t);

@@ -23,13 +23,13 @@ static int grow_entries(ottl_strtab *t, size_t need) {
 }
 
 static int rehash(ottl_strtab *t, size_t nslots) {
-    uint32_t *slots = calloc(nslots, sizeof *slots);
+    uint64_t *slots = calloc(nslots, sizeof *slots);
     if (!slots) return -1;
     size_t mask = nslots - 1;
     for (size_t id = 0; id < t->count; id++) {
         size_t i = t->hash[id] & mask;
         while (slots[i]) i = (i + 1) & mask;
-        slots[i] = (uint32_t)id + 1;
+        slots[i] = (uint64_t)t->hash[id] << 32 | ((uint64_t)id + 1);
     }
     free(t->slots);
     t->slots = slots;
@@ -43,8 +43,10 @@ int ottl_strtab_init(ottl_strtab *t, size_t expect) {
     t->arena_cap = 4096;
     t->arena = malloc(t->arena_cap);
     if (!t->arena) goto fail;
-    size_t nslots = 128;
-    while (nslots < 2 * t->cap) nslots *= 2;
+    /* Sized for the expected distinct strings, not the capacity, so the probed table stays
+     * small enough for the cache; it doubles as strings arrive. */
+    size_t nslots = 256;
+    while (nslots < 2 * expect) nslots *= 2;
     t->off[0] = 0;
     if (rehash(t, nslots)) goto fail;
     if (ottl_strtab_intern(t, (const uint8_t *)"", 0) != 0) goto fail;
@@ -70,26 +72,48 @@ static inline uint64_t load64(const uint8_t *p) {
     return v;
 }
 
-/* A word-at-a-time multiply-xorshift hash: strings here are short keys and values, so the
- * per-call cost matters more than the last bit of distribution quality. */
+/* Folded 64x64->128-bit multiply (the wyhash / mum idea): one multiply mixes two words well.
+ * Compilers without a 128-bit type get a weaker but sound fallback. */
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+#ifdef __SIZEOF_INT128__
+    __extension__ typedef unsigned __int128 u128;
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t r = a * b;
+    return r ^ (r >> 29) ^ ((a >> 32) * (b >> 32));
+#endif
+}
+
+/* Short keys and values dominate, so strings up to 16 bytes take one multiply: two loads that
+ * overlap when the string is shorter than 16 bytes. */
 uint32_t ottl_strtab_hash(const uint8_t *p, size_t len) {
-    const uint64_t k = 0x9E3779B97F4A7C15ull;
-    uint64_t h = 0x243F6A8885A308D3ull ^ (len * k);
-    while (len >= 8) {
-        h = (h ^ load64(p)) * k;
-        h ^= h >> 32;
-        p += 8;
-        len -= 8;
+    const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                   k2 = 0x8ebc6af09c88c6e3ull;
+    uint64_t a, b, h = k0 ^ (uint64_t)len;
+    if (len <= 16) {
+        if (len >= 8) {
+            a = load64(p);
+            b = load64(p + len - 8);
+        } else if (len >= 4) {
+            uint32_t x, y;
+            memcpy(&x, p, 4);
+            memcpy(&y, p + len - 4, 4);
+            a = x;
+            b = y;
+        } else {
+            a = len ? ((uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 | p[len - 1]) : 0;
+            b = 0;
+        }
+    } else {
+        size_t i = 0;
+        for (; i + 16 < len; i += 16) h = mum(load64(p + i) ^ k1, load64(p + i + 8) ^ h);
+        a = load64(p + len - 16);
+        b = load64(p + len - 8);
     }
-    if (len) {
-        uint64_t w = 0;
-        memcpy(&w, p, len);
-        h = (h ^ w) * k;
-        h ^= h >> 32;
-    }
-    h *= 0xD6E8FEB86659FD93ull;
-    h ^= h >> 29;
-    return (uint32_t)h;
+    h = mum(a ^ k1, b ^ h);
+    h = mum(h ^ k2, (uint64_t)len ^ k1);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len) {
@@ -97,12 +121,14 @@ int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len) {
     size_t mask = t->nslots - 1;
     size_t i = h & mask;
     for (;;) {
-        uint32_t s = t->slots[i];
+        uint64_t s = t->slots[i];
         if (!s) break;
-        uint32_t id = s - 1;
-        if (t->hash[id] == h && (size_t)(t->off[id + 1] - t->off[id]) == len &&
-            (len == 0 || memcmp(t->arena + t->off[id], p, len) == 0))
-            return (int32_t)id;
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t id = (uint32_t)s - 1;
+            if ((size_t)(t->off[id + 1] - t->off[id]) == len &&
+                ottl_bytes_eq(t->arena + t->off[id], p, len))
+                return (int32_t)id;
+        }
         i = (i + 1) & mask;
     }
     if (t->count >= (size_t)INT32_MAX) return -1;
@@ -121,7 +147,7 @@ int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len) {
     t->off[id + 1] = (int64_t)t->arena_len;
     t->hash[id] = h;
     t->utf8[id] = 0;
-    t->slots[i] = (uint32_t)id + 1;
+    t->slots[i] = (uint64_t)h << 32 | ((uint64_t)id + 1);
     t->count++;
     if (2 * t->count > t->nslots && rehash(t, t->nslots * 2)) {
         /* The string is in; only the table stayed small. Undo so the state stays coherent. */

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     char *arena;
@@ -18,7 +19,9 @@ typedef struct {
     uint32_t *hash;     /* per id, so probing rarely touches the arena */
     uint8_t *utf8;      /* per id: 1 once the bytes were checked as UTF-8 */
     size_t count, cap;
-    uint32_t *slots;    /* open addressing, id + 1 per slot, 0 = free */
+    uint64_t *slots;    /* open addressing: hash << 32 | (id + 1); 0 = free. The hash in the
+                         * slot lets a probe reject most mismatches without touching the
+                         * per-id arrays or the arena. */
     size_t nslots;      /* a power of two, at least twice count */
 } ottl_strtab;
 
@@ -27,6 +30,35 @@ void ottl_strtab_free(ottl_strtab *t);
 uint32_t ottl_strtab_hash(const uint8_t *p, size_t len);
 /* The id of these bytes, adding them if new; -1 when out of memory. */
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len);
+
+/* Equality of two short byte strings without a library call: word loads, the last word
+ * overlapping the previous one instead of a byte loop. */
+static inline int ottl_bytes_eq(const void *a, const void *b, size_t n) {
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    if (n >= 8) {
+        uint64_t u, v;
+        size_t i = 0;
+        for (; i + 8 < n; i += 8) {
+            memcpy(&u, x + i, 8);
+            memcpy(&v, y + i, 8);
+            if (u != v) return 0;
+        }
+        memcpy(&u, x + n - 8, 8);
+        memcpy(&v, y + n - 8, 8);
+        return u == v;
+    }
+    if (n >= 4) {
+        uint32_t u, v, u2, v2;
+        memcpy(&u, x, 4);
+        memcpy(&v, y, 4);
+        memcpy(&u2, x + n - 4, 4);
+        memcpy(&v2, y + n - 4, 4);
+        return u == v && u2 == v2;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i]) return 0;
+    return 1;
+}
 
 static inline const char *ottl_strtab_ptr(const ottl_strtab *t, int32_t id) {
     return t->arena + t->off[id];

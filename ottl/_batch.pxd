@@ -157,7 +157,7 @@ cdef extern from "otlp_batch.h" nogil:
     ctypedef struct ottl_decode_error:
         int code
         int64_t offset
-        char path[1024]
+        char path[4096]
         char message[256]
 
     ctypedef struct ottl_decode_options:

@@ -1,0 +1,81 @@
+"""The native OTLP codec beside the official protobuf package, measured in one run.
+
+Builds a realistic 10,000-span ExportTraceServiceRequest (benchmarks/otlp_data.py: ~10
+attributes per span, resource and scope attributes, some events), then times, interleaved
+round-robin so every ratio is a same-run ratio:
+
+  ours:     decode_traces(bytes) -> SpanBatch (columns, interned strings)
+            SpanBatch.encode() (every span re-encoded from its columns)
+            SpanBatch.encode(verbatim=True) (spans copied from the input bytes)
+  official: ExportTraceServiceRequest.FromString(bytes), msg.SerializeToString()
+
+and prints medians in spans/s and MB/s with the ratios. A benchmark, not a test.
+
+    python benchmarks/codec_vs_protobuf.py [--spans 10000] [--repeat 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
+
+from google.protobuf.internal import api_implementation  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+    ExportTraceServiceRequest,
+)
+from otlp_data import trace_request  # noqa: E402
+
+from ottl._batch import decode_traces  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spans", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=21)
+    args = ap.parse_args()
+
+    msg = trace_request(args.spans, n_resources=max(1, args.spans // 500))
+    data = msg.SerializeToString()
+    batch = decode_traces(data)
+    assert ExportTraceServiceRequest.FromString(batch.encode()) == msg
+    n = len(batch)
+
+    cases = {
+        "protobuf ParseFromString": lambda: ExportTraceServiceRequest.FromString(data),
+        "ours decode_traces": lambda: decode_traces(data),
+        "protobuf SerializeToString": msg.SerializeToString,
+        "ours encode (from columns)": batch.encode,
+        "ours encode (verbatim spans)": lambda: batch.encode(verbatim=True),
+    }
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for fn in cases.values():  # warm up
+        fn()
+    gc.disable()
+    try:
+        for _ in range(args.repeat):
+            for name, fn in cases.items():
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    finally:
+        gc.enable()
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"protobuf {api_implementation.Type()} backend; {n} spans, {len(data)} bytes "
+          f"({len(data) / n:.0f} B/span), {batch.string_count} distinct strings; "
+          f"median of {args.repeat} interleaved runs")
+    print(f"{'':32s} {'ms':>8s} {'spans/s':>12s} {'MB/s':>9s} {'vs protobuf':>12s}")
+    base = {"decode": med["protobuf ParseFromString"], "encode": med["protobuf SerializeToString"]}
+    for name, t in med.items():
+        ref = base["decode"] if ("Parse" in name or "decode" in name) else base["encode"]
+        print(f"{name:32s} {t * 1e3:8.2f} {n / t:12,.0f} {len(data) / t / 1e6:9.1f} {ref / t:11.2f}x")
+
+
+if __name__ == "__main__":
+    main()
