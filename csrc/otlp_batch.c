@@ -55,6 +55,20 @@ ottl_batch *ottl_batch_new(int kind, size_t input_len) {
     return b;
 }
 
+void ottl_batch_reset(ottl_batch *b, int kind) {
+    b->kind = kind;
+    ottl_strtab_reset(&b->strings);
+    b->resources.n = b->scopes.n = 0;
+    b->resource_attrs.n = b->scope_attrs.n = b->values.n = 0;
+    b->entity_n = 0;
+    b->irregular.n = 0;
+    b->spans.n = b->events.n = b->links.n = 0;
+    b->span_attrs.n = b->event_attrs.n = b->link_attrs.n = 0;
+    b->logs.n = b->log_attrs.n = 0;
+    b->input = NULL;
+    b->input_len = 0;
+}
+
 #define FREE_ALL(...)                                          \
     do {                                                       \
         void *ps_[] = {__VA_ARGS__};                           \

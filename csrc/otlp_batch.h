@@ -160,6 +160,9 @@ typedef struct {
 
 ottl_batch *ottl_batch_new(int kind, size_t input_len);
 void ottl_batch_free(ottl_batch *b);
+/* Empties a batch but keeps its allocations, so the next decode into it neither reallocates
+ * nor touches fresh pages (see `reuse` below). */
+void ottl_batch_reset(ottl_batch *b, int kind);
 int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols);
 int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra);
 /* Room for `need` rows (and the closing CSR entry) in every column of a table. */
@@ -186,6 +189,10 @@ int ottl_decode_traces(const uint8_t *data, size_t len, const ottl_decode_option
                        ottl_batch **out, ottl_decode_error *err);
 int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                      ottl_batch **out, ottl_decode_error *err);
+/* The same, decoding into `reuse` (an old batch, or NULL for a new one), which the call owns
+ * from then on: it comes back as *out, or is freed on error. */
+int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
+                     const ottl_decode_options *opt, ottl_batch **out, ottl_decode_error *err);
 
 /* Encoders, in two steps so the caller can allocate the output (a Python bytes object) between
  * them: plan computes exact sizes (0, or -1 when out of memory), write fills out. mask is NULL

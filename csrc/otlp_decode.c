@@ -620,8 +620,8 @@ static int finish(dec_t *d) {
     return 0;
 }
 
-int dec_run(const uint8_t *data, size_t len, const ottl_decode_options *opt, int kind,
-            ottl_batch **out, ottl_decode_error *err) {
+int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decode_options *opt,
+            int kind, ottl_batch **out, ottl_decode_error *err) {
     static const uint8_t empty[1] = {0};
     memset(err, 0, sizeof *err);
     *out = NULL;
@@ -652,7 +652,13 @@ int dec_run(const uint8_t *data, size_t len, const ottl_decode_options *opt, int
                       len, OTTL_MAX_PAYLOAD_SIZE);
         err->offset = OTTL_MAX_PAYLOAD_SIZE;
     } else {
-        d->b = ottl_batch_new(kind, len);
+        if (reuse) {
+            ottl_batch_reset(reuse, kind);
+            d->b = reuse;
+            reuse = NULL;
+        } else {
+            d->b = ottl_batch_new(kind, len);
+        }
         if (!d->b) rc = dec_nomem(d);
         else rc = dec_request(d, data, data + len);
         if (!rc) rc = finish(d);
@@ -663,10 +669,16 @@ int dec_run(const uint8_t *data, size_t len, const ottl_decode_options *opt, int
     if (rc) {
         /* Never a partial batch: everything decoded so far goes. */
         ottl_batch_free(d->b);
+        ottl_batch_free(reuse);
         return err->code ? err->code : OTTL_DECODE_MALFORMED;
     }
     d->b->input = data;
     d->b->input_len = len;
     *out = d->b;
     return OTTL_DECODE_OK;
+}
+
+int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
+                     const ottl_decode_options *opt, ottl_batch **out, ottl_decode_error *err) {
+    return dec_run(reuse, data, len, opt, kind, out, err);
 }

@@ -232,7 +232,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
 int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
                    int32_t resource);
 
-int dec_run(const uint8_t *data, size_t len, const ottl_decode_options *opt, int kind,
-            ottl_batch **out, ottl_decode_error *err);
+int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decode_options *opt,
+            int kind, ottl_batch **out, ottl_decode_error *err);
 
 #endif /* OTTL_OTLP_DECODE_H */

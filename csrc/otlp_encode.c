@@ -5,17 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline size_t kv_size(const ottl_batch *b, int32_t key, uint8_t tag, int64_t val) {
-    size_t n = enc_str_size(b, key);
-    if (tag != OTTL_V_NONE) n += enc_field(enc_value_size(b, tag, val));
-    return n;
-}
+#define kv_size enc_kv_size
 
 static inline uint64_t container_start(int64_t val) { return (uint64_t)val & 0xffffffffu; }
 static inline uint64_t container_count(int64_t val) { return (uint64_t)val >> 32; }
 
 /* Content size of a container's ArrayValue / KeyValueList message. */
-static size_t container_size(const ottl_batch *b, uint8_t tag, int64_t val) {
+size_t enc_container_size(const ottl_batch *b, uint8_t tag, int64_t val) {
     const ottl_kvpool *v = &b->values;
     size_t n = 0;
     uint64_t s = container_start(val), e = s + container_count(val);
@@ -24,28 +20,6 @@ static size_t container_size(const ottl_batch *b, uint8_t tag, int64_t val) {
         else n += enc_field(kv_size(b, v->key[k], v->tag[k], v->val[k]));
     }
     return n;
-}
-
-size_t enc_value_size(const ottl_batch *b, uint8_t tag, int64_t val) {
-    switch (tag) {
-    case OTTL_V_STRING:
-    case OTTL_V_BYTES:
-        /* Oneof members are written even when empty: that is their presence. */
-        return enc_field(ottl_strtab_len(&b->strings, (int32_t)val));
-    case OTTL_V_BOOL:
-        return 2;
-    case OTTL_V_INT:
-        return 1 + pb_varint_size((uint64_t)val);
-    case OTTL_V_DOUBLE:
-        return 9;
-    case OTTL_V_STRINDEX:
-        return 1 + pb_varint_size(enc_i32((int32_t)val));
-    case OTTL_V_ARRAY:
-    case OTTL_V_KVLIST:
-        return enc_field(container_size(b, tag, val));
-    default:
-        return 0;
-    }
 }
 
 static uint8_t *kv_write(const ottl_batch *b, int32_t key, uint8_t tag, int64_t val, uint8_t *o) {
@@ -81,7 +55,7 @@ uint8_t *enc_value(const ottl_batch *b, uint8_t tag, int64_t val, uint8_t *o) {
     case OTTL_V_KVLIST: {
         const ottl_kvpool *v = &b->values;
         *o++ = PB_TAG(tag, PB_LEN);
-        o = pb_put_varint(o, container_size(b, tag, val));
+        o = pb_put_varint(o, enc_container_size(b, tag, val));
         uint64_t s = container_start(val), e = s + container_count(val);
         for (uint64_t k = s; k < e; k++) {
             *o++ = PB_TAG(1, PB_LEN);

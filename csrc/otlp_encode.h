@@ -34,7 +34,36 @@ static inline uint8_t *enc_varint(uint8_t tag, uint64_t v, uint8_t *o) {
 }
 static inline uint64_t enc_i32(int32_t v) { return (uint64_t)(int64_t)v; }
 
-size_t enc_value_size(const ottl_batch *b, uint8_t tag, int64_t val);
+size_t enc_container_size(const ottl_batch *b, uint8_t tag, int64_t val);
+
+/* Content size of an AnyValue; inline because scalars are nearly every value. */
+static inline size_t enc_value_size(const ottl_batch *b, uint8_t tag, int64_t val) {
+    switch (tag) {
+    case OTTL_V_STRING:
+    case OTTL_V_BYTES:
+        /* Oneof members are written even when empty: that is their presence. */
+        return enc_field(ottl_strtab_len(&b->strings, (int32_t)val));
+    case OTTL_V_BOOL:
+        return 2;
+    case OTTL_V_INT:
+        return 1 + pb_varint_size((uint64_t)val);
+    case OTTL_V_DOUBLE:
+        return 9;
+    case OTTL_V_STRINDEX:
+        return 1 + pb_varint_size(enc_i32((int32_t)val));
+    case OTTL_V_ARRAY:
+    case OTTL_V_KVLIST:
+        return enc_field(enc_container_size(b, tag, val));
+    default:
+        return 0;
+    }
+}
+
+static inline size_t enc_kv_size(const ottl_batch *b, int32_t key, uint8_t tag, int64_t val) {
+    size_t n = enc_str_size(b, key);
+    if (tag != OTTL_V_NONE) n += enc_field(enc_value_size(b, tag, val));
+    return n;
+}
 uint8_t *enc_value(const ottl_batch *b, uint8_t tag, int64_t val, uint8_t *o);
 size_t enc_attrs_size(const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to);
 uint8_t *enc_attrs(const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to,

@@ -135,10 +135,44 @@ PB_INLINE uint8_t *pb_put_fixed32(uint8_t *o, uint32_t v) {
     return o + 4;
 }
 
+/* Copies of the short strings that make up most of OTLP without a library call: overlapping
+ * word moves (the buffer was sized exactly, so no store goes past the copy's end). */
+PB_INLINE void pb_copy(uint8_t *o, const void *src, size_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++) o[i] = s[i];
+    } else if (n <= 32) {
+        uint64_t a, b, c, d;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + 8, 8);
+        memcpy(&c, s + n - 16, 8);
+        memcpy(&d, s + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + 8, &b, 8);
+        memcpy(o + n - 16, &c, 8);
+        memcpy(o + n - 8, &d, 8);
+    } else {
+        memcpy(o, s, n);
+    }
+}
+
 PB_INLINE uint8_t *pb_put_bytes(uint8_t *o, uint8_t tag, const void *data, size_t len) {
     *o++ = tag;
-    o = pb_put_varint(o, len);
-    if (len) memcpy(o, data, len);
+    if (PB_LIKELY(len < 0x80)) *o++ = (uint8_t)len;
+    else o = pb_put_varint(o, len);
+    pb_copy(o, data, len);
     return o + len;
 }
 

@@ -57,6 +57,15 @@ fail:
     return -1;
 }
 
+void ottl_strtab_reset(ottl_strtab *t) {
+    memset(t->slots, 0, t->nslots * sizeof *t->slots);
+    t->count = 0;
+    t->arena_len = 0;
+    /* Re-adding "" cannot fail: the table has room for it. */
+    (void)ottl_strtab_intern(t, (const uint8_t *)"", 0);
+    t->utf8[0] = 1;
+}
+
 void ottl_strtab_free(ottl_strtab *t) {
     free(t->arena);
     free(t->off);

@@ -27,6 +27,8 @@ typedef struct {
 
 int ottl_strtab_init(ottl_strtab *t, size_t expect);
 void ottl_strtab_free(ottl_strtab *t);
+/* Back to the empty string only, keeping the allocations. */
+void ottl_strtab_reset(ottl_strtab *t);
 uint32_t ottl_strtab_hash(const uint8_t *p, size_t len);
 /* The id of these bytes, adding them if new; -1 when out of memory. */
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len);

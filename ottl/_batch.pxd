@@ -153,6 +153,7 @@ cdef extern from "otlp_batch.h" nogil:
         ottl_kvpool link_attrs
         ottl_logs logs
         ottl_kvpool log_attrs
+        size_t input_len
 
     ctypedef struct ottl_decode_error:
         int code
@@ -168,6 +169,9 @@ cdef extern from "otlp_batch.h" nogil:
         size_t total
 
     void ottl_batch_free(ottl_batch *b)
+    int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
+                         const ottl_decode_options *opt, ottl_batch **out,
+                         ottl_decode_error *err)
     int ottl_decode_traces(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                            ottl_batch **out, ottl_decode_error *err)
     int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
