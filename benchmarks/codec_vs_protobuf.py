@@ -9,7 +9,11 @@ round-robin so every ratio is a same-run ratio:
             SpanBatch.encode(verbatim=True) (spans copied from the input bytes)
   official: ExportTraceServiceRequest.FromString(bytes), msg.SerializeToString()
 
-and prints medians in spans/s and MB/s with the ratios. A benchmark, not a test.
+and prints medians in spans/s and MB/s with the ratios. Two tables from the same run:
+"interleaved" runs the cases round-robin (each call meets caches and heap as the other cases
+left them, so every call also pays fresh pages for its output), "back to back" repeats each
+case on its own (warm caches and reused memory, as a process encoding batch after batch
+sees). A benchmark, not a test.
 
     python benchmarks/codec_vs_protobuf.py [--spans 10000] [--repeat 21]
 """
@@ -53,7 +57,7 @@ def main() -> None:
         "ours encode (from columns)": batch.encode,
         "ours encode (verbatim spans)": lambda: batch.encode(verbatim=True),
     }
-    times: dict[str, list[float]] = {k: [] for k in cases}
+    inter: dict[str, list[float]] = {k: [] for k in cases}
     for fn in cases.values():  # warm up
         fn()
     gc.disable()
@@ -62,19 +66,27 @@ def main() -> None:
             for name, fn in cases.items():
                 t = time.perf_counter()
                 fn()
-                times[name].append(time.perf_counter() - t)
+                inter[name].append(time.perf_counter() - t)
+        solo: dict[str, list[float]] = {k: [] for k in cases}
+        for name, fn in cases.items():
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                fn()
+                solo[name].append(time.perf_counter() - t)
     finally:
         gc.enable()
 
-    med = {k: statistics.median(v) for k, v in times.items()}
     print(f"protobuf {api_implementation.Type()} backend; {n} spans, {len(data)} bytes "
           f"({len(data) / n:.0f} B/span), {batch.string_count} distinct strings; "
-          f"median of {args.repeat} interleaved runs")
-    print(f"{'':32s} {'ms':>8s} {'spans/s':>12s} {'MB/s':>9s} {'vs protobuf':>12s}")
-    base = {"decode": med["protobuf ParseFromString"], "encode": med["protobuf SerializeToString"]}
-    for name, t in med.items():
-        ref = base["decode"] if ("Parse" in name or "decode" in name) else base["encode"]
-        print(f"{name:32s} {t * 1e3:8.2f} {n / t:12,.0f} {len(data) / t / 1e6:9.1f} {ref / t:11.2f}x")
+          f"medians of {args.repeat} runs")
+    for title, times in (("interleaved", inter), ("back to back", solo)):
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"\n{title:32s} {'ms':>8s} {'spans/s':>12s} {'MB/s':>9s} {'vs protobuf':>12s}")
+        base_dec, base_enc = med["protobuf ParseFromString"], med["protobuf SerializeToString"]
+        for name, t in med.items():
+            ref = base_dec if ("Parse" in name or "decode" in name) else base_enc
+            print(f"{name:32s} {t * 1e3:8.2f} {n / t:12,.0f} {len(data) / t / 1e6:9.1f} "
+                  f"{ref / t:11.2f}x")
 
 
 if __name__ == "__main__":

@@ -194,19 +194,11 @@ int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options 
 int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                      const ottl_decode_options *opt, ottl_batch **out, ottl_decode_error *err);
 
-/* Encoders, in two steps so the caller can allocate the output (a Python bytes object) between
- * them: plan computes exact sizes (0, or -1 when out of memory), write fills out. mask is NULL
- * or one byte per record (nonzero keeps); verbatim copies records' input bytes. */
-typedef struct {
-    size_t *rec_size;
-    size_t *scope_size;
-    size_t *res_size;
-    size_t total;
-} ottl_encode_plan_t;
-
-int ottl_encode_plan(const ottl_batch *b, const uint8_t *mask, int verbatim, ottl_encode_plan_t *plan);
-void ottl_encode_write(const ottl_batch *b, const uint8_t *mask, int verbatim,
-                       const ottl_encode_plan_t *plan, uint8_t *out);
-void ottl_encode_plan_free(ottl_encode_plan_t *plan);
+/* Encoder: writes the batch (or, with mask, one byte per record, nonzero keeps; verbatim
+ * copies records' input bytes) backwards into buf[0, cap), the output ending at buf + cap.
+ * 0 with *len set, or -1 when cap was too small (retry with a larger buffer). A mask that
+ * empties a scope or resource drops it. Safe to call without the GIL. */
+int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t *buf, size_t cap,
+                size_t *len);
 
 #endif /* OTTL_OTLP_BATCH_H */

@@ -2,9 +2,13 @@
  * Shared pieces of the OTLP encoders (otlp_encode.c, otlp_encode_traces.c,
  * otlp_encode_logs.c); not a public header.
  *
- * Sizes come first (protobuf writes a message's length before it), then one write pass into a
- * buffer of exactly the planned size. The *_size functions give a message's content size; a
- * field around it adds its tag and length prefix.
+ * The encoder writes backwards, from the end of the buffer towards its start, as upb does: a
+ * message's content is written before its length prefix, so the length is simply the number
+ * of bytes written since the message began, and one pass suffices (no size pass). Fields go
+ * out in reverse field-number order so that the result reads in ascending order.
+ *
+ * Every writer returns 0, or -1 when the buffer has no room left; the caller then retries with
+ * a larger buffer.
  */
 #ifndef OTTL_OTLP_ENCODE_H
 #define OTTL_OTLP_ENCODE_H
@@ -12,71 +16,95 @@
 #include "otlp_batch.h"
 #include "pbwire.h"
 
-/* Bytes of a length-delimited field with a one-byte tag around content of n bytes. */
-static inline size_t enc_field(size_t n) { return 1 + pb_varint_size(n) + n; }
+typedef struct {
+    uint8_t *start; /* the buffer */
+    uint8_t *end;   /* its end: output is [p, end) */
+    uint8_t *p;
+} rw_t;
 
-static inline size_t enc_str_size(const ottl_batch *b, int32_t sid) {
-    return sid ? enc_field(ottl_strtab_len(&b->strings, sid)) : 0;
-}
+#define RW_ROOM(w, n)                                                        \
+    do {                                                                     \
+        if (PB_UNLIKELY((size_t)((w)->p - (w)->start) < (size_t)(n))) return -1; \
+    } while (0)
+#define RW_TRY(x)            \
+    do {                     \
+        if (x) return -1;    \
+    } while (0)
 
-static inline uint8_t *enc_str(const ottl_batch *b, uint8_t tag, int32_t sid, uint8_t *o) {
-    if (!sid) return o;
-    return pb_put_bytes(o, tag, ottl_strtab_ptr(&b->strings, sid),
-                        ottl_strtab_len(&b->strings, sid));
-}
+static inline size_t rw_used(const rw_t *w) { return (size_t)(w->end - w->p); }
 
-/* proto3 omits zero scalars; enums and int32 are sign-extended to 64 bits on the wire. */
-static inline size_t enc_varint_size(uint64_t v) { return v ? 1 + pb_varint_size(v) : 0; }
-static inline uint8_t *enc_varint(uint8_t tag, uint64_t v, uint8_t *o) {
-    if (!v) return o;
-    *o++ = tag;
-    return pb_put_varint(o, v);
-}
-static inline uint64_t enc_i32(int32_t v) { return (uint64_t)(int64_t)v; }
-
-size_t enc_container_size(const ottl_batch *b, uint8_t tag, int64_t val);
-
-/* Content size of an AnyValue; inline because scalars are nearly every value. */
-static inline size_t enc_value_size(const ottl_batch *b, uint8_t tag, int64_t val) {
-    switch (tag) {
-    case OTTL_V_STRING:
-    case OTTL_V_BYTES:
-        /* Oneof members are written even when empty: that is their presence. */
-        return enc_field(ottl_strtab_len(&b->strings, (int32_t)val));
-    case OTTL_V_BOOL:
-        return 2;
-    case OTTL_V_INT:
-        return 1 + pb_varint_size((uint64_t)val);
-    case OTTL_V_DOUBLE:
-        return 9;
-    case OTTL_V_STRINDEX:
-        return 1 + pb_varint_size(enc_i32((int32_t)val));
-    case OTTL_V_ARRAY:
-    case OTTL_V_KVLIST:
-        return enc_field(enc_container_size(b, tag, val));
-    default:
-        return 0;
+/* Unchecked: the caller made room. */
+static inline void rw_varint(rw_t *w, uint64_t v) {
+    if (PB_LIKELY(v < 0x80)) {
+        *--w->p = (uint8_t)v;
+        return;
     }
+    size_t n = pb_varint_size(v);
+    w->p -= n;
+    pb_put_varint(w->p, v);
 }
 
-static inline size_t enc_kv_size(const ottl_batch *b, int32_t key, uint8_t tag, int64_t val) {
-    size_t n = enc_str_size(b, key);
-    if (tag != OTTL_V_NONE) n += enc_field(enc_value_size(b, tag, val));
-    return n;
+/* The length prefix and tag of a length-delimited field whose content began at used() ==
+ * mark. */
+static inline int rw_close(rw_t *w, uint8_t tag, size_t mark) {
+    RW_ROOM(w, 11);
+    rw_varint(w, rw_used(w) - mark);
+    *--w->p = tag;
+    return 0;
 }
-uint8_t *enc_value(const ottl_batch *b, uint8_t tag, int64_t val, uint8_t *o);
-size_t enc_attrs_size(const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to);
-uint8_t *enc_attrs(const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to,
-                   uint8_t tag, uint8_t *o);
-size_t enc_id_size(const ottl_batch *b, int owner, size_t row, int field, uint8_t present,
-                   uint8_t bit, uint8_t irr_bit, size_t width);
-uint8_t *enc_id(const ottl_batch *b, int owner, size_t row, int field, uint8_t present,
-                uint8_t bit, uint8_t irr_bit, const uint8_t *fixed, size_t width, uint8_t *o);
 
-/* Per signal: a record's content size, and writing that content. */
-size_t enc_span_size(const ottl_batch *b, size_t i);
-uint8_t *enc_span(const ottl_batch *b, size_t i, uint8_t *o);
-size_t enc_log_size(const ottl_batch *b, size_t i);
-uint8_t *enc_log(const ottl_batch *b, size_t i, uint8_t *o);
+static inline int rw_bytes(rw_t *w, uint8_t tag, const void *data, size_t n) {
+    RW_ROOM(w, n + 11);
+    w->p -= n;
+    pb_copy(w->p, data, n);
+    rw_varint(w, n);
+    *--w->p = tag;
+    return 0;
+}
+
+/* proto3 omits empty strings and zero scalars. */
+static inline int rw_str(rw_t *w, const ottl_batch *b, uint8_t tag, int32_t sid) {
+    if (!sid) return 0;
+    return rw_bytes(w, tag, ottl_strtab_ptr(&b->strings, sid), ottl_strtab_len(&b->strings, sid));
+}
+
+static inline int rw_uvarint(rw_t *w, uint8_t tag, uint64_t v) {
+    if (!v) return 0;
+    RW_ROOM(w, 11);
+    rw_varint(w, v);
+    *--w->p = tag;
+    return 0;
+}
+
+/* Enums and int32 go on the wire sign-extended to 64 bits. */
+static inline uint64_t rw_i32(int32_t v) { return (uint64_t)(int64_t)v; }
+
+static inline int rw_fixed64(rw_t *w, uint8_t tag, uint64_t v) {
+    if (!v) return 0;
+    RW_ROOM(w, 9);
+    w->p -= 8;
+    pb_put_fixed64(w->p, v);
+    *--w->p = tag;
+    return 0;
+}
+
+static inline int rw_fixed32(rw_t *w, uint32_t field, uint32_t v) {
+    if (!v) return 0;
+    RW_ROOM(w, 6);
+    w->p -= 4;
+    pb_put_fixed32(w->p, v);
+    rw_varint(w, (field << 3) | PB_I32);
+    return 0;
+}
+
+int rw_value(rw_t *w, const ottl_batch *b, uint8_t tag, int64_t val);
+int rw_attrs(rw_t *w, const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to,
+             uint8_t tag);
+int rw_id(rw_t *w, const ottl_batch *b, int owner, size_t row, int field, uint8_t present,
+          uint8_t bit, uint8_t irr_bit, const uint8_t *fixed, size_t width);
+
+/* Per signal: one record's content. */
+int rw_span(rw_t *w, const ottl_batch *b, size_t i);
+int rw_log(rw_t *w, const ottl_batch *b, size_t i);
 
 #endif /* OTTL_OTLP_ENCODE_H */

@@ -165,9 +165,6 @@ cdef extern from "otlp_batch.h" nogil:
         int64_t max_string_length
         int64_t max_attributes
 
-    ctypedef struct ottl_encode_plan_t:
-        size_t total
-
     void ottl_batch_free(ottl_batch *b)
     int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                          const ottl_decode_options *opt, ottl_batch **out,
@@ -176,11 +173,8 @@ cdef extern from "otlp_batch.h" nogil:
                            ottl_batch **out, ottl_decode_error *err)
     int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                          ottl_batch **out, ottl_decode_error *err)
-    int ottl_encode_plan(const ottl_batch *b, const uint8_t *mask, int verbatim,
-                         ottl_encode_plan_t *plan)
-    void ottl_encode_write(const ottl_batch *b, const uint8_t *mask, int verbatim,
-                           const ottl_encode_plan_t *plan, uint8_t *out)
-    void ottl_encode_plan_free(ottl_encode_plan_t *plan)
+    int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t *buf,
+                    size_t cap, size_t *len)
 
 
 cdef class _Batch:

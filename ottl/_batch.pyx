@@ -11,7 +11,16 @@ cimport numpy as cnp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.string cimport memcpy
+from cpython.ref cimport PyObject
+from libc.string cimport memcpy, memmove
+
+
+cdef extern from "Python.h":
+    # Borrowed-pointer forms, so the bytes object can be resized in place before Python sees it.
+    PyObject *_new_bytes "PyBytes_FromStringAndSize"(const char *, Py_ssize_t)
+    char *_bytes_data "PyBytes_AS_STRING"(PyObject *)
+    int _resize_bytes "_PyBytes_Resize"(PyObject **, Py_ssize_t)
+    void _decref "Py_DecRef"(PyObject *)
 
 import numpy as np
 
@@ -371,8 +380,8 @@ cdef class _Batch:
         record's input bytes instead of encoding its columns."""
         cdef const uint8_t[::1] m
         cdef const uint8_t *mp = NULL
-        cdef ottl_encode_plan_t plan
-        cdef int rc
+        cdef int rc = -1
+        cdef size_t n = 0
         cdef uint8_t *op
         if mask is not None:
             arr = np.asarray(mask)
@@ -385,17 +394,27 @@ cdef class _Batch:
                 mp = &m[0]
             else:
                 mp = <const uint8_t *>b""
-        with nogil:
-            rc = ottl_encode_plan(self.b, mp, verbatim, &plan)
-        if rc != 0:
-            raise MemoryError("out of memory while encoding")
-        try:
-            out = PyBytes_FromStringAndSize(NULL, plan.total)
-            op = <uint8_t *>PyBytes_AS_STRING(out)
+        # The encoder writes backwards into a bytes object of a guessed size: the input's size,
+        # which an unchanged batch never exceeds; if it does not fit, a larger one.
+        cdef size_t cap = <size_t>PyBytes_GET_SIZE(self.data) + 16
+        cdef PyObject *raw = NULL
+        while True:
+            raw = _new_bytes(NULL, <Py_ssize_t>cap)
+            if raw == NULL:
+                raise MemoryError("out of memory while encoding")
+            op = <uint8_t *>_bytes_data(raw)
             with nogil:
-                ottl_encode_write(self.b, mp, verbatim, &plan, op)
-        finally:
-            ottl_encode_plan_free(&plan)
+                rc = ottl_encode(self.b, mp, verbatim, op, cap, &n)
+            if rc == 0:
+                break
+            _decref(raw)
+            cap *= 2
+        if n != cap:
+            memmove(op, op + cap - n, n)
+            if _resize_bytes(&raw, <Py_ssize_t>n) < 0:
+                raise MemoryError("out of memory while encoding")
+        out = <object>raw
+        _decref(raw)
         return out
 
 
