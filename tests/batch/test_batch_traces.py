@@ -168,3 +168,45 @@ def test_mask_must_match_the_record_count():
     with pytest.raises(ValueError, match="mask"):
         batch.encode([True])
     assert batch.encode([0, 0, 0]) == b""
+
+
+def test_threads_decode_and_encode_concurrently():
+    # The GIL is released while C works, and freed batches are recycled: neither may mix
+    # results between threads.
+    import threading
+
+    payloads = []
+    for k in range(4):
+        msg = _sample()
+        msg.resource_spans[0].scope_spans[0].spans[0].name = f"thread-{k}" * (k + 1)
+        payloads.append(msg.SerializeToString())
+    errors = []
+
+    def work(data: bytes) -> None:
+        try:
+            for _ in range(200):
+                batch = decode_traces(data)
+                assert batch.encode() == data
+                del batch
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_a_recycled_batch_holds_only_the_new_payload():
+    big = decode_traces(_sample().SerializeToString())
+    assert len(big) == 3
+    del big  # parked for reuse
+    small = ExportTraceServiceRequest()
+    small.resource_spans.add().scope_spans.add().spans.add(name="only")
+    batch = decode_traces(small.SerializeToString())
+    assert len(batch) == 1
+    assert batch.string_count == 2  # "" and "only"
+    assert batch.to_dict()["resource_spans"][0]["scope_spans"][0]["spans"][0]["name"] == "only"
+    assert len(batch.column("attributes.key")) == 0
