@@ -494,7 +494,7 @@ static size_t record_count(const ottl_batch *b) {
 static int dec_scope_group(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t resource) {
     ottl_batch *b = d->b;
     ottl_scopes *t = &b->scopes;
-    if (ottl_scopes_reserve(t, t->n + 1)) return dec_nomem(d);
+    if (t->n + 1 > t->cap && ottl_scopes_reserve(t, t->n + 1)) return dec_nomem(d);
     int32_t row = (int32_t)t->n;
     uint8_t present = 0;
     int32_t name = 0, version = 0, schema = 0, nattr = 0, nrec = 0;
@@ -539,7 +539,7 @@ static int dec_scope_group(dec_t *d, const uint8_t *p, const uint8_t *end, int32
 static int dec_resource_group(dec_t *d, const uint8_t *p, const uint8_t *end) {
     ottl_batch *b = d->b;
     ottl_resources *t = &b->resources;
-    if (ottl_resources_reserve(t, t->n + 1)) return dec_nomem(d);
+    if (t->n + 1 > t->cap && ottl_resources_reserve(t, t->n + 1)) return dec_nomem(d);
     int32_t row = (int32_t)t->n;
     uint8_t present = 0;
     int32_t schema = 0, nattr = 0, nscope = 0, nentity = 0;

@@ -8,7 +8,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
                    int32_t resource) {
     ottl_batch *b = d->b;
     ottl_logs *t = &b->logs;
-    if (ottl_logs_reserve(t, t->n + 1)) return dec_nomem(d);
+    if (t->n + 1 > t->cap && ottl_logs_reserve(t, t->n + 1)) return dec_nomem(d);
     int32_t row = (int32_t)t->n;
     const uint8_t *start = p;
     uint8_t tid[16] = {0}, sid[8] = {0}, present = 0, body_tag = OTTL_V_NONE;

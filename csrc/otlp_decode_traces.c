@@ -20,7 +20,7 @@ static int dec_status(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *m
 static int dec_event(dec_t *d, const uint8_t *p, const uint8_t *end) {
     ottl_batch *b = d->b;
     ottl_events *t = &b->events;
-    if (ottl_events_reserve(t, t->n + 1)) return dec_nomem(d);
+    if (t->n + 1 > t->cap && ottl_events_reserve(t, t->n + 1)) return dec_nomem(d);
     uint64_t time = 0;
     int32_t name = 0, nattr = 0;
     uint32_t dropped = 0;
@@ -51,7 +51,7 @@ static int dec_event(dec_t *d, const uint8_t *p, const uint8_t *end) {
 static int dec_link(dec_t *d, const uint8_t *p, const uint8_t *end) {
     ottl_batch *b = d->b;
     ottl_links *t = &b->links;
-    if (ottl_links_reserve(t, t->n + 1)) return dec_nomem(d);
+    if (t->n + 1 > t->cap && ottl_links_reserve(t, t->n + 1)) return dec_nomem(d);
     int32_t row = (int32_t)t->n;
     uint8_t tid[16] = {0}, sid[8] = {0}, present = 0;
     int32_t trace_state = 0, nattr = 0;
@@ -102,7 +102,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
                     int32_t resource) {
     ottl_batch *b = d->b;
     ottl_spans *t = &b->spans;
-    if (ottl_spans_reserve(t, t->n + 1)) return dec_nomem(d);
+    if (t->n + 1 > t->cap && ottl_spans_reserve(t, t->n + 1)) return dec_nomem(d);
     int32_t row = (int32_t)t->n;
     const uint8_t *start = p;
     uint8_t tid[16] = {0}, sid[8] = {0}, pid[8] = {0}, present = 0;
