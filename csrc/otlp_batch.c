@@ -44,7 +44,8 @@ ottl_batch *ottl_batch_new(int kind, size_t input_len) {
     /* Room for a typical payload's records and attributes up front (a record rarely takes
      * under 64 bytes, an attribute under 12), so growth seldom copies; a failure here is
      * harmless, the tables grow on demand. */
-    size_t recs = input_len / 64 + 16, attrs = input_len / 12 + 16;
+    size_t guess = input_len < ((size_t)64 << 20) ? input_len : ((size_t)64 << 20);
+    size_t recs = guess / 64 + 16, attrs = guess / 12 + 16; /* huge payloads grow as they go */
     if (kind == OTTL_BATCH_SPANS) {
         (void)ottl_spans_reserve(&b->spans, recs);
         (void)ottl_kvpool_reserve(&b->span_attrs, attrs);

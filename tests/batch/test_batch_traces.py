@@ -210,3 +210,18 @@ def test_a_recycled_batch_holds_only_the_new_payload():
     assert batch.string_count == 2  # "" and "only"
     assert batch.to_dict()["resource_spans"][0]["scope_spans"][0]["spans"][0]["name"] == "only"
     assert len(batch.column("attributes.key")) == 0
+
+
+def test_tables_grow_past_their_presized_capacity():
+    # Empty spans and attributes take two bytes each, far below what the presizing assumes.
+    msg = ExportTraceServiceRequest()
+    ss = msg.resource_spans.add().scope_spans.add()
+    for _ in range(3000):
+        ss.spans.add()
+    for _ in range(4000):
+        ss.spans[0].attributes.add()
+    data = msg.SerializeToString()
+    batch = decode_traces(data)
+    assert len(batch) == 3000
+    assert len(batch.column("attributes.key")) == 4000
+    assert batch.encode() == data
