@@ -117,8 +117,8 @@ cdef bytes _as_bytes(data):
     return bytes(memoryview(data))
 
 
-def decode_traces(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
-    """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile)."""
+cdef _decode(data, int kind, type cls, max_string_length, max_attributes):
+    """Decode ``data`` as ``kind`` into a new ``cls`` batch, the GIL released meanwhile."""
     cdef bytes raw = _as_bytes(data)
     cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
     cdef ottl_decode_error err
@@ -128,33 +128,23 @@ def decode_traces(data, *, max_string_length=None, max_attributes=None) -> SpanB
     cdef int rc
     cdef ottl_batch *reuse = _take_spare()
     with nogil:
-        rc = ottl_decode_into(reuse, OTTL_BATCH_SPANS, p, n, &opt, &b, &err)
+        rc = ottl_decode_into(reuse, kind, p, n, &opt, &b, &err)
     if rc != OTTL_DECODE_OK:
         _raise(&err)
-    cdef SpanBatch out = SpanBatch.__new__(SpanBatch)
+    cdef _Batch out = cls.__new__(cls)
     out.b = b
     out.data = raw
     return out
+
+
+def decode_traces(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
+    """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile)."""
+    return _decode(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes)
 
 
 def decode_logs(data, *, max_string_length=None, max_attributes=None) -> LogBatch:
     """Decode an ExportLogsServiceRequest into a LogBatch (the GIL is released meanwhile)."""
-    cdef bytes raw = _as_bytes(data)
-    cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
-    cdef ottl_decode_error err
-    cdef ottl_batch *b = NULL
-    cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
-    cdef size_t n = <size_t>PyBytes_GET_SIZE(raw)
-    cdef int rc
-    cdef ottl_batch *reuse = _take_spare()
-    with nogil:
-        rc = ottl_decode_into(reuse, OTTL_BATCH_LOGS, p, n, &opt, &b, &err)
-    if rc != OTTL_DECODE_OK:
-        _raise(&err)
-    cdef LogBatch out = LogBatch.__new__(LogBatch)
-    out.b = b
-    out.data = raw
-    return out
+    return _decode(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes)
 
 
 cdef class _Batch:

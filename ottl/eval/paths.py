@@ -9,12 +9,13 @@ reference ignores it, and is an error where the reference returns one (a bad hex
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Callable, Optional
 
 from ottl.eval.errors import EvalError
 from ottl.eval.gotext import pvalue_as_string as as_string
-from ottl.eval.model import Status, TransformContext
+from ottl.eval.model import SpanEvent, SpanLink, Status, TransformContext
 from ottl.eval.values import (
     Duration,
     PMap,
@@ -256,22 +257,15 @@ def _status_message(hold: Callable) -> tuple[Get, Set]:
     return (lambda ctx: hold(ctx).status.message), set_
 
 
-def _record_list(attr: str, item_type: Callable[[], type]) -> Callable:
+def _record_list(attr: str, cls: type) -> Callable:
     def make(hold: Callable) -> tuple[Get, Set]:
         def set_(ctx: TransformContext, val: Any) -> None:
-            cls = item_type()
             if isinstance(val, list) and all(isinstance(v, cls) for v in val):
-                setattr(hold(ctx), attr, [deep_record_copy(v) for v in val])
+                setattr(hold(ctx), attr, copy.deepcopy(val))
 
         return (lambda ctx: getattr(hold(ctx), attr)), set_
 
     return make
-
-
-def deep_record_copy(record: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(record)
 
 
 def _event_index(hold: Callable) -> tuple[Get, Optional[Set]]:
@@ -295,18 +289,6 @@ def _body_string(hold: Callable) -> tuple[Get, Set]:
     return (lambda ctx: as_string(hold(ctx).body)), set_
 
 
-def _events_cls() -> type:
-    from ottl.eval.model import SpanEvent
-
-    return SpanEvent
-
-
-def _links_cls() -> type:
-    from ottl.eval.model import SpanLink
-
-    return SpanLink
-
-
 _SPECIAL: dict[tuple[str, str], Callable] = {
     ("*", "trace_id"): _id_paths("trace_id", TraceID),
     ("*", "span_id"): _id_paths("span_id", SpanID),
@@ -323,8 +305,8 @@ _SPECIAL: dict[tuple[str, str], Callable] = {
     ("span", "status"): _status,
     ("span", "status.code"): _status_code,
     ("span", "status.message"): _status_message,
-    ("span", "events"): _record_list("events", _events_cls),
-    ("span", "links"): _record_list("links", _links_cls),
+    ("span", "events"): _record_list("events", SpanEvent),
+    ("span", "links"): _record_list("links", SpanLink),
     ("spanevent", "event_index"): _event_index,
     ("log", "body"): _body,
     ("log", "body.string"): _body_string,

@@ -118,8 +118,9 @@ def contexts_of(payload: Payload, context: str) -> Iterator[TransformContext]:
 
 
 def _record_count(payload: Payload) -> int:
-    leaf = "span" if payload.signal == "traces" else "log"
-    return sum(1 for _ in contexts_of(payload, leaf))
+    if payload.signal == "traces":
+        return sum(len(s.spans) for r in payload.resources for s in r.scope_spans)  # type: ignore[union-attr]
+    return sum(len(s.log_records) for r in payload.resources for s in r.scope_logs)  # type: ignore[union-attr]
 
 
 class _ErrorPolicy:
