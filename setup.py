@@ -6,6 +6,7 @@ Switches, read from the environment (see docs/building.md):
   OTTL_LINKER=lld  link with lld instead of the default linker
 """
 
+import glob
 import os
 import sys
 
@@ -59,13 +60,19 @@ def ext(name: str, sources: list) -> Extension:
     )
 
 
+# The codec is every csrc/otlp_*.c plus the string table and UTF-8 check it uses, so a new codec
+# file needs no edit here.
+CODEC_SOURCES = ["csrc/strtab.c", "csrc/utf8.c"] + sorted(glob.glob("csrc/otlp_*.c"))
+
 extensions = [
     ext("ottl._limits", ["ottl/_limits.pyx", "csrc/limits.c"]),
-    ext("ottl._batch", ["ottl/_batch.pyx", "csrc/strtab.c", "csrc/utf8.c", "csrc/otlp_batch.c",
-                        "csrc/otlp_decode.c", "csrc/otlp_decode_traces.c",
-                        "csrc/otlp_decode_logs.c", "csrc/otlp_encode.c",
-                        "csrc/otlp_encode_traces.c", "csrc/otlp_encode_logs.c"]),
+    ext("ottl._batch", ["ottl/_batch.pyx"] + CODEC_SOURCES),
 ]
+# Any other ottl/_*.pyx is pure Cython: an extension of its own with no C sources.
+_listed = {e.sources[0] for e in extensions}
+for pyx in sorted(glob.glob("ottl/_*.pyx")):
+    if pyx not in _listed:
+        extensions.append(ext("ottl." + os.path.basename(pyx)[:-4], [pyx]))
 
 setup(
     ext_modules=cythonize(
