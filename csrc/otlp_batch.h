@@ -140,6 +140,8 @@ typedef struct {
     /* The input the batch was decoded from (not owned): verbatim copy-out reads it. */
     const uint8_t *input;
     size_t input_len;
+    /* Fields the decoder skipped as unknown (auto-detection of the signal reads this). */
+    size_t unknown_fields;
 } ottl_batch;
 
 /* ---- errors ---- */

@@ -127,6 +127,7 @@ static int skip_group(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t
 }
 
 int dec_skip(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t field, int wt) {
+    d->b->unknown_fields++;
     return skip_value(d, pp, end, field, wt, 0);
 }
 

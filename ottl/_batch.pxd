@@ -154,6 +154,7 @@ cdef extern from "otlp_batch.h" nogil:
         ottl_logs logs
         ottl_kvpool log_attrs
         size_t input_len
+        size_t unknown_fields
 
     ctypedef struct ottl_decode_error:
         int code

@@ -171,6 +171,11 @@ cdef class _Batch:
     def __len__(self):
         return self._count()
 
+    @property
+    def unknown_field_count(self) -> int:
+        """How many fields the decoder skipped as unknown to it (nested ones included)."""
+        return self.b.unknown_fields
+
     # ---- strings ----
 
     @property
