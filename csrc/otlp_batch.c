@@ -69,6 +69,7 @@ void ottl_batch_reset(ottl_batch *b, int kind) {
     b->input = NULL;
     b->input_len = 0;
     b->unknown_fields = 0;
+    ottl_batch_drop_derived(b);
 }
 
 #define FREE_ALL(...)                                          \
@@ -77,8 +78,15 @@ void ottl_batch_reset(ottl_batch *b, int kind) {
         for (size_t i_ = 0; i_ < sizeof ps_ / sizeof *ps_; i_++) free(ps_[i_]); \
     } while (0)
 
+void ottl_batch_drop_derived(ottl_batch *b) {
+    if (b->vm_cache && b->vm_cache_free) b->vm_cache_free(b->vm_cache);
+    b->vm_cache = NULL;
+    b->vm_cache_free = NULL;
+}
+
 void ottl_batch_free(ottl_batch *b) {
     if (!b) return;
+    ottl_batch_drop_derived(b);
     ottl_strtab_free(&b->strings);
     ottl_resources *r = &b->resources;
     FREE_ALL(r->present, r->dropped, r->schema_url, r->attr_off, r->scope_off, r->entity_off);

@@ -142,6 +142,10 @@ typedef struct {
     size_t input_len;
     /* Fields the decoder skipped as unknown (auto-detection of the signal reads this). */
     size_t unknown_fields;
+    /* Columns the VM derived from this batch (gathered attributes, broadcast parent fields),
+     * kept for every program run on it; freed with the batch (csrc/vm.c owns the type). */
+    void *vm_cache;
+    void (*vm_cache_free)(void *);
 } ottl_batch;
 
 /* ---- errors ---- */
@@ -162,6 +166,8 @@ typedef struct {
 
 ottl_batch *ottl_batch_new(int kind, size_t input_len);
 void ottl_batch_free(ottl_batch *b);
+/* Forgets the columns derived from the batch (after anything changes it). */
+void ottl_batch_drop_derived(ottl_batch *b);
 /* Empties a batch but keeps its allocations, so the next decode into it neither reallocates
  * nor touches fresh pages (see `reuse` below). */
 void ottl_batch_reset(ottl_batch *b, int kind);

@@ -55,6 +55,14 @@
  * from a payload inside int32 (docs/batches.md). */
 #define OTTL_MAX_PAYLOAD_SIZE (1024 * 1024 * 1024)
 
+/* Rows the VM runs each instruction over at once (DESIGN.md decision 2): large enough to pay
+ * the dispatch once per many rows, small enough that a block's registers stay in L1/L2. */
+#define OTTL_VM_BLOCK_SIZE 1024
+/* Value registers and mask registers of one program; the verifier rejects more. */
+#define OTTL_VM_MAX_REGISTERS 256
+/* Instructions (int32 words, operands included) in one program. */
+#define OTTL_VM_MAX_CODE 1048576
+
 /*
  * The table that Python reads. Each row: name (without the prefix), value, and, for a value
  * that users may choose, the allowed range. `configurable` rows get a validator in Python.

@@ -125,6 +125,21 @@ uint32_t ottl_strtab_hash(const uint8_t *p, size_t len) {
     return (uint32_t)(h ^ (h >> 32));
 }
 
+int32_t ottl_strtab_find(const ottl_strtab *t, const uint8_t *p, size_t len) {
+    uint32_t h = ottl_strtab_hash(p, len);
+    size_t mask = t->nslots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t s = t->slots[i];
+        if (!s) return -1;
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t id = (uint32_t)s - 1;
+            if ((size_t)(t->off[id + 1] - t->off[id]) == len &&
+                ottl_bytes_eq(t->arena + t->off[id], p, len))
+                return (int32_t)id;
+        }
+    }
+}
+
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len) {
     uint32_t h = ottl_strtab_hash(p, len);
     size_t mask = t->nslots - 1;

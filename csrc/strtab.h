@@ -32,6 +32,8 @@ void ottl_strtab_reset(ottl_strtab *t);
 uint32_t ottl_strtab_hash(const uint8_t *p, size_t len);
 /* The id of these bytes, adding them if new; -1 when out of memory. */
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len);
+/* The id of these bytes, or -1 when the table does not hold them (the table is not changed). */
+int32_t ottl_strtab_find(const ottl_strtab *t, const uint8_t *p, size_t len);
 
 /* Equality of two short byte strings without a library call: word loads, the last word
  * overlapping the previous one instead of a byte loop. */

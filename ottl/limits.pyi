@@ -39,6 +39,9 @@ MAX_ARGUMENTS: Final[int]
 MAX_PATH_KEYS: Final[int]
 MAX_REGEX_PATTERN_SIZE: Final[int]
 MAX_PAYLOAD_SIZE: Final[int]
+VM_BLOCK_SIZE: Final[int]
+VM_MAX_REGISTERS: Final[int]
+VM_MAX_CODE: Final[int]
 
 def validate_batch_size(value: object) -> int: ...
 def validate_timeout(value: object) -> float: ...

@@ -30,6 +30,9 @@ int main(void) {
     SHOW(MAX_MAX_ATTRIBUTES);
     SHOW(MAX_REGEX_PATTERN_SIZE);
     SHOW(MAX_PAYLOAD_SIZE);
+    SHOW(VM_BLOCK_SIZE);
+    SHOW(VM_MAX_REGISTERS);
+    SHOW(VM_MAX_CODE);
     for (size_t i = 0; i < ottl_limits_count; i++) {
         const ottl_limit_t *row = &ottl_limits[i];
         if (row->min > row->value || row->value > row->max) {

@@ -1,0 +1,68 @@
+/*
+ * The OTTL virtual machine: bytecode compiled by ottl/compiler (opcodes in vm_opcodes.h, made
+ * from ottl/compiler/opcodes.py) run over a columnar batch a block of rows at a time
+ * (docs/engine.md). A program is verified once when it is loaded, so the interpreter trusts
+ * every index it reads. Loading and running need no Python: both are safe without the GIL.
+ */
+#ifndef OTTL_VM_H
+#define OTTL_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otlp_batch.h"
+#include "ottl_limits.h"
+#include "vm_opcodes.h"
+
+typedef struct {
+    int32_t *code;
+    size_t ncode;
+    /* The constant pool: a value tag (OTTL_V_*) and its payload; STRING and BYTES payloads
+     * index the program's string table. */
+    uint8_t *const_tag;
+    int64_t *const_val;
+    size_t nconsts;
+    /* The program's string table (deduplicated by the compiler): string i is
+     * str_bytes[str_off[i]:str_off[i+1]]. */
+    uint8_t *str_bytes;
+    int64_t *str_off;
+    size_t nstrings;
+    int nregs, nmasks;
+    /* What the loader learned while verifying: the attribute loads (owner field, key string)
+     * each LOAD_ATTR names, gathered once per batch, and the parent fields broadcast once. */
+    int32_t *attr_field, *attr_key;
+    size_t nattr;
+    int32_t *load_slot; /* per pc of a LOAD_ATTR: its index in attr_*; else -1 */
+    int signal;         /* OTTL_BATCH_* that every field needs, or 0 */
+} ottl_vm_program;
+
+typedef struct {
+    char message[256];
+    int64_t pc; /* the instruction at fault, or -1 */
+} ottl_vm_error;
+
+/* Copies and verifies a program; 0 with *out set, or -1 with err filled. */
+int ottl_vm_load(const int32_t *code, size_t ncode, const uint8_t *const_tag,
+                 const int64_t *const_val, size_t nconsts, const uint8_t *str_bytes,
+                 const int64_t *str_off, size_t nstrings, int nregs, int nmasks,
+                 ottl_vm_program **out, ottl_vm_error *err);
+void ottl_vm_free(ottl_vm_program *p);
+
+/* Gathers what the program reads that the batch does not hold as columns (attributes by key,
+ * parents' fields broadcast to records) into the batch's derived-column cache, once per batch
+ * and key. Writes the batch: call it with the batch to yourself (under the GIL), before
+ * ottl_vm_filter. 0, or -1 with err filled. */
+int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err);
+
+/* Runs a condition program over every record of a prepared batch: out[i] = 1 where it holds.
+ * Only reads the batch. 0, or -1 with err filled (out of memory, wrong signal). */
+int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
+                   ottl_vm_error *err);
+
+/* Which kernels run: "avx2" or "scalar" (OTTL_SIMD=scalar in the environment forces the
+ * scalar ones; see vm_kernels.c). */
+const char *ottl_vm_simd(void);
+/* Forces the scalar kernels (1) or picks by CPU again (0). For tests and benchmarks. */
+void ottl_vm_force_scalar(int on);
+
+#endif /* OTTL_VM_H */

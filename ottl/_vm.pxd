@@ -1,0 +1,25 @@
+# cython: language_level=3
+"""C declarations of the VM (csrc/vm.h)."""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+from ottl._batch cimport ottl_batch
+
+
+cdef extern from "vm.h" nogil:
+    ctypedef struct ottl_vm_program:
+        size_t ncode
+        int signal
+    ctypedef struct ottl_vm_error:
+        char message[256]
+        int64_t pc
+    int ottl_vm_load(const int32_t *code, size_t ncode, const uint8_t *const_tag,
+                     const int64_t *const_val, size_t nconsts, const uint8_t *str_bytes,
+                     const int64_t *str_off, size_t nstrings, int nregs, int nmasks,
+                     ottl_vm_program **out, ottl_vm_error *err)
+    void ottl_vm_free(ottl_vm_program *p)
+    int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
+    int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
+                       ottl_vm_error *err)
+    const char *ottl_vm_simd()
+    void ottl_vm_force_scalar(int on)

@@ -1,0 +1,92 @@
+# cython: language_level=3
+"""The C interpreter's face: load (and verify) a compiled program, run it over a batch.
+
+``ottl.compiler`` produces the arrays this module takes; ``ottl.engine`` is the public API.
+The run releases the GIL; gathering the attribute columns a program reads (once per batch and
+key, kept with the batch) happens just before, under it, because it writes the batch.
+"""
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+from ottl._batch cimport _Batch, ottl_batch
+
+import numpy as np
+
+cnp.import_array()
+
+
+class VMError(ValueError):
+    """A program the verifier refused (``pc`` is the instruction, or -1), or a failed run."""
+
+    def __init__(self, message: str, pc: int = -1):
+        self.pc = pc
+        super().__init__(message if pc < 0 else f"{message} (at pc {pc})")
+
+
+cdef _raise(ottl_vm_error *err):
+    raise VMError(err.message.decode("utf-8", "replace"), err.pc)
+
+
+cdef class VMProgram:
+    """A verified program: the arrays of ``ottl.compiler.Program`` copied into C."""
+
+    cdef ottl_vm_program *p
+
+    def __cinit__(self, code, const_tags, const_vals, strings, int nregs, int nmasks):
+        cdef const int32_t[::1] c = np.ascontiguousarray(code, dtype=np.int32)
+        cdef const uint8_t[::1] ct = np.ascontiguousarray(const_tags, dtype=np.uint8)
+        cdef const int64_t[::1] cv = np.ascontiguousarray(const_vals, dtype=np.int64)
+        if ct.shape[0] != cv.shape[0]:
+            raise ValueError("constant tags and values differ in length")
+        offsets = [0]
+        for s in strings:
+            offsets.append(offsets[len(offsets) - 1] + len(s))
+        cdef bytes blob = b"".join(strings)
+        cdef const int64_t[::1] so = np.asarray(offsets, dtype=np.int64)
+        cdef const uint8_t *blob_p = <const uint8_t *><char *>blob
+        cdef ottl_vm_error err
+        cdef int32_t dummy_code = 0
+        cdef uint8_t dummy_tag = 0
+        cdef int64_t dummy_val = 0
+        rc = ottl_vm_load(&c[0] if c.shape[0] else &dummy_code, c.shape[0],
+                          &ct[0] if ct.shape[0] else &dummy_tag,
+                          &cv[0] if cv.shape[0] else &dummy_val, ct.shape[0],
+                          blob_p, &so[0], len(strings), nregs, nmasks, &self.p, &err)
+        if rc:
+            _raise(&err)
+
+    def __dealloc__(self):
+        ottl_vm_free(self.p)
+
+    @property
+    def signal(self) -> str:
+        """"traces", "logs", or "" when the program reads no signal's own fields."""
+        return {1: "traces", 2: "logs"}.get(self.p.signal, "")
+
+    def filter(self, _Batch batch not None):
+        """A uint8 mask with one entry per record: 1 where the condition holds."""
+        cdef ottl_vm_error err
+        cdef ottl_batch *b = batch.b
+        n = len(batch)
+        out = np.zeros(n, dtype=np.uint8)
+        cdef uint8_t[::1] o = out
+        cdef uint8_t dummy = 0
+        cdef uint8_t *op = &o[0] if n else &dummy
+        if ottl_vm_prepare(self.p, b, &err):
+            _raise(&err)
+        with nogil:
+            rc = ottl_vm_filter(self.p, b, op, &err)
+        if rc:
+            _raise(&err)
+        return out
+
+
+def simd() -> str:
+    """The block kernels in use: "avx2" or "scalar"."""
+    return ottl_vm_simd().decode()
+
+
+def force_scalar(bint on) -> None:
+    """Use the scalar kernels (True) or choose by CPU again (False); also OTTL_SIMD=scalar."""
+    ottl_vm_force_scalar(on)

@@ -1,0 +1,294 @@
+"""Resolved conditions to bytecode (docs/engine.md).
+
+``compile_condition(expr, context, text)`` turns a resolved boolean expression (a condition,
+or a statement's ``where`` clause) into a ``Program`` whose RESULT is the expression's mask.
+What the VM has no instruction for raises ``NotNative`` (with the reason); the engine then
+runs that condition through the reference evaluator, so the language stays whole.
+
+The compiler folds what is constant (literals, enums, arithmetic and comparisons of them, and
+``and``/``or``/``not`` over a constant side), emits every load once at the top (loads are
+views of columns, so hoisting them costs nothing and keeps short-circuit jumps honest), and
+turns ``and``/``or`` into block-level short-circuits: the right side runs only for blocks
+where the left side did not already decide every row.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Union
+
+from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODE_INDEX, OPCODES
+from ottl.compiler.program import (
+    TAG_BOOL,
+    TAG_BYTES,
+    TAG_DOUBLE,
+    TAG_INT,
+    TAG_NONE,
+    TAG_STRING,
+    Program,
+)
+from ottl.eval.arith import arithmetic, negate
+from ottl.eval.compare import compare
+from ottl.eval.errors import EvalError
+from ottl.lang.ast import Span
+from ottl.lang.errors import OttlError
+from ottl.resolved import (
+    RAnd,
+    RBoolConst,
+    RCompare,
+    REnum,
+    RLiteral,
+    RMath,
+    RNeg,
+    RNot,
+    ROr,
+    RPath,
+)
+
+# The contexts whose records are a batch's rows, and the signal of each.
+ROW_CONTEXTS = {"span": "traces", "log": "logs"}
+
+_FIELD_BY_PATH = {(f.context, f.path, f.signal): i for i, f in enumerate(FIELDS)}
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+class NotNative(Exception):
+    """The VM cannot run this (yet): the reason names what."""
+
+
+class _Const:
+    """A value known at compile time."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Builder:
+    def __init__(self, context: str, source: str) -> None:
+        self.program = Program(context, source)
+        self._strings: dict[bytes, int] = {}
+        self._consts: dict[tuple, int] = {}
+        self._loads: dict[tuple[int, Optional[int]], tuple[int, Span]] = {}
+        self._body: list[tuple[list[int], Span]] = []
+        self.int_regs: set[int] = set()  # registers that hold an int in every row
+
+    # -- pools --
+
+    def string(self, raw: bytes) -> int:
+        if raw not in self._strings:
+            self._strings[raw] = len(self.program.strings)
+            self.program.strings.append(raw)
+        return self._strings[raw]
+
+    def const(self, value: Any) -> int:
+        if value is None:
+            key: tuple = (TAG_NONE, 0)
+        elif isinstance(value, bool):
+            key = (TAG_BOOL, int(value))
+        elif isinstance(value, int):
+            key = (TAG_INT, value)
+        elif isinstance(value, float):
+            key = (TAG_DOUBLE, math.copysign(1.0, value), repr(value))
+        elif isinstance(value, str):
+            key = (TAG_STRING, self.string(value.encode("utf-8", "surrogatepass")))
+        elif isinstance(value, bytes) and type(value) is bytes:
+            key = (TAG_BYTES, self.string(value))
+        else:
+            raise NotNative(f"a constant of type {type(value).__name__}")
+        if key not in self._consts:
+            self._consts[key] = len(self.program.consts)
+            tag = key[0]
+            self.program.consts.append((tag, value if tag == TAG_DOUBLE else key[1]))
+        return self._consts[key]
+
+    # -- registers --
+
+    def load(self, field: int, key: Optional[str], span: Span) -> int:
+        slot = (field, None if key is None else self.string(key.encode("utf-8", "surrogatepass")))
+        if slot not in self._loads:
+            self._loads[slot] = (self.program.nregs, span)
+            self.program.nregs += 1
+        return self._loads[slot][0]
+
+    def register(self) -> int:
+        self.program.nregs += 1
+        return self.program.nregs - 1
+
+    def mask(self) -> int:
+        self.program.nmasks += 1
+        return self.program.nmasks - 1
+
+    # -- code --
+
+    def emit(self, span: Span, op: str, *operands: int) -> int:
+        """Appends an instruction to the body; returns its index there (for patching)."""
+        assert len(operands) == len(OPCODES[OPCODE_INDEX[op]].operands), op
+        self._body.append(([OPCODE_INDEX[op], *operands], span))
+        return len(self._body) - 1
+
+    def here(self) -> int:
+        return len(self._body)
+
+    def finish(self, result: Union[int, _Const], span: Span) -> Program:
+        if isinstance(result, _Const):
+            m = self.mask()
+            self.emit(span, "MASK_CONST", m, self.const(bool(result.value)))
+            result = m
+        self.emit(span, "RESULT", result)
+        self.emit(span, "HALT")
+        prologue = []
+        for (field, key), (reg, span_) in self._loads.items():
+            if key is None:
+                prologue.append(([OPCODE_INDEX["LOAD_FIELD"], reg, field], span_))
+            else:
+                prologue.append(([OPCODE_INDEX["LOAD_ATTR"], reg, field, key], span_))
+        # Body indexes become pcs: every jump operand holds a body index until now.
+        pcs, pc = [], sum(len(w) for w, _ in prologue)
+        for words, _ in self._body:
+            pcs.append(pc)
+            pc += len(words)
+        pcs.append(pc)
+        p = self.program
+        for words, span_ in prologue:
+            p.spans[len(p.code)] = span_
+            p.code.extend(words)
+        for words, span_ in self._body:
+            if OPCODES[words[0]].name.startswith("JUMP"):
+                words = [words[0], words[1], pcs[words[2]]]
+            p.spans[len(p.code)] = span_
+            p.code.extend(words)
+        return p
+
+
+def compile_condition(expr: Any, context: str, text: str) -> Program:
+    """A resolved boolean expression of ``context`` as a VM program; NotNative if it cannot be."""
+    if context not in ROW_CONTEXTS:
+        raise NotNative(f"conditions in the {context} context")
+    b = _Builder(context, text)
+    result = _bool(b, expr)
+    return b.finish(result, expr.span)
+
+
+def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
+    if isinstance(node, RBoolConst):
+        return _Const(node.value)
+    if isinstance(node, RNot):
+        inner = _bool(b, node.operand)
+        if isinstance(inner, _Const):
+            return _Const(not inner.value)
+        m = b.mask()
+        b.emit(node.span, "NOT", m, inner)
+        return m
+    if isinstance(node, (RAnd, ROr)):
+        is_and = isinstance(node, RAnd)
+        left = _bool(b, node.left)
+        if isinstance(left, _Const):
+            if bool(left.value) != is_and:  # false and x / true or x: decided
+                return left
+            return _bool(b, node.right)
+        jump = b.emit(node.span, "JUMP_IF_NONE" if is_and else "JUMP_IF_ALL", left, -1)
+        right = _bool(b, node.right)
+        if isinstance(right, _Const):
+            if bool(right.value) == is_and:  # x and true / x or false: x
+                b._body[jump][0][2] = b.here()
+                return left
+            right_mask = b.mask()
+            b.emit(node.span, "MASK_CONST", right_mask, b.const(bool(right.value)))
+            right = right_mask
+        b.emit(node.span, "AND" if is_and else "OR", left, left, right)
+        b._body[jump][0][2] = b.here()
+        return left
+    if isinstance(node, RCompare):
+        return _compare(b, node)
+    raise NotNative(f"{type(node).__name__[1:].lower()} as a condition")
+
+
+def _compare(b: _Builder, node: RCompare) -> Union[int, _Const]:
+    left, right = _value(b, node.left), _value(b, node.right)
+    op = node.op
+    if isinstance(left, _Const) and isinstance(right, _Const):
+        return _Const(compare(op, left.value, right.value))
+    m = b.mask()
+    if isinstance(left, _Const):
+        left, right, op = right, left, _FLIP[op]
+    if isinstance(right, _Const):
+        b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index(op), left, b.const(right.value))
+    else:
+        b.emit(node.span, "CMP", m, COMPARE_OPS.index(op), left, right)
+    return m
+
+
+def _value(b: _Builder, node: Any) -> Union[int, _Const]:
+    if isinstance(node, RLiteral):
+        return _Const(node.value)
+    if isinstance(node, REnum):
+        return _Const(node.value)
+    if isinstance(node, RNeg):
+        inner = _value(b, node.operand)
+        if isinstance(inner, _Const):
+            return _fold(lambda: negate(inner.value))
+        raise NotNative("negation of a path")
+    if isinstance(node, RMath):
+        left, right = _value(b, node.left), _value(b, node.right)
+        if isinstance(left, _Const) and isinstance(right, _Const):
+            return _fold(lambda: arithmetic(node.op, left.value, right.value))
+        return _math(b, node, left, right)
+    if isinstance(node, RPath):
+        return _path(b, node)
+    raise NotNative(f"{type(node).__name__[1:].lower()} values")
+
+
+def _math(b: _Builder, node: RMath, left: Union[int, _Const], right: Union[int, _Const]) -> int:
+    """Native only where the reference cannot fail: ints that are never nil, and division
+    by a nonzero constant."""
+    if node.op == "/" and not (isinstance(right, _Const) and type(right.value) is int
+                               and right.value != 0):
+        raise NotNative("division by something other than a nonzero int constant")
+    regs = []
+    for side in (left, right):
+        if isinstance(side, _Const):
+            if type(side.value) is not int:
+                raise NotNative(f"arithmetic with a {type(side.value).__name__} constant")
+            r = b.register()
+            b.emit(node.span, "LOAD_CONST", r, b.const(side.value))
+            b.int_regs.add(r)
+            regs.append(r)
+        elif side in b.int_regs:
+            regs.append(side)
+        else:
+            raise NotNative("arithmetic on a value that may not be an int")
+    out = b.register()
+    b.emit(node.span, "MATH", out, MATH_OPS.index(node.op), regs[0], regs[1])
+    b.int_regs.add(out)
+    return out
+
+
+def _fold(thunk: Any) -> _Const:
+    try:
+        return _Const(thunk())
+    except (EvalError, OttlError, ArithmeticError, ValueError, OverflowError) as exc:
+        # An error at run time (division by zero, overflow) must happen per record, as the
+        # reference raises it: leave it to the evaluator.
+        raise NotNative(f"a constant expression that fails: {exc}") from None
+
+
+def _path(b: _Builder, node: RPath) -> int:
+    context = b.program.context
+    signal = ROW_CONTEXTS[context]
+    own = node.context == context
+    field = _FIELD_BY_PATH.get((node.context, node.spec.name, signal if own else "*"))
+    if field is None:
+        raise NotNative(f"the path {node.text()}")
+    if FIELDS[field].tag == "MAP":
+        if len(node.keys) != 1 or not isinstance(node.keys[0], RLiteral) \
+                or not isinstance(node.keys[0].value, str):
+            raise NotNative(f"the path {node.text()} (only one string key is native)")
+        return b.load(field, node.keys[0].value, node.span)
+    if node.keys:
+        raise NotNative(f"keys on {node.text()}")
+    reg = b.load(field, None, node.span)
+    if FIELDS[field].tag == "INT":
+        b.int_regs.add(reg)
+    return reg

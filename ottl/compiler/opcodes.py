@@ -1,0 +1,110 @@
+"""The VM's instruction set and the record fields it reads, declared once.
+
+``python -m ottl.compiler.gen_header`` writes ``csrc/vm_opcodes.h`` from these tables (the C
+enums, operand counts and names); a test regenerates it and checks that nothing changed, so the
+compiler and the C interpreter cannot disagree.
+
+An instruction is its opcode followed by its operands, all ``int32`` in one array. Operand kinds:
+
+    r  value register        m  mask register          k  constant-pool index
+    s  program-string index  f  field id (FIELDS)      o  comparison operator (COMPARE_OPS)
+    a  arithmetic operator (MATH_OPS)                  j  jump target (pc)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Opcode(NamedTuple):
+    name: str
+    operands: str
+    doc: str
+
+
+OPCODES: tuple[Opcode, ...] = (
+    Opcode("HALT", "", "end of the program for this block"),
+    Opcode("LOAD_FIELD", "rf", "r = the field's column over the block (a view, no copy)"),
+    Opcode("LOAD_ATTR", "rfs", "r = attribute s of the owner field f (gathered once per batch)"),
+    Opcode("LOAD_CONST", "rk", "r = constant k in every row"),
+    Opcode("MATH", "rarr", "r1 = r2 <op> r3 over int64 (wrapping), for operands that are never nil"),
+    Opcode("CMP", "morr", "m = r1 <op> r2 per row, by the reference's comparison rules"),
+    Opcode("CMP_CONST", "mork", "m = r <op> constant k per row (the SIMD kernels' case)"),
+    Opcode("AND", "mmm", "m1 = m2 and m3"),
+    Opcode("OR", "mmm", "m1 = m2 or m3"),
+    Opcode("NOT", "mm", "m1 = not m2"),
+    Opcode("MASK_CONST", "mk", "m = constant bool k in every row"),
+    Opcode("JUMP_IF_NONE", "mj", "if no row of m is set, continue at j (block-level short-circuit)"),
+    Opcode("JUMP_IF_ALL", "mj", "if every row of m is set, continue at j"),
+    Opcode("RESULT", "m", "m is the condition's value for the block"),
+)
+
+COMPARE_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")
+MATH_OPS: tuple[str, ...] = ("+", "-", "*", "/")
+
+
+class Field(NamedTuple):
+    """A value the VM loads for each record of a batch.
+
+    ``context``/``path``: the OTTL path it implements (in the record's own context, or a parent
+    context reached from it); ``signal``: the batch kind; ``column``: where the C side reads it;
+    ``ctype``: the column's element type; ``tag``: the value tag its rows carry.
+    """
+
+    name: str
+    signal: str
+    context: str
+    path: str
+    column: str
+    ctype: str
+    tag: str
+
+
+_STR, _INT, _ANY, _MAP = "STRING", "INT", "ANY", "MAP"
+
+FIELDS: tuple[Field, ...] = (
+    # spans
+    Field("SPAN_NAME", "traces", "span", "name", "spans.name", "i32", _STR),
+    Field("SPAN_KIND", "traces", "span", "kind", "spans.kind", "i32", _INT),
+    Field("SPAN_TRACE_STATE", "traces", "span", "trace_state", "spans.trace_state", "i32", _STR),
+    Field("SPAN_START", "traces", "span", "start_time_unix_nano", "spans.start_time", "u64", _INT),
+    Field("SPAN_END", "traces", "span", "end_time_unix_nano", "spans.end_time", "u64", _INT),
+    Field("SPAN_STATUS_CODE", "traces", "span", "status.code", "spans.status_code", "i32", _INT),
+    Field("SPAN_STATUS_MESSAGE", "traces", "span", "status.message", "spans.status_message",
+          "i32", _STR),
+    Field("SPAN_DROPPED_ATTRS", "traces", "span", "dropped_attributes_count",
+          "spans.dropped_attrs", "u32", _INT),
+    Field("SPAN_DROPPED_EVENTS", "traces", "span", "dropped_events_count",
+          "spans.dropped_events", "u32", _INT),
+    Field("SPAN_DROPPED_LINKS", "traces", "span", "dropped_links_count", "spans.dropped_links",
+          "u32", _INT),
+    Field("SPAN_ATTRS", "traces", "span", "attributes", "span_attrs", "attrs", _MAP),
+    # logs
+    Field("LOG_TIME", "logs", "log", "time_unix_nano", "logs.time", "u64", _INT),
+    Field("LOG_OBSERVED_TIME", "logs", "log", "observed_time_unix_nano", "logs.observed_time",
+          "u64", _INT),
+    Field("LOG_SEVERITY_NUMBER", "logs", "log", "severity_number", "logs.severity_number", "i32",
+          _INT),
+    Field("LOG_SEVERITY_TEXT", "logs", "log", "severity_text", "logs.severity_text", "i32", _STR),
+    Field("LOG_EVENT_NAME", "logs", "log", "event_name", "logs.event_name", "i32", _STR),
+    Field("LOG_BODY", "logs", "log", "body", "logs.body", "tagged", _ANY),
+    Field("LOG_FLAGS", "logs", "log", "flags", "logs.flags", "u32", _INT),
+    Field("LOG_DROPPED_ATTRS", "logs", "log", "dropped_attributes_count", "logs.dropped", "u32",
+          _INT),
+    Field("LOG_ATTRS", "logs", "log", "attributes", "log_attrs", "attrs", _MAP),
+    # the parents of a record, broadcast to its rows (either signal)
+    Field("RESOURCE_ATTRS", "*", "resource", "attributes", "resource_attrs", "attrs", _MAP),
+    Field("RESOURCE_DROPPED_ATTRS", "*", "resource", "dropped_attributes_count",
+          "resources.dropped", "u32", _INT),
+    Field("RESOURCE_SCHEMA_URL", "*", "resource", "schema_url", "resources.schema_url", "i32",
+          _STR),
+    Field("SCOPE_NAME", "*", "scope", "name", "scopes.name", "i32", _STR),
+    Field("SCOPE_VERSION", "*", "scope", "version", "scopes.version", "i32", _STR),
+    Field("SCOPE_DROPPED_ATTRS", "*", "scope", "dropped_attributes_count", "scopes.dropped",
+          "u32", _INT),
+    Field("SCOPE_SCHEMA_URL", "*", "scope", "schema_url", "scopes.schema_url", "i32", _STR),
+    Field("SCOPE_ATTRS", "*", "scope", "attributes", "scope_attrs", "attrs", _MAP),
+)
+
+OPCODE_INDEX = {op.name: i for i, op in enumerate(OPCODES)}
+FIELD_INDEX = {f.name: i for i, f in enumerate(FIELDS)}

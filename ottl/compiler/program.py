@@ -1,0 +1,56 @@
+"""A compiled program: what the compiler hands the C interpreter (``ottl._vm.VMProgram``).
+
+``code`` is the instruction stream (opcode, then operands, all int32; see ``opcodes.py``);
+``consts`` the constant pool as (tag, value) pairs, where strings and bytes name an entry of
+``strings``, the program's deduplicated string table; ``spans`` maps the pc of each
+instruction to the piece of OTTL text it came from, so a run-time error can point at it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from ottl.lang.ast import Span
+
+# Value tags shared with the batches (csrc/otlp_batch.h): the AnyValue oneof numbers.
+TAG_STRING, TAG_BOOL, TAG_INT, TAG_DOUBLE, TAG_BYTES, TAG_NONE = 1, 2, 3, 4, 7, 15
+TAG_NAMES = {TAG_STRING: "string", TAG_BOOL: "bool", TAG_INT: "int", TAG_DOUBLE: "double",
+             TAG_BYTES: "bytes", TAG_NONE: "nil"}
+
+
+@dataclass
+class Program:
+    context: str
+    source: str
+    code: list[int] = field(default_factory=list)
+    consts: list[tuple[int, Any]] = field(default_factory=list)
+    strings: list[bytes] = field(default_factory=list)
+    nregs: int = 0
+    nmasks: int = 0
+    spans: dict[int, Span] = field(default_factory=dict)
+
+    def const_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The constant pool as the C side takes it: tags (uint8) and int64 payloads."""
+        tags = np.array([t for t, _ in self.consts], dtype=np.uint8)
+        vals = np.array([_payload(t, v) for t, v in self.consts], dtype=np.int64)
+        return tags, vals
+
+    def span_at(self, pc: int) -> Optional[Span]:
+        """The source span of the instruction at ``pc`` (or of the nearest one before it)."""
+        best = None
+        for at, span in self.spans.items():
+            if at <= pc and (best is None or at > best[0]):
+                best = (at, span)
+        return best[1] if best else None
+
+
+def _payload(tag: int, value: Any) -> int:
+    if tag == TAG_DOUBLE:
+        return struct.unpack("<q", struct.pack("<d", value))[0]
+    if tag == TAG_NONE:
+        return 0
+    return int(value)
