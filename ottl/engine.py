@@ -1,0 +1,93 @@
+"""The fast engine's Python face: conditions compiled to bytecode and run by the C VM.
+
+    from ottl import engine
+    from ottl._batch import decode_traces
+
+    cond = engine.compile_condition('span.attributes["http.method"] == "POST" and span.kind == 2')
+    mask = cond.filter(decode_traces(data))       # numpy bool, one per span
+
+A condition the VM cannot run natively yet (a converter call, a nested key, the spanevent
+context, ...) runs through the reference evaluator over the batch's records instead, with the
+same result; ``Condition.native`` says which, and ``Condition.reason`` why not.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+
+from ottl._batch import LogBatch, SpanBatch
+from ottl._vm import VMError, VMProgram
+from ottl.compiler.compile import NotNative
+from ottl.compiler.compile import compile_condition as _compile_condition
+from ottl.compiler.disasm import disassemble
+from ottl.compiler.program import Program
+from ottl.eval.batch_model import payload_from_batch
+from ottl.eval.interpreter import compile_condition as _reference_condition
+from ottl.eval.processors import contexts_of
+from ottl.frontend import resolve_condition
+from ottl.resolved import RCondition
+from ottl.resolver import Options
+
+Batch = Union[SpanBatch, LogBatch]
+
+__all__ = ["Condition", "compile_condition", "VMError"]
+
+
+class Condition:
+    """One compiled condition: ``filter(batch)`` is the mask of records where it holds."""
+
+    def __init__(self, resolved: RCondition, options: Optional[Options] = None) -> None:
+        self.resolved = resolved
+        self.text = resolved.text
+        self.context = resolved.context
+        self.program: Optional[Program] = None
+        self.reason = ""
+        self._vm: Optional[VMProgram] = None
+        try:
+            self.program = _compile_condition(resolved.expr, resolved.context, resolved.text)
+        except NotNative as exc:
+            self.reason = str(exc)
+        if self.program is not None:
+            tags, vals = self.program.const_arrays()
+            self._vm = VMProgram(self.program.code, tags, vals, self.program.strings,
+                                 self.program.nregs, self.program.nmasks)
+        gates = options.gates if options else frozenset()
+        self._reference = _reference_condition(resolved, gates)
+
+    @property
+    def native(self) -> bool:
+        """True when the C VM runs this condition."""
+        return self._vm is not None
+
+    def filter(self, batch: Batch) -> np.ndarray:
+        """A bool array with one entry per record of ``batch``: True where the condition holds.
+        Raises ``OttlRuntimeError`` when the reference evaluator fails on a record."""
+        expected = "traces" if self.context in ("span", "spanevent") else "logs"
+        signal = "traces" if isinstance(batch, SpanBatch) else "logs"
+        if self.context in ("span", "log") and signal != expected:
+            raise ValueError(f"a {self.context} condition cannot run over a "
+                             f"{type(batch).__name__}")
+        if self._vm is not None:
+            return self._vm.filter(batch).view(np.bool_)
+        return self.reference_filter(batch)
+
+    def reference_filter(self, batch: Batch) -> np.ndarray:
+        """The same mask, computed by the reference evaluator (the oracle of the VM)."""
+        if self.context not in ("span", "log"):
+            raise ValueError(f"filter() masks records; a {self.context} condition does not "
+                             "select spans or log records")
+        payload = payload_from_batch(batch)
+        return np.fromiter((self._reference.eval(ctx) for ctx in contexts_of(payload, self.context)),
+                           dtype=np.bool_, count=len(batch))
+
+    def disassemble(self) -> str:
+        """The bytecode as text (empty when the condition does not run natively)."""
+        return disassemble(self.program) if self.program is not None else ""
+
+
+def compile_condition(text: str, context: Optional[str] = None,
+                      options: Optional[Options] = None) -> Condition:
+    """Parse, resolve and compile one condition (context inferred from its paths if omitted)."""
+    return Condition(resolve_condition(text, context, options), options)
