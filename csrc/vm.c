@@ -15,7 +15,8 @@
 
 #include "vm_kernels.h"
 
-/* RK_I64: an int64 result of this block (col points at its first row, `base` is that row). */
+/* RK_I64: int64 values with one tag; row i is col[i - base]. A derived column of the batch
+ * (base 0) or the result of MATH in this block (base = the block's first row). */
 enum { RK_I32, RK_U32, RK_U64, RK_TAGGED, RK_CONST, RK_I64 };
 
 typedef struct {
@@ -244,7 +245,7 @@ static inline void value_at(const vm_reg *r, size_t i, uint8_t *tag, int64_t *va
     case RK_U32: *tag = r->tag; *val = ((const uint32_t *)r->col)[i]; return;
     case RK_U64: *tag = r->tag; *val = (int64_t)((const uint64_t *)r->col)[i]; return;
     case RK_TAGGED: *tag = norm_tag(r->tags[i]); *val = r->vals[i]; return;
-    case RK_I64: *tag = OTTL_V_INT; *val = ((const int64_t *)r->col)[i - r->base]; return;
+    case RK_I64: *tag = r->tag; *val = ((const int64_t *)r->col)[i - r->base]; return;
     default: *tag = r->tag; *val = r->cval; return;
     }
 }
@@ -445,8 +446,8 @@ static void compare_const(const vm_ctx *x, const ottl_vm_kernels *K, int op, con
             K->cmp_i64((const uint64_t *)r->col + s, len, op, cv, m);
             return;
         }
-        if (r->kind == RK_I64) {
-            K->cmp_i64((const uint64_t *)r->col, len, op, cv, m);
+        if (r->kind == RK_I64 && r->tag == OTTL_V_INT) {
+            K->cmp_i64((const uint64_t *)r->col + (s - r->base), len, op, cv, m);
             return;
         }
         if (r->kind == RK_TAGGED) {
@@ -455,13 +456,17 @@ static void compare_const(const vm_ctx *x, const ottl_vm_kernels *K, int op, con
         }
     }
     if (c->tag == OTTL_V_STRING && (op == CMP_EQ || op == CMP_NE)) {
-        if (cv < 0 && (r->kind == RK_I32 || r->kind == RK_TAGGED)) {
+        if (cv < 0 && (r->kind == RK_I32 || r->kind == RK_I64 || r->kind == RK_TAGGED)) {
             /* The string is nowhere in the batch: nothing equals it. */
             memset(m, op == CMP_NE, len);
             return;
         }
         if (r->kind == RK_I32 && r->tag == OTTL_V_STRING) {
             K->cmp_i32((const int32_t *)r->col + s, len, op, (int32_t)cv, m);
+            return;
+        }
+        if (r->kind == RK_I64 && r->tag == OTTL_V_STRING) {
+            K->cmp_i64((const uint64_t *)r->col + (s - r->base), len, op, cv, m);
             return;
         }
         if (r->kind == RK_TAGGED) {
@@ -479,7 +484,7 @@ static void ints_of(const vm_reg *r, size_t s, size_t len, int64_t *dst) {
     case RK_I32: for (size_t i = 0; i < len; i++) dst[i] = ((const int32_t *)r->col)[s + i]; break;
     case RK_U32: for (size_t i = 0; i < len; i++) dst[i] = ((const uint32_t *)r->col)[s + i]; break;
     case RK_U64: for (size_t i = 0; i < len; i++) dst[i] = (int64_t)((const uint64_t *)r->col)[s + i]; break;
-    case RK_I64: memcpy(dst, r->col, len * sizeof *dst); break;
+    case RK_I64: memcpy(dst, (const int64_t *)r->col + (s - r->base), len * sizeof *dst); break;
     case RK_TAGGED: memcpy(dst, r->vals + s, len * sizeof *dst); break;
     default: for (size_t i = 0; i < len; i++) dst[i] = r->cval; break;
     }
@@ -532,17 +537,14 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
         r->tags = L->body_tag;
         r->vals = L->body;
         return;
-    default: { /* a parent's field, gathered by ottl_vm_prepare */
+    default: { /* a parent's field, gathered by ottl_vm_prepare, widened to int64 */
         derived_col *d = cache_find(c, f, -1);
         int is_string = f == F_RESOURCE_SCHEMA_URL || f == F_SCOPE_NAME ||
                         f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL;
-        /* Widened to int64 in the cache: a tagged view with one tag would need a tag column,
-         * so these read row by row as constants of a typed column would. */
-        r->kind = RK_TAGGED;
+        r->kind = RK_I64;
         r->tag = is_string ? OTTL_V_STRING : OTTL_V_INT;
-        r->vals = d->vals;
-        r->tags = NULL;
-        r->col = d;
+        r->col = d->vals;
+        r->base = 0;
         return;
     }
     }
@@ -567,15 +569,16 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
     int64_t *scratch = malloc(((size_t)p->nregs + 2) * OTTL_VM_BLOCK_SIZE * sizeof *scratch);
     uint8_t *masks = malloc((size_t)(p->nmasks ? p->nmasks : 1) * OTTL_VM_BLOCK_SIZE);
     int64_t *csid = malloc((p->nconsts ? p->nconsts : 1) * sizeof *csid);
-    /* Parent scalars come widened without a tag column: one shared tag block per type. */
-    uint8_t *tag_int = malloc(n ? n : 1), *tag_str = malloc(n ? n : 1);
-    if (!regs || !masks || !csid || !tag_int || !tag_str || !scratch) {
-        free(regs); free(masks); free(csid); free(tag_int); free(tag_str); free(scratch);
+    /* The derived column of each LOAD_ATTR, found once per run rather than per block. */
+    derived_col **attr = calloc(p->ncode ? p->ncode : 1, sizeof *attr);
+    if (!regs || !masks || !csid || !scratch || !attr) {
+        free(regs); free(masks); free(csid); free(scratch); free(attr);
         snprintf(err->message, sizeof err->message, "out of memory while running the program");
         return -1;
     }
-    memset(tag_int, OTTL_V_INT, n);
-    memset(tag_str, OTTL_V_STRING, n);
+    for (size_t pc = 0; pc < p->ncode; pc += 1 + strlen(ottl_op_operands[p->code[pc]]))
+        if (p->code[pc] == OP_LOAD_ATTR)
+            attr[pc] = cache_find(c, p->code[pc + 2], program_string_in_batch(p, b, p->code[pc + 3]));
     for (size_t k = 0; k < p->nconsts; k++) {
         uint8_t t = p->const_tag[k];
         if (t == OTTL_V_STRING || t == OTTL_V_BYTES) {
@@ -598,15 +601,12 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
             case OP_LOAD_FIELD: {
                 vm_reg *r = &regs[in[1]];
                 load_field(b, c, in[2], r);
-                if (r->kind == RK_TAGGED && !r->tags) /* a widened parent scalar */
-                    r->tags = r->tag == OTTL_V_STRING ? tag_str : tag_int;
                 pc += 3;
                 break;
             }
             case OP_LOAD_ATTR: {
                 vm_reg *r = &regs[in[1]];
-                int32_t key = program_string_in_batch(p, b, in[3]);
-                derived_col *d = cache_find(c, in[2], key);
+                derived_col *d = attr[pc];
                 r->kind = RK_TAGGED;
                 r->tags = d->tags;
                 r->vals = d->vals;
@@ -694,8 +694,7 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
     free(regs);
     free(masks);
     free(csid);
-    free(tag_int);
-    free(tag_str);
     free(scratch);
+    free(attr);
     return 0;
 }

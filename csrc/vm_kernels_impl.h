@@ -36,6 +36,18 @@ K_ATTR static void K(cmp_i64)(const uint64_t *restrict col, size_t n, int op, in
 K_ATTR static void K(cmp_tagged_int)(const uint8_t *restrict tags, const int64_t *restrict vals,
                                      size_t n, int op, int64_t c, uint8_t *restrict out) {
     const double cd = (double)c;
+    if (!memchr(tags, OTTL_V_DOUBLE, n)) { /* the usual block: ints and non-numbers only */
+        const uint8_t t = OTTL_V_INT;
+        switch (op) {
+        case CMP_EQ: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] == c); break;
+        case CMP_NE: for (size_t i = 0; i < n; i++) out[i] = !((tags[i] == t) & (vals[i] == c)); break;
+        case CMP_LT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] < c); break;
+        case CMP_LE: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] <= c); break;
+        case CMP_GT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] > c); break;
+        default:     for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] >= c); break;
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         int64_t v = vals[i];
         double d;
