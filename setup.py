@@ -67,8 +67,10 @@ CODEC_SOURCES = ["csrc/strtab.c", "csrc/utf8.c"] + sorted(glob.glob("csrc/otlp_*
 extensions = [
     ext("ottl._limits", ["ottl/_limits.pyx", "csrc/limits.c"]),
     ext("ottl._batch", ["ottl/_batch.pyx"] + CODEC_SOURCES),
-    # The VM reads batches through their header; it links its own copy of the string table.
-    ext("ottl._vm", ["ottl/_vm.pyx", "csrc/strtab.c"] + sorted(glob.glob("csrc/vm*.c"))),
+    # The VM reads and writes batches through their header; it links its own copy of the
+    # string table and the batch's table helpers.
+    ext("ottl._vm", ["ottl/_vm.pyx", "csrc/strtab.c", "csrc/otlp_batch.c"]
+        + sorted(glob.glob("csrc/vm*.c"))),
 ]
 # Any other ottl/_*.pyx is pure Cython: an extension of its own with no C sources.
 _listed = {e.sources[0] for e in extensions}

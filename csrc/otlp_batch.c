@@ -70,6 +70,8 @@ void ottl_batch_reset(ottl_batch *b, int kind) {
     b->input_len = 0;
     b->unknown_fields = 0;
     ottl_batch_drop_derived(b);
+    free(b->dirty);
+    b->dirty = NULL;
 }
 
 #define FREE_ALL(...)                                          \
@@ -87,6 +89,7 @@ void ottl_batch_drop_derived(ottl_batch *b) {
 void ottl_batch_free(ottl_batch *b) {
     if (!b) return;
     ottl_batch_drop_derived(b);
+    free(b->dirty);
     ottl_strtab_free(&b->strings);
     ottl_resources *r = &b->resources;
     FREE_ALL(r->present, r->dropped, r->schema_url, r->attr_off, r->scope_off, r->entity_off);

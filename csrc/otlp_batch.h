@@ -146,6 +146,9 @@ typedef struct {
      * kept for every program run on it; freed with the batch (csrc/vm.c owns the type). */
     void *vm_cache;
     void (*vm_cache_free)(void *);
+    /* One flag per record that a statement changed (NULL: none). The encoder re-encodes those
+     * from the columns even when asked to copy records verbatim. */
+    uint8_t *dirty;
 } ottl_batch;
 
 /* ---- errors ---- */

@@ -119,7 +119,7 @@ int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t 
             for (int64_t i = S->rec_off[s + 1]; i-- > S->rec_off[s];) {
                 if (mask && !mask[i]) continue;
                 size_t mi = rw_used(&w);
-                if (verbatim) {
+                if (verbatim && !(b->dirty && b->dirty[i])) {
                     size_t n = (size_t)(byte_end[i] - byte_start[i]);
                     RW_ROOM(&w, n);
                     w.p -= n;

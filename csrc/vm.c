@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vm_kernels.h"
+#include "vm_write.h"
 
 /* RK_I64: int64 values with one tag; row i is col[i - base]. A derived column of the batch
  * (base 0) or the result of MATH in this block (base = the block's first row). */
@@ -212,6 +213,14 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
     }
     derived_cache *c = cache_of(b);
     if (!c) goto nomem;
+    if (p->writes) {
+        /* A statement may write any of its strings (a value, an attribute key): they must be
+         * batch strings, so they go in now, while nothing else uses the table. */
+        for (size_t k = 0; k < p->nstrings; k++)
+            if (ottl_strtab_intern(&b->strings, p->str_bytes + p->str_off[k],
+                                   (size_t)(p->str_off[k + 1] - p->str_off[k])) < 0)
+                goto nomem;
+    }
     for (size_t j = 0; j < p->nattr; j++) {
         int32_t key = program_string_in_batch(p, b, p->attr_key[j]);
         if (cache_find(c, p->attr_field[j], key)) continue;
@@ -550,8 +559,8 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
     }
 }
 
-int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
-                   ottl_vm_error *err) {
+static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uint8_t *out,
+               vm_edits *edits, ottl_vm_error *err) {
     const ottl_vm_kernels *K = ottl_vm_kernels_get();
     derived_cache *c = b->vm_cache;
     size_t n = rows_of(b);
@@ -685,6 +694,43 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
                 memcpy(out + s, masks + (size_t)in[1] * OTTL_VM_BLOCK_SIZE, len);
                 pc += 2;
                 break;
+            case OP_GATE:
+                if (gate) memcpy(masks + (size_t)in[1] * OTTL_VM_BLOCK_SIZE, gate + s, len);
+                else memset(masks + (size_t)in[1] * OTTL_VM_BLOCK_SIZE, 1, len);
+                pc += 2;
+                break;
+            case OP_SET_FIELD: {
+                const uint8_t *m = masks + (size_t)in[3] * OTTL_VM_BLOCK_SIZE;
+                for (size_t i = 0; i < len; i++) {
+                    if (!m[i]) continue;
+                    uint8_t t;
+                    int64_t v;
+                    value_at(&regs[in[2]], s + i, &t, &v);
+                    if (vm_set_field(b, in[1], s + i, t, v)) goto nomem;
+                }
+                pc += 4;
+                break;
+            }
+            case OP_SET_ATTR:
+            case OP_DELETE_ATTR: {
+                int del = in[0] == OP_DELETE_ATTR;
+                const uint8_t *m = masks + (size_t)in[del ? 3 : 4] * OTTL_VM_BLOCK_SIZE;
+                int32_t key = program_string_in_batch(p, b, in[2]); /* interned by prepare */
+                for (size_t i = 0; i < len; i++) {
+                    if (!m[i]) continue;
+                    uint8_t t = OTTL_V_NONE;
+                    int64_t v = 0;
+                    if (!del) {
+                        value_at(&regs[in[3]], s + i, &t, &v);
+                        if (t == OTTL_V_NONE) continue; /* set(x, nil) does nothing */
+                    }
+                    if (vm_log_edit(edits, (int32_t)(s + i), key, del ? VM_EDIT_DELETE : VM_EDIT_SET,
+                                    t, v))
+                        goto nomem;
+                }
+                pc += del ? 4 : 5;
+                break;
+            }
             default: /* the verifier admits no other opcode */
                 goto next_block;
             }
@@ -697,4 +743,41 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
     free(scratch);
     free(attr);
     return 0;
+nomem:
+    free(regs);
+    free(masks);
+    free(csid);
+    free(scratch);
+    free(attr);
+    snprintf(err->message, sizeof err->message, "out of memory while running the program");
+    return -1;
+}
+
+int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
+                   ottl_vm_error *err) {
+    if (p->writes) {
+        snprintf(err->message, sizeof err->message, "a statement is not a condition");
+        err->pc = -1;
+        return -1;
+    }
+    /* A program that writes nothing leaves the batch as it is (the cast is for run()). */
+    return run(p, (ottl_batch *)b, NULL, out, NULL, err);
+}
+
+int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uint8_t *out,
+                    ottl_vm_error *err) {
+    vm_edits edits = {0};
+    int rc = run(p, b, gate, out, &edits, err);
+    if (rc == 0 && edits.n) {
+        int32_t owner = b->kind == OTTL_BATCH_SPANS ? F_SPAN_ATTRS : F_LOG_ATTRS;
+        if (vm_apply_edits(b, owner, &edits)) {
+            snprintf(err->message, sizeof err->message,
+                     "out of memory while writing attributes: the batch is lost");
+            err->pc = -1;
+            rc = -1;
+        }
+        ottl_batch_drop_derived(b);
+    }
+    free(edits.items);
+    return rc;
 }

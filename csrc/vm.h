@@ -34,6 +34,7 @@ typedef struct {
     size_t nattr;
     int32_t *load_slot; /* per pc of a LOAD_ATTR: its index in attr_*; else -1 */
     int signal;         /* OTTL_BATCH_* that every field needs, or 0 */
+    int writes;         /* the program writes the batch (a statement) */
 } ottl_vm_program;
 
 typedef struct {
@@ -58,6 +59,13 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
  * Only reads the batch. 0, or -1 with err filled (out of memory, wrong signal). */
 int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
                    ottl_vm_error *err);
+
+/* Runs a statement program over a prepared batch, writing it: gate (one byte per record, or
+ * NULL for all) limits the records it may touch; out[i] = 1 where the statement ran (its
+ * `where` held). Drops the batch's derived columns when attributes changed. 0, or -1 with err
+ * filled; after a failure to allocate while rebuilding attributes the batch is unusable. */
+int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uint8_t *out,
+                    ottl_vm_error *err);
 
 /* Which kernels run: "avx2" or "scalar" (OTTL_SIMD=scalar in the environment forces the
  * scalar ones; see vm_kernels.c). */

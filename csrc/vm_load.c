@@ -106,6 +106,12 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
             case 'j': ok = v > (int32_t)pc && (size_t)v < n; break;
             default: ok = 0;
             }
+            if (!ok && kinds[k] == 'j') {
+                fail(err, (int64_t)pc, "%s: jump to %d goes %s", ottl_op_names[op], v,
+                     v <= (int32_t)pc ? "backwards (jumps only go forward)"
+                                      : "past the end of the code");
+                goto out;
+            }
             if (!ok) {
                 fail(err, (int64_t)pc, "%s: operand %zu ('%c') out of range: %d",
                      ottl_op_names[op], k + 1, kinds[k], v);
@@ -127,6 +133,22 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
                 p->signal = sig;
             }
             if (op == OP_LOAD_ATTR) nattr++;
+        }
+        if (op == OP_SET_FIELD || op == OP_SET_ATTR || op == OP_DELETE_ATTR) {
+            int32_t f = p->code[pc + 1];
+            int ok = op == OP_SET_FIELD ? ottl_field_settable[f]
+                                        : (f == F_SPAN_ATTRS || f == F_LOG_ATTRS);
+            if (!ok) {
+                fail(err, (int64_t)pc, "%s cannot write field %d", ottl_op_names[op], f);
+                goto out;
+            }
+            int sig = ottl_field_signal[f];
+            if (p->signal && p->signal != sig) {
+                fail(err, (int64_t)pc, "the program reads fields of both spans and logs");
+                goto out;
+            }
+            p->signal = sig;
+            p->writes = 1;
         }
         if (op == OP_MASK_CONST && p->const_tag[p->code[pc + 2]] != OTTL_V_BOOL) {
             fail(err, (int64_t)pc, "MASK_CONST of a constant that is not a bool");
@@ -181,7 +203,7 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
         int writes_first = op == OP_LOAD_FIELD || op == OP_LOAD_ATTR || op == OP_LOAD_CONST ||
                            op == OP_MATH ||
                            op == OP_CMP || op == OP_CMP_CONST || op == OP_AND || op == OP_OR ||
-                           op == OP_NOT || op == OP_MASK_CONST;
+                           op == OP_NOT || op == OP_MASK_CONST || op == OP_GATE;
         for (size_t k = writes_first ? 1 : 0; kinds[k]; k++) {
             int32_t v = p->code[pc + 1 + k];
             int bit = kinds[k] == 'r' ? v : kinds[k] == 'm' ? OTTL_VM_MAX_REGISTERS + v : -1;

@@ -17,8 +17,12 @@ enum ottl_opcode {
     OP_MASK_CONST = 10, /* mk: m = constant bool k in every row */
     OP_JUMP_IF_NONE = 11, /* mj: if no row of m is set, continue at j (block-level short-circuit) */
     OP_JUMP_IF_ALL = 12, /* mj: if every row of m is set, continue at j */
-    OP_RESULT = 13, /* m: m is the condition's value for the block */
-    OP_COUNT = 14
+    OP_RESULT = 13, /* m: m is the program's result for the block: where a condition holds, or where a statement ran */
+    OP_GATE = 14, /* m: m = the rows the caller lets this program touch (a group's conditions) */
+    OP_SET_FIELD = 15, /* frm: field f = r where m; rows whose value is not of the field's type are left alone, as the reference's setter does */
+    OP_SET_ATTR = 16, /* fsrm: attributes[s] of the record (owner f) = r where m; nil writes nothing */
+    OP_DELETE_ATTR = 17, /* fsm: remove key s from the record's attributes (owner f) where m */
+    OP_COUNT = 18
 };
 
 /* Operand kinds of each opcode, one letter per operand (see opcodes.py). */
@@ -37,6 +41,10 @@ static const char *const ottl_op_operands[OP_COUNT] = {
     "mj",
     "mj",
     "m",
+    "m",
+    "frm",
+    "fsrm",
+    "fsm",
 };
 
 static const char *const ottl_op_names[OP_COUNT] = {
@@ -54,6 +62,10 @@ static const char *const ottl_op_names[OP_COUNT] = {
     "JUMP_IF_NONE",
     "JUMP_IF_ALL",
     "RESULT",
+    "GATE",
+    "SET_FIELD",
+    "SET_ATTR",
+    "DELETE_ATTR",
 };
 
 enum ottl_cmp {
@@ -166,6 +178,38 @@ static const unsigned char ottl_field_is_int[F_COUNT] = {
     0, /* SCOPE_NAME */
     0, /* SCOPE_VERSION */
     1, /* SCOPE_DROPPED_ATTRS */
+    0, /* SCOPE_SCHEMA_URL */
+    0, /* SCOPE_ATTRS */
+};
+
+/* 1 for a record's own scalar fields, which SET_FIELD may write. */
+static const unsigned char ottl_field_settable[F_COUNT] = {
+    1, /* SPAN_NAME */
+    1, /* SPAN_KIND */
+    1, /* SPAN_TRACE_STATE */
+    1, /* SPAN_START */
+    1, /* SPAN_END */
+    1, /* SPAN_STATUS_CODE */
+    1, /* SPAN_STATUS_MESSAGE */
+    1, /* SPAN_DROPPED_ATTRS */
+    1, /* SPAN_DROPPED_EVENTS */
+    1, /* SPAN_DROPPED_LINKS */
+    0, /* SPAN_ATTRS */
+    1, /* LOG_TIME */
+    1, /* LOG_OBSERVED_TIME */
+    1, /* LOG_SEVERITY_NUMBER */
+    1, /* LOG_SEVERITY_TEXT */
+    1, /* LOG_EVENT_NAME */
+    1, /* LOG_BODY */
+    1, /* LOG_FLAGS */
+    1, /* LOG_DROPPED_ATTRS */
+    0, /* LOG_ATTRS */
+    0, /* RESOURCE_ATTRS */
+    0, /* RESOURCE_DROPPED_ATTRS */
+    0, /* RESOURCE_SCHEMA_URL */
+    0, /* SCOPE_NAME */
+    0, /* SCOPE_VERSION */
+    0, /* SCOPE_DROPPED_ATTRS */
     0, /* SCOPE_SCHEMA_URL */
     0, /* SCOPE_ATTRS */
 };

@@ -10,6 +10,7 @@ cdef extern from "vm.h" nogil:
     ctypedef struct ottl_vm_program:
         size_t ncode
         int signal
+        int writes
     ctypedef struct ottl_vm_error:
         char message[256]
         int64_t pc
@@ -21,5 +22,19 @@ cdef extern from "vm.h" nogil:
     int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
     int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
                        ottl_vm_error *err)
+    int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
+                        uint8_t *out, ottl_vm_error *err)
     const char *ottl_vm_simd()
     void ottl_vm_force_scalar(int on)
+
+
+cdef extern from "vm_opcodes.h" nogil:
+    enum:
+        OP_COUNT
+        CMP_COUNT
+        MATH_COUNT
+        F_COUNT
+    const char *const ottl_op_operands[]
+    const char *const ottl_op_names[]
+    const int ottl_field_signal[]
+    const unsigned char ottl_field_is_int[]

@@ -69,7 +69,7 @@ cdef class VMProgram:
         cdef ottl_vm_error err
         cdef ottl_batch *b = batch.b
         n = len(batch)
-        out = np.zeros(n, dtype=np.uint8)
+        out = np.empty(n, dtype=np.uint8)
         cdef uint8_t[::1] o = out
         cdef uint8_t dummy = 0
         cdef uint8_t *op = &o[0] if n else &dummy
@@ -82,9 +82,63 @@ cdef class VMProgram:
         return out
 
 
+    @property
+    def writes(self) -> bool:
+        """True for a statement (it writes the batch), False for a condition."""
+        return bool(self.p.writes)
+
+    def execute(self, _Batch batch not None, gate=None):
+        """Runs a statement over the batch, changing it in place; ``gate`` (one entry per
+        record, true lets the statement touch it) limits the records. Returns the uint8 mask of
+        the records where the statement ran (its where clause held)."""
+        cdef ottl_vm_error err
+        cdef ottl_batch *b = batch.b
+        n = len(batch)
+        out = np.empty(n, dtype=np.uint8)
+        cdef uint8_t[::1] o = out
+        cdef const uint8_t[::1] g
+        cdef const uint8_t *gp = NULL
+        cdef uint8_t dummy = 0
+        cdef uint8_t *op = &o[0] if n else &dummy
+        if not self.p.writes:
+            raise VMError("a condition is not a statement: use filter()")
+        if gate is not None:
+            arr = np.ascontiguousarray(np.asarray(gate) != 0).view(np.uint8)
+            if arr.shape != (n,):
+                raise ValueError(f"gate has shape {arr.shape}, expected ({n},)")
+            g = arr
+            gp = &g[0] if n else &dummy
+        if ottl_vm_prepare(self.p, b, &err):
+            _raise(&err)
+        # The string table and attribute pools may move: the batch's column views are stale.
+        batch._specs = None
+        with nogil:
+            rc = ottl_vm_execute(self.p, b, gp, op, &err)
+        if rc:
+            _raise(&err)
+        return out
+
+
 def simd() -> str:
     """The block kernels in use: "avx2" or "scalar"."""
     return ottl_vm_simd().decode()
+
+
+def opcode_table() -> list:
+    """The instruction set as the C side was built with it (vm_opcodes.h): one (name, operand
+    kinds) pair per opcode, in opcode order. Tests compare it with ottl.compiler.opcodes."""
+    return [(ottl_op_names[i].decode(), ottl_op_operands[i].decode()) for i in range(OP_COUNT)]
+
+
+def field_table() -> list:
+    """The fields as the C side knows them, one (batch kind: 1 spans, 2 logs, 0 either; 1 when
+    every row is an int) pair per field id."""
+    return [(ottl_field_signal[i], ottl_field_is_int[i]) for i in range(F_COUNT)]
+
+
+def operator_counts() -> tuple:
+    """(comparison operators, math operators) in the C build."""
+    return (CMP_COUNT, MATH_COUNT)
 
 
 def force_scalar(bint on) -> None:

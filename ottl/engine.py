@@ -21,18 +21,19 @@ from ottl._batch import LogBatch, SpanBatch
 from ottl._vm import VMError, VMProgram
 from ottl.compiler.compile import NotNative
 from ottl.compiler.compile import compile_condition as _compile_condition
+from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
 from ottl.compiler.program import Program
 from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
 from ottl.eval.processors import contexts_of
-from ottl.frontend import resolve_condition
-from ottl.resolved import RCondition
+from ottl.frontend import resolve_condition, resolve_statement
+from ottl.resolved import RCondition, RStatement
 from ottl.resolver import Options
 
 Batch = Union[SpanBatch, LogBatch]
 
-__all__ = ["Condition", "compile_condition", "VMError"]
+__all__ = ["Condition", "Statement", "compile_condition", "compile_statement", "VMError"]
 
 
 class Condition:
@@ -91,3 +92,53 @@ def compile_condition(text: str, context: Optional[str] = None,
                       options: Optional[Options] = None) -> Condition:
     """Parse, resolve and compile one condition (context inferred from its paths if omitted)."""
     return Condition(resolve_condition(text, context, options), options)
+
+
+class Statement:
+    """One compiled statement: ``execute(batch)`` applies it to the batch in place.
+
+    Only native statements run on a batch (a batch cannot take the reference evaluator's
+    records back record by record); ``ottl.pipeline.TransformPipeline`` and ``ottl.run`` send a
+    group with any non-native statement through the reference evaluator instead.
+    """
+
+    def __init__(self, resolved: RStatement, options: Optional[Options] = None) -> None:
+        self.resolved = resolved
+        self.text = resolved.text
+        self.context = resolved.context
+        self.program: Optional[Program] = None
+        self.reason = ""
+        self._vm: Optional[VMProgram] = None
+        gates = options.gates if options else frozenset()
+        try:
+            self.program = _compile_statement(resolved, gates)
+        except NotNative as exc:
+            self.reason = str(exc)
+        if self.program is not None:
+            tags, vals = self.program.const_arrays()
+            self._vm = VMProgram(self.program.code, tags, vals, self.program.strings,
+                                 self.program.nregs, self.program.nmasks)
+
+    @property
+    def native(self) -> bool:
+        return self._vm is not None
+
+    def execute(self, batch: Batch, gate: Optional[np.ndarray] = None) -> np.ndarray:
+        """Applies the statement to the records ``gate`` allows (all by default); returns the
+        bool mask of the records where it ran (its where clause held)."""
+        if self._vm is None:
+            raise ValueError(f"'{self.text}' does not run natively: {self.reason}")
+        expected = SpanBatch if self.context == "span" else LogBatch
+        if not isinstance(batch, expected):
+            raise ValueError(f"a {self.context} statement cannot run over a "
+                             f"{type(batch).__name__}")
+        return self._vm.execute(batch, gate).view(np.bool_)
+
+    def disassemble(self) -> str:
+        return disassemble(self.program) if self.program is not None else ""
+
+
+def compile_statement(text: str, context: Optional[str] = None,
+                      options: Optional[Options] = None) -> Statement:
+    """Parse, resolve and compile one statement (context inferred from its paths if omitted)."""
+    return Statement(resolve_statement(text, context, options), options)

@@ -34,6 +34,7 @@ from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
 from ottl.resolved import (
     RAnd,
+    RStatement,
     RBoolConst,
     RCompare,
     REnum,
@@ -169,6 +170,67 @@ def compile_condition(expr: Any, context: str, text: str) -> Program:
     b = _Builder(context, text)
     result = _bool(b, expr)
     return b.finish(result, expr.span)
+
+
+ALLOW_NIL_GATE = "ottl.set.allowNil"
+
+
+def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Program:
+    """A resolved statement as a VM program: GATE (the rows its group lets it touch) and its
+    ``where`` select rows, the editor writes them, RESULT is where it ran."""
+    if r.context not in ROW_CONTEXTS:
+        raise NotNative(f"statements in the {r.context} context")
+    b = _Builder(r.context, r.text)
+    editor = r.editor
+    name = editor.spec.name
+    if name not in ("set", "delete_key"):
+        raise NotNative(f"the editor {name}")
+    if any(a is None for a in editor.args) or editor.keys:
+        raise NotNative(f"{name} with omitted arguments or keys")
+    target = editor.args[0].value
+    if not isinstance(target, RPath) or target.context != r.context:
+        raise NotNative(f"{name} of something other than the record's own path")
+    field = _FIELD_BY_PATH.get((target.context, target.spec.name, ROW_CONTEXTS[r.context]))
+    if field is None:
+        raise NotNative(f"{name} of the path {target.text()}")
+    is_map = FIELDS[field].tag == "MAP"
+    gate = b.mask()
+    b.emit(editor.span, "GATE", gate)
+    if r.where is not None:
+        where = _bool(b, r.where)
+        if isinstance(where, _Const):
+            if not where.value:
+                return b.finish(_Const(False), editor.span)
+        else:
+            b.emit(r.where.span, "AND", gate, gate, where)
+    if name == "delete_key":
+        key = editor.args[1].value
+        if target.keys or not is_map:
+            raise NotNative("delete_key of a nested value")
+        if not (isinstance(key, RLiteral) and isinstance(key.value, str)):
+            raise NotNative("delete_key with a key that is not a string literal")
+        b.emit(editor.span, "DELETE_ATTR", field, b.string(key.value.encode("utf-8", "surrogatepass")), gate)
+        return b.finish(gate, editor.span)
+    if ALLOW_NIL_GATE in gates:
+        raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
+    value = _value(b, editor.args[1].value)
+    if isinstance(value, _Const):
+        if value.value is None:
+            return b.finish(_Const(False), editor.span)  # set(x, nil) does nothing
+        reg = b.register()
+        b.emit(editor.span, "LOAD_CONST", reg, b.const(value.value))
+        value = reg
+    if is_map:
+        if len(target.keys) != 1 or not isinstance(target.keys[0], RLiteral) \
+                or not isinstance(target.keys[0].value, str):
+            raise NotNative(f"set of {target.text()} (only one string key is native)")
+        key = b.string(target.keys[0].value.encode("utf-8", "surrogatepass"))
+        b.emit(editor.span, "SET_ATTR", field, key, value, gate)
+    else:
+        if target.keys:
+            raise NotNative(f"set of {target.text()} with keys")
+        b.emit(editor.span, "SET_FIELD", field, value, gate)
+    return b.finish(gate, editor.span)
 
 
 def _bool(b: _Builder, node: Any) -> Union[int, _Const]:

@@ -56,6 +56,10 @@ def render() -> str:
     out.append("/* 1 for fields whose every row is an int (MATH may read them). */")
     out.append("static const unsigned char ottl_field_is_int[F_COUNT] = {")
     out += [f"    {int(f.tag == 'INT')}, /* {f.name} */" for f in FIELDS]
+    out += ["};", ""]
+    out.append("/* 1 for a record's own scalar fields, which SET_FIELD may write. */")
+    out.append("static const unsigned char ottl_field_settable[F_COUNT] = {")
+    out += [f"    {int(f.signal != '*' and f.tag != 'MAP')}, /* {f.name} */" for f in FIELDS]
     out += ["};", "", "#endif /* OTTL_VM_OPCODES_H */", ""]
     return "\n".join(out)
 

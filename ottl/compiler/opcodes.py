@@ -36,7 +36,14 @@ OPCODES: tuple[Opcode, ...] = (
     Opcode("MASK_CONST", "mk", "m = constant bool k in every row"),
     Opcode("JUMP_IF_NONE", "mj", "if no row of m is set, continue at j (block-level short-circuit)"),
     Opcode("JUMP_IF_ALL", "mj", "if every row of m is set, continue at j"),
-    Opcode("RESULT", "m", "m is the condition's value for the block"),
+    Opcode("RESULT", "m", "m is the program's result for the block: where a condition holds, "
+                          "or where a statement ran"),
+    Opcode("GATE", "m", "m = the rows the caller lets this program touch (a group's conditions)"),
+    Opcode("SET_FIELD", "frm", "field f = r where m; rows whose value is not of the field's "
+                               "type are left alone, as the reference's setter does"),
+    Opcode("SET_ATTR", "fsrm", "attributes[s] of the record (owner f) = r where m; nil writes "
+                               "nothing"),
+    Opcode("DELETE_ATTR", "fsm", "remove key s from the record's attributes (owner f) where m"),
 )
 
 COMPARE_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")

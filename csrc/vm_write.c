@@ -1,0 +1,165 @@
+/*
+ * What statements write into a batch (the editors' side of csrc/vm.c).
+ *
+ * Scalar fields are written in place, row by row, with the reference setter's rules (a value
+ * of the wrong type leaves the field alone; ints wrap to the field's protobuf width).
+ * Attribute writes cannot be done in place (a CSR pool has no room to insert), so a run logs
+ * them and, when the program is done, rebuilds the owner's pool once with every edit applied.
+ * Rows an edit touched are marked dirty: the encoder re-encodes those from the columns and
+ * copies every other record's input bytes verbatim.
+ */
+#include "vm_write.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int vm_mark_dirty(ottl_batch *b, size_t row) {
+    if (!b->dirty) {
+        size_t n = b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
+        b->dirty = calloc(n ? n : 1, 1);
+        if (!b->dirty) return -1;
+    }
+    b->dirty[row] = 1;
+    return 0;
+}
+
+int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val) {
+    ottl_spans *S = &b->spans;
+    ottl_logs *L = &b->logs;
+    if (f == F_LOG_BODY) {
+        if (tag == OTTL_V_NONE) return 0; /* set(x, nil) does nothing */
+        L->body_tag[row] = tag;
+        L->body[row] = val;
+        return vm_mark_dirty(b, row);
+    }
+    int is_string = f == F_SPAN_NAME || f == F_SPAN_TRACE_STATE || f == F_SPAN_STATUS_MESSAGE ||
+                    f == F_LOG_SEVERITY_TEXT || f == F_LOG_EVENT_NAME;
+    if (tag != (is_string ? OTTL_V_STRING : OTTL_V_INT)) return 0;
+    switch (f) {
+    case F_SPAN_NAME: S->name[row] = (int32_t)val; break;
+    case F_SPAN_TRACE_STATE: S->trace_state[row] = (int32_t)val; break;
+    case F_SPAN_STATUS_MESSAGE:
+        S->status_message[row] = (int32_t)val;
+        S->present[row] |= OTTL_P_STATUS;
+        break;
+    case F_SPAN_STATUS_CODE:
+        S->status_code[row] = (int32_t)(uint32_t)(uint64_t)val;
+        S->present[row] |= OTTL_P_STATUS;
+        break;
+    case F_SPAN_KIND: S->kind[row] = (int32_t)(uint32_t)(uint64_t)val; break;
+    case F_SPAN_START: S->start_time[row] = (uint64_t)val; break;
+    case F_SPAN_END: S->end_time[row] = (uint64_t)val; break;
+    case F_SPAN_DROPPED_ATTRS: S->dropped_attrs[row] = (uint32_t)(uint64_t)val; break;
+    case F_SPAN_DROPPED_EVENTS: S->dropped_events[row] = (uint32_t)(uint64_t)val; break;
+    case F_SPAN_DROPPED_LINKS: S->dropped_links[row] = (uint32_t)(uint64_t)val; break;
+    case F_LOG_SEVERITY_TEXT: L->severity_text[row] = (int32_t)val; break;
+    case F_LOG_EVENT_NAME: L->event_name[row] = (int32_t)val; break;
+    case F_LOG_TIME: L->time[row] = (uint64_t)val; break;
+    case F_LOG_OBSERVED_TIME: L->observed_time[row] = (uint64_t)val; break;
+    case F_LOG_SEVERITY_NUMBER: L->severity_number[row] = (int32_t)(uint32_t)(uint64_t)val; break;
+    case F_LOG_FLAGS: L->flags[row] = (uint32_t)(uint64_t)val; break;
+    case F_LOG_DROPPED_ATTRS: L->dropped[row] = (uint32_t)(uint64_t)val; break;
+    default: return 0; /* the verifier admits only the fields above */
+    }
+    return vm_mark_dirty(b, row);
+}
+
+int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, int64_t val) {
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? 2 * e->cap : 256;
+        vm_edit *a = realloc(e->items, cap * sizeof *a);
+        if (!a) return -1;
+        e->items = a;
+        e->cap = cap;
+    }
+    e->items[e->n++] = (vm_edit){row, key, op, tag, val};
+    return 0;
+}
+
+/* One row's attributes with its edits applied, into the new pool. The reference evaluator
+ * holds attributes as a map, so a changed record leaves with each key once (at its first
+ * position, with its last value), then the edits in order: a set replaces or appends, a
+ * delete removes. */
+static int rebuild_row(const ottl_kvpool *old, int64_t lo, int64_t hi, const vm_edit *ed,
+                       size_t ned, ottl_kvpool *out) {
+    size_t first = out->n;
+    for (int64_t j = lo; j < hi; j++) {
+        size_t k = first;
+        while (k < out->n && out->key[k] != old->key[j]) k++;
+        if (k < out->n) {
+            out->tag[k] = old->tag[j];
+            out->val[k] = old->val[j];
+        } else if (ottl_kvpool_push(out, old->key[j], old->tag[j], old->val[j])) {
+            return -1;
+        }
+    }
+    for (size_t x = 0; x < ned; x++) {
+        size_t k = first;
+        while (k < out->n && out->key[k] != ed[x].key) k++;
+        if (ed[x].op == VM_EDIT_DELETE) {
+            if (k < out->n) {
+                memmove(out->key + k, out->key + k + 1, (out->n - k - 1) * sizeof *out->key);
+                memmove(out->tag + k, out->tag + k + 1, (out->n - k - 1) * sizeof *out->tag);
+                memmove(out->val + k, out->val + k + 1, (out->n - k - 1) * sizeof *out->val);
+                out->n--;
+            }
+        } else if (k < out->n) {
+            out->tag[k] = ed[x].tag;
+            out->val[k] = ed[x].val;
+        } else if (ottl_kvpool_push(out, ed[x].key, ed[x].tag, ed[x].val)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
+    if (!e->n) return 0;
+    size_t n = owner == F_SPAN_ATTRS ? b->spans.n : b->logs.n;
+    ottl_kvpool *pool = owner == F_SPAN_ATTRS ? &b->span_attrs : &b->log_attrs;
+    int64_t *off = owner == F_SPAN_ATTRS ? b->spans.attr_off : b->logs.attr_off;
+    /* Edits by row, keeping each row's edits in program order (a counting sort). */
+    size_t *start = calloc(n + 1, sizeof *start);
+    vm_edit *sorted = malloc(e->n * sizeof *sorted);
+    ottl_kvpool out = {0};
+    int rc = -1;
+    if (!start || !sorted) goto done;
+    for (size_t i = 0; i < e->n; i++) start[e->items[i].row + 1]++;
+    for (size_t r = 0; r < n; r++) start[r + 1] += start[r];
+    {
+        size_t *fill = malloc((n ? n : 1) * sizeof *fill);
+        if (!fill) goto done;
+        memcpy(fill, start, n * sizeof *fill);
+        for (size_t i = 0; i < e->n; i++) sorted[fill[e->items[i].row]++] = e->items[i];
+        free(fill);
+    }
+    if (ottl_kvpool_reserve(&out, pool->n + e->n)) goto done;
+    for (size_t r = 0; r < n; r++) {
+        int64_t lo = off[r], hi = off[r + 1];
+        off[r] = (int64_t)out.n;
+        size_t ned = start[r + 1] - start[r];
+        if (!ned) {
+            for (int64_t j = lo; j < hi; j++)
+                if (ottl_kvpool_push(&out, pool->key[j], pool->tag[j], pool->val[j])) goto done;
+            continue;
+        }
+        if (rebuild_row(pool, lo, hi, sorted + start[r], ned, &out)) goto done;
+        if (vm_mark_dirty(b, r)) goto done;
+    }
+    off[n] = (int64_t)out.n;
+    free(pool->key);
+    free(pool->tag);
+    free(pool->val);
+    *pool = out;
+    out = (ottl_kvpool){0};
+    rc = 0;
+done:
+    /* On failure the offsets may be half rewritten: the caller reports the batch as lost. */
+    free(out.key);
+    free(out.tag);
+    free(out.val);
+    free(start);
+    free(sorted);
+    e->n = 0;
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* Writing statements' results into a batch (csrc/vm_write.c). */
+#ifndef OTTL_VM_WRITE_H
+#define OTTL_VM_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otlp_batch.h"
+#include "vm_opcodes.h"
+
+enum { VM_EDIT_SET = 0, VM_EDIT_DELETE = 1 };
+
+typedef struct {
+    int32_t row, key; /* key: a batch string id */
+    uint8_t op, tag;
+    int64_t val;
+} vm_edit;
+
+typedef struct {
+    vm_edit *items;
+    size_t n, cap;
+} vm_edits;
+
+/* Marks a record changed (the encoder then re-encodes it from the columns). */
+int vm_mark_dirty(ottl_batch *b, size_t row);
+/* Writes a scalar field of one record by the reference setter's rules; 0, or -1 (memory). */
+int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val);
+int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, int64_t val);
+/* Rebuilds the attribute pool of owner (F_SPAN_ATTRS or F_LOG_ATTRS) with the logged edits
+ * applied, and empties the log. 0, or -1 when out of memory (the batch is then unusable). */
+int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e);
+
+#endif /* OTTL_VM_WRITE_H */
