@@ -1,0 +1,182 @@
+"""The fast engine beside its peers, measured in one run on the same data (a benchmark, not a
+test). Prints medians in spans/s and ratios:
+
+1. the batch filter on decoded columns, two conditions of research/perf.md (F1: two attribute
+   predicates; F2: a name or a duration), ours (AVX2 kernels and the scalar ones) against numpy
+   on the same columns (strings as ids, attributes gathered into dense columns beforehand, as
+   ours are: once per batch) and polars on the same columns;
+2. OTLP bytes in, filter, OTLP bytes out (``FilterPipeline`` on a decoded batch, kept spans
+   copied verbatim), and a three-statement transform bytes to bytes (``TransformPipeline``;
+   changed spans re-encoded, the others copied), against protobuf's ParseFromString +
+   SerializeToString on the same payload (which does nothing: the floor of any upb-based
+   path).
+
+    python benchmarks/compare.py [--spans 1000000] [--e2e-spans 10000] [--repeat 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+    ExportTraceServiceRequest,
+)
+from otlp_data import trace_request  # noqa: E402
+
+from ottl import _vm  # noqa: E402
+from ottl._batch import TAG_INT, TAG_STRING, decode_traces  # noqa: E402
+from ottl.config import Group, Located  # noqa: E402
+from ottl.engine import compile_condition  # noqa: E402
+from ottl.pipeline import FilterPipeline, TransformPipeline  # noqa: E402
+
+F1 = 'span.attributes["http.status_code"] >= 500 and span.attributes["http.method"] == "POST"'
+TRANSFORM = [
+    'set(span.attributes["deployment.environment"], "prod")',
+    'delete_key(span.attributes, "http.user_agent")',
+    'set(span.status.code, STATUS_CODE_ERROR) where span.attributes["http.status_code"] >= 500',
+]
+F2 = ('span.name == "GET /api/v1/sessions/{id}" or '
+      '(span.end_time_unix_nano - span.start_time_unix_nano) > 10000000')
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` calls (after one warm-up call)."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+def attribute_column(batch, key: str):
+    """Dense (tag, value) columns of one span attribute, gathered with numpy (setup only)."""
+    ids = batch.column("strings.offsets")
+    blob = batch.column("strings.bytes").tobytes()
+    sid = next(i for i in range(len(ids) - 1) if blob[ids[i]:ids[i + 1]] == key.encode())
+    keys, tags, vals = (batch.column(f"attributes.{c}") for c in ("key", "tag", "value"))
+    off = batch.column("attr_off")
+    pos = np.flatnonzero(keys == sid)
+    rows = np.searchsorted(off, pos, side="right") - 1
+    tag = np.full(len(batch), 15, dtype=np.uint8)
+    val = np.zeros(len(batch), dtype=np.int64)
+    tag[rows] = tags[pos]
+    val[rows] = vals[pos]
+    return tag, val
+
+
+def string_id(batch, text: str) -> int:
+    ids = batch.column("strings.offsets")
+    blob = batch.column("strings.bytes").tobytes()
+    return next((i for i in range(len(ids) - 1) if blob[ids[i]:ids[i + 1]] == text.encode()), -1)
+
+
+def table(title: str, rows: list[tuple[str, float]], n: int, base: str) -> None:
+    print(f"\n{title}")
+    print(f"{'':44}{'ms':>10}{'spans/s':>16}{'vs ' + base:>14}")
+    ref = dict(rows)[base]
+    for name, sec in rows:
+        print(f"{name:44}{sec * 1e3:10.3f}{n / sec:16,.0f}{ref / sec:13.2f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spans", type=int, default=1_000_000, help="spans in the filter batch")
+    ap.add_argument("--e2e-spans", type=int, default=10_000, help="spans in the OTLP payload")
+    ap.add_argument("--repeat", type=int, default=9)
+    args = ap.parse_args()
+
+    unit = trace_request(10_000, n_resources=20)
+    unit_bytes = unit.SerializeToString()
+    # Concatenated messages merge their repeated fields: k copies = one k-times larger request.
+    batch = decode_traces(unit_bytes * max(1, args.spans // 10_000))
+    n = len(batch)
+    print(f"kernels: {_vm.simd()} (and scalar); filter batch {n:,} spans; "
+          f"medians of {args.repeat} runs")
+
+    # numpy / polars inputs: the same columns the VM reads.
+    sc_tag, sc_val = attribute_column(batch, "http.status_code")
+    m_tag, m_val = attribute_column(batch, "http.method")
+    post = string_id(batch, "POST")
+    name = batch.column("name").astype(np.int32)
+    gets = string_id(batch, "GET /api/v1/sessions/{id}")
+    start = batch.column("start_time_unix_nano").view(np.int64)
+    end = batch.column("end_time_unix_nano").view(np.int64)
+    sc_valid = sc_tag == TAG_INT
+    m_ids = np.where(m_tag == TAG_STRING, m_val, -1).astype(np.int32)
+
+    def numpy_f1():
+        return sc_valid & (sc_val >= 500) & (m_ids == post)
+
+    def numpy_f2():
+        return (name == gets) | ((end - start) > 10_000_000)
+
+    f1, f2 = compile_condition(F1, "span"), compile_condition(F2, "span")
+    assert f1.native and f2.native
+    assert (f1.filter(batch) == numpy_f1()).all() and (f2.filter(batch) == numpy_f2()).all()
+
+    rows1 = [("numpy (same columns)", timed(numpy_f1, args.repeat))]
+    rows2 = [("numpy (same columns)", timed(numpy_f2, args.repeat))]
+    try:
+        import polars as pl
+
+        df = pl.DataFrame({"sc": pl.Series(np.where(sc_valid, sc_val, 0)), "sc_ok": sc_valid,
+                           "m": m_ids, "name": name, "start": start, "end": end})
+        e1 = (pl.col("sc_ok") & (pl.col("sc") >= 500) & (pl.col("m") == post)).alias("k")
+        e2 = ((pl.col("name") == gets) | ((pl.col("end") - pl.col("start")) > 10_000_000)).alias("k")
+        rows1.append(("polars (same columns, select mask)", timed(lambda: df.select(e1), args.repeat)))
+        rows2.append(("polars (same columns, select mask)", timed(lambda: df.select(e2), args.repeat)))
+    except ImportError:
+        print("(polars is not installed: pip install polars to compare with it)")
+    for label, scalar in (("ours, " + _vm.simd(), False), ("ours, scalar kernels", True)):
+        _vm.force_scalar(scalar)
+        rows1.append((label, timed(lambda: f1.filter(batch), args.repeat)))
+        rows2.append((label, timed(lambda: f2.filter(batch), args.repeat)))
+    _vm.force_scalar(False)
+    table(f"F1: {F1}", rows1, n, "numpy (same columns)")
+    table(f"F2: {F2}", rows2, n, "numpy (same columns)")
+
+    # End to end: bytes in, filter, bytes out.
+    data = trace_request(args.e2e_spans, n_resources=max(1, args.e2e_spans // 500)).SerializeToString()
+    m = len(decode_traces(data))
+    group = Group("filter", "traces", "conditions", [Located(F1)], "span", "propagate", [], "bench", 0)
+    pipeline = FilterPipeline([group])
+    assert pipeline.native
+
+    def ours_e2e():
+        b = decode_traces(data)
+        return b.encode(pipeline.keep(b), verbatim=True)
+
+    def upb_e2e():
+        return ExportTraceServiceRequest.FromString(data).SerializeToString()
+
+    statements = [Located(t) for t in TRANSFORM]
+    tgroup = Group("transform", "traces", "statements", statements, "span", "propagate", [],
+                   "bench", 0)
+    transform = TransformPipeline([tgroup])
+    assert transform.native, transform.reasons
+
+    def ours_transform():
+        b = decode_traces(data)
+        transform.execute(b)
+        return b.encode(verbatim=True)
+
+    rows = [("protobuf ParseFromString+SerializeToString", timed(upb_e2e, args.repeat)),
+            ("ours: decode, filter F1, verbatim encode", timed(ours_e2e, args.repeat)),
+            ("ours: decode, 3-statement transform, encode", timed(ours_transform, args.repeat))]
+    table(f"OTLP bytes -> filter or transform -> OTLP bytes ({m:,} spans, {len(data):,} bytes)",
+          rows, m, "protobuf ParseFromString+SerializeToString")
+    print("\ntransform: " + "; ".join(TRANSFORM))
+
+
+if __name__ == "__main__":
+    main()
