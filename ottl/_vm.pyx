@@ -100,8 +100,6 @@ cdef class VMProgram:
         cdef const uint8_t *gp = NULL
         cdef uint8_t dummy = 0
         cdef uint8_t *op = &o[0] if n else &dummy
-        if not self.p.writes:
-            raise VMError("a condition is not a statement: use filter()")
         if gate is not None:
             arr = np.ascontiguousarray(np.asarray(gate) != 0).view(np.uint8)
             if arr.shape != (n,):
