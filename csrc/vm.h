@@ -67,6 +67,9 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
 int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uint8_t *out,
                     ottl_vm_error *err);
 
+/* The batch's per-record "changed by a statement" flags, or NULL when none changed. */
+const uint8_t *ottl_vm_dirty(const ottl_batch *b);
+
 /* Which kernels run: "avx2" or "scalar" (OTTL_SIMD=scalar in the environment forces the
  * scalar ones; see vm_kernels.c). */
 const char *ottl_vm_simd(void);

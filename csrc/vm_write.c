@@ -10,8 +10,12 @@
  */
 #include "vm_write.h"
 
+#include "vm.h"
+
 #include <stdlib.h>
 #include <string.h>
+
+const uint8_t *ottl_vm_dirty(const ottl_batch *b) { return b->dirty; }
 
 int vm_mark_dirty(ottl_batch *b, size_t row) {
     if (!b->dirty) {

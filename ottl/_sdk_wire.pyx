@@ -475,6 +475,7 @@ cdef class _Row:
     short-lived and own no cycles, and tracking them would set off collections that walk the
     whole heap (the SDK objects included) several times per call."""
     cdef object res, scope
+    cdef Py_ssize_t index  # the record's place in the input
     # spans
     cdef object ctx, parent, name, kind, start, end, attrs, dropped_attrs
     cdef tuple events, links
@@ -567,8 +568,11 @@ cdef list _group(records, bint logs):
     cdef _Row row
     last_res = _MISSING
     last_scope = _MISSING
+    cdef Py_ssize_t index = 0
     for rec in records:
         row = _log_row(rec) if logs else _span_row(rec)
+        row.index = index
+        index += 1
         res = row.res
         scope = row.scope
         if res is last_res and scope is last_scope:
@@ -809,13 +813,15 @@ cdef int _scope_group(_Out w, object scope, list rows, bint logs) except -1:
     return _close(w, 2, mark)
 
 
-cdef bytes _request(object records, bint logs):
+cdef bytes _request(object records, bint logs, list order=None):
     cdef list groups = _group(records, logs)
     cdef Py_ssize_t n = 0, i, j, mark
     cdef list scopes
     for res, scopes in groups:
         for scope, rows in scopes:
             n += len(<list>rows)
+            if order is not None:
+                order.extend([(<_Row>r).index for r in <list>rows])
     cdef _Out w = _Out(n * 384 + 1024)
     for i in range(len(groups) - 1, -1, -1):
         res, scopes = groups[i]
@@ -840,3 +846,18 @@ def encode_logs(records) -> bytes:
     of opentelemetry-exporter-otlp-proto-common gives (from ReadableLogRecord, or LogData of
     SDK <= 1.38), written directly."""
     return _request(records, True)
+
+
+def encode_spans_ordered(spans) -> tuple:
+    """``encode_spans(spans)`` and, for each span of the request in order, its index in
+    ``spans`` (the request groups spans by resource and scope)."""
+    order = []
+    data = _request(spans, False, order)
+    return data, order
+
+
+def encode_logs_ordered(records) -> tuple:
+    """``encode_logs(records)`` and each record's index in ``records``, in request order."""
+    order = []
+    data = _request(records, True, order)
+    return data, order

@@ -24,6 +24,7 @@ cdef extern from "vm.h" nogil:
                        ottl_vm_error *err)
     int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                         uint8_t *out, ottl_vm_error *err)
+    const uint8_t *ottl_vm_dirty(const ottl_batch *b)
     const char *ottl_vm_simd()
     void ottl_vm_force_scalar(int on)
 

@@ -117,6 +117,19 @@ cdef class VMProgram:
         return out
 
 
+def dirty_records(_Batch batch not None):
+    """A bool array, one per record: True where a statement changed the record."""
+    cdef const uint8_t *d = ottl_vm_dirty(batch.b)
+    n = len(batch)
+    out = np.zeros(n, dtype=np.bool_)
+    cdef uint8_t[::1] o = out.view(np.uint8)
+    cdef size_t i
+    if d != NULL:
+        for i in range(<size_t>n):
+            o[i] = d[i] != 0
+    return out
+
+
 def simd() -> str:
     """The block kernels in use: "avx2" or "scalar"."""
     return ottl_vm_simd().decode()

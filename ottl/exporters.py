@@ -1,0 +1,216 @@
+"""A Python service's own spans and logs through a transform/filter configuration before export.
+
+One line of setup, around whatever exporter the service already uses:
+
+    from ottl.exporters import OttlSpanExporter
+    provider.add_span_processor(BatchSpanProcessor(
+        OttlSpanExporter(OTLPSpanExporter(), config=open("collector.yaml").read())))
+
+The configuration is the collector's YAML (its ``transform`` and ``filter`` processors; only the
+``trace_statements`` / ``traces`` parts for spans, the log parts for logs), or ``statements`` /
+``conditions`` given directly. The transform runs first, then the filter, as a collector
+pipeline that lists them in that order. Each ``export()`` turns the objects into one batch (the
+same bytes the official OTLP exporter would send), runs the fast engine over it, and hands the
+wrapped exporter the original objects of the records that were kept and not changed, and new
+objects only for the records a statement changed. A configuration the VM cannot run natively
+runs through the reference evaluator instead, with the same result.
+
+``stats()`` is a plain snapshot of what went through; with ``meter_provider`` the same numbers
+are OpenTelemetry metrics (``ottl.records.in``, ``ottl.records.out``, ``ottl.records.dropped``,
+``ottl.statement.errors``, ``ottl.batch.duration``), which the OpAMP health gates read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ottl import _sdk_wire
+from ottl._batch import decode_logs, decode_traces
+from ottl._vm import dirty_records
+from ottl.config import Group, load_config
+from ottl.eval.batch_model import batch_from_payload, payload_from_batch
+from ottl.eval.processors import FilterProcessor, TransformProcessor
+from ottl.lang.errors import OttlError
+from ottl.pipeline import FilterPipeline, PipelineStats, TransformPipeline
+from ottl.resolver import Options
+from ottl.run import groups_from_arguments
+from ottl.sdk import batch_to_logs, batch_to_spans
+
+try:
+    from opentelemetry.sdk._logs.export import LogRecordExporter as LogExporter
+    from opentelemetry.sdk._logs.export import LogRecordExportResult as LogExportResult
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+except ImportError as exc:  # pragma: no cover - the sdk extra is missing
+    raise ImportError("ottl.exporters needs opentelemetry-sdk: pip install 'ottl[sdk]'") from exc
+
+log = logging.getLogger("ottl.exporters")
+
+__all__ = ["OttlSpanExporter", "OttlLogExporter"]
+
+
+class _Engine:
+    """The transform and filter groups of one signal, on the VM or the reference evaluator."""
+
+    def __init__(self, signal: str, config: Optional[str], statements: Sequence[str],
+                 conditions: Sequence[str], context: Optional[str], error_mode: str,
+                 options: Optional[Options], meter_provider: Any) -> None:
+        self.signal = signal
+        if config is not None:
+            groups = [g for g in load_config(config) if g.signal == signal]
+        else:
+            groups = []
+            if statements:
+                groups += groups_from_arguments("statements", statements, context=context,
+                                                error_mode=error_mode, signal=signal)
+            if conditions:
+                groups += groups_from_arguments("conditions", conditions, context=context,
+                                                error_mode=error_mode, signal=signal)
+        self.tgroups: list[Group] = [g for g in groups if g.kind == "statements"]
+        self.fgroups: list[Group] = [g for g in groups if g.kind == "conditions"]
+        self.transform = TransformPipeline(self.tgroups, options)
+        self.filter = FilterPipeline(self.fgroups, options)
+        self.native = self.transform.native and self.filter.native
+        if not self.native:
+            self.reference = (TransformProcessor(self.tgroups, options),
+                              FilterProcessor(self.fgroups, options))
+        self.stats = PipelineStats()
+        self._instruments = _instruments(meter_provider) if meter_provider is not None else None
+
+    def run(self, objects: Sequence[Any], encode: Any, decode: Any, back: Any) -> list[Any]:
+        started = time.perf_counter()
+        data, order = encode(objects)
+        batch = decode(data)
+        n = len(batch)
+        errors: dict[str, int] = {}
+        if self.native:
+            if self.tgroups:
+                self.transform.execute(batch)
+            keep = self.filter.keep(batch) if self.fgroups else np.ones(n, dtype=np.bool_)
+            changed = dirty_records(batch)
+            fresh = iter(back(decode(batch.encode(keep & changed))) if (keep & changed).any() else ())
+            out = [next(fresh) if changed[i] else objects[order[i]]
+                   for i in np.flatnonzero(keep)]
+        else:
+            payload = payload_from_batch(batch)
+            payload, tstats = self.reference[0].process(payload)
+            payload, fstats = self.reference[1].process(payload)
+            for s in (tstats, fstats):
+                for text in s.errors:
+                    first = text.splitlines()[0]
+                    errors[first] = errors.get(first, 0) + 1
+            out = back(batch_from_payload(payload)) if len(payload.resources) else []
+        seconds = time.perf_counter() - started
+        s = self.stats
+        s.batches += 1
+        s.records_in += n
+        s.records_out += len(out)
+        s.dropped += n - len(out)
+        s.seconds += seconds
+        s.statement_errors += sum(errors.values())
+        for k, v in errors.items():
+            s.errors_by_statement[k] = s.errors_by_statement.get(k, 0) + v
+        if self._instruments is not None:
+            attrs = {"signal": self.signal}
+            i = self._instruments
+            i["in"].add(n, attrs)
+            i["out"].add(len(out), attrs)
+            i["dropped"].add(n - len(out), attrs)
+            for text, count in errors.items():
+                i["errors"].add(count, {**attrs, "statement": text})
+            i["duration"].record(seconds, attrs)
+        return out
+
+
+def _instruments(meter_provider: Any) -> dict[str, Any]:
+    meter = meter_provider.get_meter("ottl")
+    return {
+        "in": meter.create_counter("ottl.records.in", unit="{record}",
+                                   description="records handed to the OTTL pipeline"),
+        "out": meter.create_counter("ottl.records.out", unit="{record}",
+                                    description="records the pipeline passed on"),
+        "dropped": meter.create_counter("ottl.records.dropped", unit="{record}",
+                                        description="records the filter dropped"),
+        "errors": meter.create_counter("ottl.statement.errors", unit="{error}",
+                                       description="statement and condition errors the "
+                                                   "error mode handled, by statement"),
+        "duration": meter.create_histogram("ottl.batch.duration", unit="s",
+                                           description="time to run the pipeline over one "
+                                                       "export batch"),
+    }
+
+
+class OttlSpanExporter(SpanExporter):
+    """Wraps a SpanExporter: spans go through the configuration before it exports them."""
+
+    def __init__(self, exporter: SpanExporter, config: Optional[str] = None, *,
+                 statements: Sequence[str] = (), conditions: Sequence[str] = (),
+                 context: Optional[str] = None, error_mode: str = "propagate",
+                 options: Optional[Options] = None, meter_provider: Any = None) -> None:
+        self.exporter = exporter
+        self._engine = _Engine("traces", config, statements, conditions, context, error_mode,
+                               options, meter_provider)
+
+    @property
+    def native(self) -> bool:
+        """True when the VM runs the whole configuration."""
+        return self._engine.native
+
+    def stats(self) -> PipelineStats:
+        return self._engine.stats
+
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+        try:
+            out = self._engine.run(list(spans), _sdk_wire.encode_spans_ordered, decode_traces,
+                                   batch_to_spans)
+        except OttlError as exc:  # error_mode propagate: the batch fails, as in the collector
+            log.error("OTTL failed on an export batch: %s", exc)
+            return SpanExportResult.FAILURE
+        if not out:
+            return SpanExportResult.SUCCESS
+        return self.exporter.export(out)
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+
+class OttlLogExporter(LogExporter):
+    """Wraps a LogExporter: log records go through the configuration before it exports them."""
+
+    def __init__(self, exporter: Any, config: Optional[str] = None, *,
+                 statements: Sequence[str] = (), conditions: Sequence[str] = (),
+                 context: Optional[str] = None, error_mode: str = "propagate",
+                 options: Optional[Options] = None, meter_provider: Any = None) -> None:
+        self.exporter = exporter
+        self._engine = _Engine("logs", config, statements, conditions, context, error_mode,
+                               options, meter_provider)
+
+    @property
+    def native(self) -> bool:
+        return self._engine.native
+
+    def stats(self) -> PipelineStats:
+        return self._engine.stats
+
+    def export(self, batch: Sequence[Any]) -> Any:
+        try:
+            out = self._engine.run(list(batch), _sdk_wire.encode_logs_ordered, decode_logs,
+                                   batch_to_logs)
+        except OttlError as exc:
+            log.error("OTTL failed on an export batch: %s", exc)
+            return LogExportResult.FAILURE
+        if not out:
+            return LogExportResult.SUCCESS
+        return self.exporter.export(out)
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)

@@ -1,0 +1,125 @@
+"""ottl.exporters: an SDK service's spans and logs through OTTL before export."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("opentelemetry.sdk", reason="the sdk extra is not installed")
+
+from opentelemetry._logs import SeverityNumber  # noqa: E402
+from opentelemetry.sdk._logs import LoggerProvider  # noqa: E402
+from opentelemetry.sdk._logs.export import (  # noqa: E402
+    InMemoryLogRecordExporter,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
+from ottl.exporters import OttlLogExporter, OttlSpanExporter  # noqa: E402
+
+CONFIG = """
+processors:
+  transform:
+    trace_statements:
+      - context: span
+        statements:
+          - set(span.attributes["env"], "prod") where span.name == "b"
+          - delete_key(span.attributes, "secret")
+  filter:
+    traces:
+      span:
+        - span.name == "drop"
+"""
+
+
+def spans_through(exporter_factory, names):
+    mem = InMemorySpanExporter()
+    exp = exporter_factory(mem)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exp))
+    tracer = provider.get_tracer("test")
+    for name in names:
+        with tracer.start_as_current_span(name) as span:
+            span.set_attribute("secret", "s")
+            span.set_attribute("n", 1)
+    return exp, mem.get_finished_spans()
+
+
+def test_transform_then_filter_from_a_collector_config():
+    exp, spans = spans_through(lambda m: OttlSpanExporter(m, config=CONFIG),
+                               ["a", "b", "drop", "c"])
+    assert exp.native
+    assert [s.name for s in spans] == ["a", "b", "c"]
+    assert [dict(s.attributes) for s in spans] == [{"n": 1}, {"n": 1, "env": "prod"}, {"n": 1}]
+    stats = exp.stats()
+    assert (stats.records_in, stats.records_out, stats.dropped) == (4, 3, 1)
+
+
+def test_unchanged_spans_are_the_original_objects():
+    mem = InMemorySpanExporter()
+    exp = OttlSpanExporter(mem, statements=['set(span.attributes["x"], 1) where span.name == "b"'])
+    provider = TracerProvider()
+    tracer = provider.get_tracer("t")
+    made = []
+    for name in ("a", "b"):
+        with tracer.start_as_current_span(name) as span:
+            made.append(span)
+    exp.export(made)
+    out = mem.get_finished_spans()
+    assert out[0] is made[0]
+    assert out[1] is not made[1] and dict(out[1].attributes) == {"x": 1}
+    assert out[1].context.span_id == made[1].context.span_id
+
+
+def test_a_configuration_the_vm_cannot_run_goes_through_the_reference_evaluator():
+    statements = ['set(span.attributes["shout"], Concat([span.name, "!"], ""))']
+    exp, spans = spans_through(lambda m: OttlSpanExporter(m, statements=statements), ["a", "b"])
+    assert not exp.native
+    assert [s.attributes["shout"] for s in spans] == ["a!", "b!"]
+
+
+def test_metrics_reach_the_meter_provider():
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    spans_through(lambda m: OttlSpanExporter(m, conditions=['span.name == "x"'],
+                                             meter_provider=provider), ["x", "y", "x"])
+    got = {}
+    for rm in reader.get_metrics_data().resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                points = list(metric.data.data_points)
+                got[metric.name] = sum(getattr(p, "value", getattr(p, "count", 0)) for p in points)
+    assert got["ottl.records.in"] == 3
+    assert got["ottl.records.out"] == 1
+    assert got["ottl.records.dropped"] == 2
+    assert got["ottl.batch.duration"] == 3  # one histogram point per export
+
+
+def test_propagate_errors_fail_the_export_and_ignore_goes_on():
+    bad = ['set(span.attributes["n"], span.attributes["missing"] * 2)']
+    exp, spans = spans_through(lambda m: OttlSpanExporter(m, statements=bad), ["a"])
+    assert spans == ()
+    exp, spans = spans_through(lambda m: OttlSpanExporter(m, statements=bad, error_mode="ignore"),
+                               ["a"])
+    assert [s.name for s in spans] == ["a"]
+    assert exp.stats().statement_errors == 1
+
+
+def test_logs():
+    mem = InMemoryLogRecordExporter()
+    exp = OttlLogExporter(mem, statements=['set(log.attributes["seen"], true)'],
+                          conditions=["log.severity_number < SEVERITY_NUMBER_WARN"])
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exp))
+    logger = provider.get_logger("t")
+    logger.emit(body="quiet", severity_number=SeverityNumber.DEBUG)
+    logger.emit(body="loud", severity_number=SeverityNumber.ERROR)
+    out = mem.get_finished_logs()
+    assert [r.log_record.body for r in out] == ["loud"]
+    assert out[0].log_record.attributes["seen"] is True
+    assert exp.native
