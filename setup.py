@@ -43,6 +43,27 @@ if SANITIZE:
     link_args += san
 
 if LINKER:
+    # -fuse-ld=NAME makes the compiler driver run ld.NAME. Ask the command that will link
+    # (LDSHARED, else CC, else Python's own) to run that linker's --version now, so a missing
+    # linker stops the build here with a clear message rather than at the first link.
+    import shlex
+    import subprocess
+    import sysconfig
+
+    _ld = shlex.split(
+        os.environ.get("LDSHARED") or os.environ.get("CC") or sysconfig.get_config_var("LDSHARED") or "cc"
+    )
+    try:
+        _probe = subprocess.run(
+            _ld + [f"-fuse-ld={LINKER}", "-Wl,--version"], capture_output=True, text=True, check=False
+        )
+        _lines = _probe.stderr.strip().splitlines() or [f"exit status {_probe.returncode}"]
+        _why = ([ln for ln in _lines if "error" in ln] or _lines)[-1] if _probe.returncode else ""
+    except OSError as e:
+        _why = str(e)
+    if _why:
+        _hint = "install the `lld` package (apt-get install lld)" if LINKER == "lld" else f"install ld.{LINKER}"
+        sys.exit(f"setup.py: OTTL_LINKER={LINKER}, but `{_ld[0]} -fuse-ld={LINKER}` cannot link: {_hint} ({_why})")
     link_args.append(f"-fuse-ld={LINKER}")
 
 if sys.platform == "darwin":
