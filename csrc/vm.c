@@ -559,9 +559,16 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
     }
 }
 
-static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uint8_t *out,
-               vm_edits *edits, ottl_vm_error *err) {
+static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
+               const ottl_vm_derived *derived, size_t nderived, uint8_t *out, vm_edits *edits,
+               ottl_vm_error *err) {
     const ottl_vm_kernels *K = ottl_vm_kernels_get();
+    if ((size_t)p->nderived > nderived) {
+        snprintf(err->message, sizeof err->message,
+                 "the program reads %d derived columns; %zu were given", p->nderived, nderived);
+        err->pc = -1;
+        return -1;
+    }
     derived_cache *c = b->vm_cache;
     size_t n = rows_of(b);
     err->pc = -1;
@@ -620,6 +627,14 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uin
                 r->tags = d->tags;
                 r->vals = d->vals;
                 pc += 4;
+                break;
+            }
+            case OP_LOAD_DERIVED: {
+                vm_reg *r = &regs[in[1]];
+                r->kind = RK_TAGGED;
+                r->tags = derived[in[2]].tags;
+                r->vals = derived[in[2]].vals;
+                pc += 3;
                 break;
             }
             case OP_LOAD_CONST: {
@@ -761,13 +776,71 @@ int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
         return -1;
     }
     /* A program that writes nothing leaves the batch as it is (the cast is for run()). */
-    return run(p, (ottl_batch *)b, NULL, out, NULL, err);
+    return run(p, (ottl_batch *)b, NULL, NULL, 0, out, NULL, err);
+}
+
+int ottl_vm_filter_derived(const ottl_vm_program *p, const ottl_batch *b,
+                           const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
+                           ottl_vm_error *err) {
+    if (p->writes) {
+        snprintf(err->message, sizeof err->message, "a statement is not a condition");
+        err->pc = -1;
+        return -1;
+    }
+    return run(p, (ottl_batch *)b, NULL, derived, nderived, out, NULL, err);
 }
 
 int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate, uint8_t *out,
                     ottl_vm_error *err) {
+    return ottl_vm_execute_derived(p, b, gate, NULL, 0, out, err);
+}
+
+int32_t ottl_vm_intern(ottl_batch *b, const uint8_t *s, size_t len) {
+    return ottl_strtab_intern(&b->strings, s, len);
+}
+
+int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const uint8_t *key,
+                   size_t key_len, uint8_t *tags, int64_t *vals) {
+    size_t n = rows_of(b);
+    if (field < 0 || field >= F_COUNT) return -1;
+    if (key) {
+        if (field != F_SPAN_ATTRS && field != F_LOG_ATTRS && field != F_RESOURCE_ATTRS &&
+            field != F_SCOPE_ATTRS)
+            return -1;
+        derived_col d = {field, ottl_strtab_find(&b->strings, key, key_len), NULL, NULL};
+        if (gather_attr(b, &d)) {
+            free(d.tags);
+            free(d.vals);
+            return -1;
+        }
+        memcpy(tags, d.tags, n);
+        memcpy(vals, d.vals, n * sizeof *vals);
+        free(d.tags);
+        free(d.vals);
+        return 0;
+    }
+    derived_cache *c = cache_of(b);
+    if (!c) return -1;
+    if (field == F_SPAN_ATTRS || field == F_LOG_ATTRS || field == F_RESOURCE_ATTRS ||
+        field == F_SCOPE_ATTRS || (ottl_field_signal[field] && ottl_field_signal[field] != b->kind))
+        return -1;
+    if (is_parent_scalar(field) && !cache_find(c, field, -1)) {
+        derived_col *d = cache_add(c, field, -1);
+        if (!d || gather_parent(b, d)) return -1;
+    }
+    vm_reg r;
+    memset(&r, 0, sizeof r);
+    load_field(b, c, field, &r);
+    for (size_t i = 0; i < n; i++) value_at(&r, i, &tags[i], &vals[i]);
+    (void)p;
+    return 0;
+}
+
+int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
+                            const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
+                            ottl_vm_error *err) {
     vm_edits edits = {0};
-    int rc = run(p, b, gate, out, &edits, err);
+    int rc = run(p, b, gate, derived, nderived, out, &edits, err);
     if (rc == 0 && edits.n) {
         int32_t owner = b->kind == OTTL_BATCH_SPANS ? F_SPAN_ATTRS : F_LOG_ATTRS;
         if (vm_apply_edits(b, owner, &edits)) {

@@ -35,6 +35,7 @@ typedef struct {
     int32_t *load_slot; /* per pc of a LOAD_ATTR: its index in attr_*; else -1 */
     int signal;         /* OTTL_BATCH_* that every field needs, or 0 */
     int writes;         /* the program writes the batch (a statement) */
+    int nderived;       /* derived-column slots it reads: each run must bring that many */
 } ottl_vm_program;
 
 typedef struct {
@@ -59,6 +60,28 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
  * Only reads the batch. 0, or -1 with err filled (out of memory, wrong signal). */
 int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,
                    ottl_vm_error *err);
+
+/* A column the caller computed for this batch (a converter's results), one value per record. */
+typedef struct {
+    const uint8_t *tags;
+    const int64_t *vals;
+} ottl_vm_derived;
+
+/* ottl_vm_filter / ottl_vm_execute for programs that read derived columns: `derived` holds
+ * the program's nderived columns (string and bytes payloads are ids of this batch). */
+int ottl_vm_filter_derived(const ottl_vm_program *p, const ottl_batch *b,
+                           const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
+                           ottl_vm_error *err);
+int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
+                            const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
+                            ottl_vm_error *err);
+/* One field's or attribute's values over the batch, as the VM reads them (attribute: `key`
+ * bytes of a F_*_ATTRS owner; field: key NULL), into tags/vals of one entry per record.
+ * 0, or -1 (out of memory, or not a loadable field). */
+int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const uint8_t *key,
+                   size_t key_len, uint8_t *tags, int64_t *vals);
+/* Interns bytes into the batch's string table: the id, or -1 when out of memory. */
+int32_t ottl_vm_intern(ottl_batch *b, const uint8_t *s, size_t len);
 
 /* Runs a statement program over a prepared batch, writing it: gate (one byte per record, or
  * NULL for all) limits the records it may touch; out[i] = 1 where the statement ran (its

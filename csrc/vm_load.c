@@ -102,6 +102,7 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
             case 's': ok = v >= 0 && (size_t)v < p->nstrings; break;
             case 'o': ok = v >= 0 && v < CMP_COUNT; break;
             case 'a': ok = v >= 0 && v < MATH_COUNT; break;
+            case 'd': ok = v >= 0; if (ok && v + 1 > p->nderived) p->nderived = v + 1; break;
             case 'f': ok = v >= 0 && v < F_COUNT; break;
             case 'j': ok = v > (int32_t)pc && (size_t)v < n; break;
             default: ok = 0;
@@ -167,6 +168,7 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
         for (size_t pc = 0; pc < n; pc += 1 + strlen(ottl_op_operands[p->code[pc]])) {
             const int32_t *in = p->code + pc;
             if ((in[0] == OP_LOAD_FIELD && !ottl_field_is_int[in[2]]) || in[0] == OP_LOAD_ATTR ||
+                in[0] == OP_LOAD_DERIVED ||
                 (in[0] == OP_LOAD_CONST && p->const_tag[in[2]] != OTTL_V_INT))
                 not_int[in[1]] = 1;
         }
@@ -201,7 +203,7 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
         /* Which operands are written: the first register or mask of loads, compares and mask
          * operations; the rest are read. */
         int writes_first = op == OP_LOAD_FIELD || op == OP_LOAD_ATTR || op == OP_LOAD_CONST ||
-                           op == OP_MATH ||
+                           op == OP_MATH || op == OP_LOAD_DERIVED ||
                            op == OP_CMP || op == OP_CMP_CONST || op == OP_AND || op == OP_OR ||
                            op == OP_NOT || op == OP_MASK_CONST || op == OP_GATE;
         for (size_t k = writes_first ? 1 : 0; kinds[k]; k++) {

@@ -8,21 +8,22 @@ enum ottl_opcode {
     OP_LOAD_FIELD = 1, /* rf: r = the field's column over the block (a view, no copy) */
     OP_LOAD_ATTR = 2, /* rfs: r = attribute s of the owner field f (gathered once per batch) */
     OP_LOAD_CONST = 3, /* rk: r = constant k in every row */
-    OP_MATH = 4, /* rarr: r1 = r2 <op> r3 over int64 (wrapping), for operands that are never nil */
-    OP_CMP = 5, /* morr: m = r1 <op> r2 per row, by the reference's comparison rules */
-    OP_CMP_CONST = 6, /* mork: m = r <op> constant k per row (the SIMD kernels' case) */
-    OP_AND = 7, /* mmm: m1 = m2 and m3 */
-    OP_OR = 8, /* mmm: m1 = m2 or m3 */
-    OP_NOT = 9, /* mm: m1 = not m2 */
-    OP_MASK_CONST = 10, /* mk: m = constant bool k in every row */
-    OP_JUMP_IF_NONE = 11, /* mj: if no row of m is set, continue at j (block-level short-circuit) */
-    OP_JUMP_IF_ALL = 12, /* mj: if every row of m is set, continue at j */
-    OP_RESULT = 13, /* m: m is the program's result for the block: where a condition holds, or where a statement ran */
-    OP_GATE = 14, /* m: m = the rows the caller lets this program touch (a group's conditions) */
-    OP_SET_FIELD = 15, /* frm: field f = r where m; rows whose value is not of the field's type are left alone, as the reference's setter does */
-    OP_SET_ATTR = 16, /* fsrm: attributes[s] of the record (owner f) = r where m; nil writes nothing */
-    OP_DELETE_ATTR = 17, /* fsm: remove key s from the record's attributes (owner f) where m */
-    OP_COUNT = 18
+    OP_LOAD_DERIVED = 4, /* rd: r = derived column d, computed per batch by the caller (a converter, once per distinct input value) */
+    OP_MATH = 5, /* rarr: r1 = r2 <op> r3 over int64 (wrapping), for operands that are never nil */
+    OP_CMP = 6, /* morr: m = r1 <op> r2 per row, by the reference's comparison rules */
+    OP_CMP_CONST = 7, /* mork: m = r <op> constant k per row (the SIMD kernels' case) */
+    OP_AND = 8, /* mmm: m1 = m2 and m3 */
+    OP_OR = 9, /* mmm: m1 = m2 or m3 */
+    OP_NOT = 10, /* mm: m1 = not m2 */
+    OP_MASK_CONST = 11, /* mk: m = constant bool k in every row */
+    OP_JUMP_IF_NONE = 12, /* mj: if no row of m is set, continue at j (block-level short-circuit) */
+    OP_JUMP_IF_ALL = 13, /* mj: if every row of m is set, continue at j */
+    OP_RESULT = 14, /* m: m is the program's result for the block: where a condition holds, or where a statement ran */
+    OP_GATE = 15, /* m: m = the rows the caller lets this program touch (a group's conditions) */
+    OP_SET_FIELD = 16, /* frm: field f = r where m; rows whose value is not of the field's type are left alone, as the reference's setter does */
+    OP_SET_ATTR = 17, /* fsrm: attributes[s] of the record (owner f) = r where m; nil writes nothing */
+    OP_DELETE_ATTR = 18, /* fsm: remove key s from the record's attributes (owner f) where m */
+    OP_COUNT = 19
 };
 
 /* Operand kinds of each opcode, one letter per operand (see opcodes.py). */
@@ -31,6 +32,7 @@ static const char *const ottl_op_operands[OP_COUNT] = {
     "rf",
     "rfs",
     "rk",
+    "rd",
     "rarr",
     "morr",
     "mork",
@@ -52,6 +54,7 @@ static const char *const ottl_op_names[OP_COUNT] = {
     "LOAD_FIELD",
     "LOAD_ATTR",
     "LOAD_CONST",
+    "LOAD_DERIVED",
     "MATH",
     "CMP",
     "CMP_CONST",

@@ -9,6 +9,7 @@ An instruction is its opcode followed by its operands, all ``int32`` in one arra
     r  value register        m  mask register          k  constant-pool index
     s  program-string index  f  field id (FIELDS)      o  comparison operator (COMPARE_OPS)
     a  arithmetic operator (MATH_OPS)                  j  jump target (pc)
+    d  derived-column slot (given with each run)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ OPCODES: tuple[Opcode, ...] = (
     Opcode("LOAD_FIELD", "rf", "r = the field's column over the block (a view, no copy)"),
     Opcode("LOAD_ATTR", "rfs", "r = attribute s of the owner field f (gathered once per batch)"),
     Opcode("LOAD_CONST", "rk", "r = constant k in every row"),
+    Opcode("LOAD_DERIVED", "rd", "r = derived column d, computed per batch by the caller (a "
+                                 "converter, once per distinct input value)"),
     Opcode("MATH", "rarr", "r1 = r2 <op> r3 over int64 (wrapping), for operands that are never nil"),
     Opcode("CMP", "morr", "m = r1 <op> r2 per row, by the reference's comparison rules"),
     Opcode("CMP_CONST", "mork", "m = r <op> constant k per row (the SIMD kernels' case)"),
