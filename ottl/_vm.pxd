@@ -11,6 +11,7 @@ cdef extern from "vm.h" nogil:
         size_t ncode
         int signal
         int writes
+        int nderived
     ctypedef struct ottl_vm_error:
         char message[256]
         int64_t pc
@@ -25,6 +26,18 @@ cdef extern from "vm.h" nogil:
     int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                         uint8_t *out, ottl_vm_error *err)
     const uint8_t *ottl_vm_dirty(const ottl_batch *b)
+    ctypedef struct ottl_vm_derived:
+        const uint8_t *tags
+        const int64_t *vals
+    int ottl_vm_filter_derived(const ottl_vm_program *p, const ottl_batch *b,
+                               const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
+                               ottl_vm_error *err)
+    int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
+                                const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
+                                ottl_vm_error *err)
+    int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field,
+                       const uint8_t *key, size_t key_len, uint8_t *tags, int64_t *vals)
+    int32_t ottl_vm_intern(ottl_batch *b, const uint8_t *s, size_t len)
     const char *ottl_vm_simd()
     void ottl_vm_force_scalar(int on)
 

@@ -7,6 +7,7 @@ key, kept with the batch) happens just before, under it, because it writes the b
 """
 
 cimport numpy as cnp
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
 from ottl._batch cimport _Batch, ottl_batch
@@ -64,8 +65,9 @@ cdef class VMProgram:
         """"traces", "logs", or "" when the program reads no signal's own fields."""
         return {1: "traces", 2: "logs"}.get(self.p.signal, "")
 
-    def filter(self, _Batch batch not None):
-        """A uint8 mask with one entry per record: 1 where the condition holds."""
+    def filter(self, _Batch batch not None, derived=()):
+        """A uint8 mask with one entry per record: 1 where the condition holds. ``derived``:
+        the (tags, values) columns the program's LOAD_DERIVED slots read, in slot order."""
         cdef ottl_vm_error err
         cdef ottl_batch *b = batch.b
         n = len(batch)
@@ -73,13 +75,21 @@ cdef class VMProgram:
         cdef uint8_t[::1] o = out
         cdef uint8_t dummy = 0
         cdef uint8_t *op = &o[0] if n else &dummy
+        keep, cols = _derived_columns(derived, n)
+        cdef ottl_vm_derived *dp = _derived_pointer(cols)
+        cdef size_t nd = len(keep) // 2
         if ottl_vm_prepare(self.p, b, &err):
             _raise(&err)
         with nogil:
-            rc = ottl_vm_filter(self.p, b, op, &err)
+            rc = ottl_vm_filter_derived(self.p, b, dp, nd, op, &err)
         if rc:
             _raise(&err)
         return out
+
+    @property
+    def nderived(self) -> int:
+        """How many derived columns each run must bring."""
+        return self.p.nderived
 
 
     @property
@@ -87,7 +97,7 @@ cdef class VMProgram:
         """True for a statement (it writes the batch), False for a condition."""
         return bool(self.p.writes)
 
-    def execute(self, _Batch batch not None, gate=None):
+    def execute(self, _Batch batch not None, gate=None, derived=()):
         """Runs a statement over the batch, changing it in place; ``gate`` (one entry per
         record, true lets the statement touch it) limits the records. Returns the uint8 mask of
         the records where the statement ran (its where clause held)."""
@@ -106,15 +116,85 @@ cdef class VMProgram:
                 raise ValueError(f"gate has shape {arr.shape}, expected ({n},)")
             g = arr
             gp = &g[0] if n else &dummy
+        keep, cols = _derived_columns(derived, n)
+        cdef ottl_vm_derived *dp = _derived_pointer(cols)
+        cdef size_t nd = len(keep) // 2
         if ottl_vm_prepare(self.p, b, &err):
             _raise(&err)
         # The string table and attribute pools may move: the batch's column views are stale.
         batch._specs = None
         with nogil:
-            rc = ottl_vm_execute(self.p, b, gp, op, &err)
+            rc = ottl_vm_execute_derived(self.p, b, gp, dp, nd, op, &err)
         if rc:
             _raise(&err)
         return out
+
+
+cdef class _DerivedArray:
+    """The C array of derived-column pointers for one run (freed with the object)."""
+    cdef ottl_vm_derived *items
+    cdef size_t n
+
+    def __dealloc__(self):
+        PyMem_Free(self.items)
+
+
+def _derived_columns(derived, Py_ssize_t n):
+    """Checks and pins the derived columns: a flat list of arrays kept alive for the run, and
+    the _DerivedArray pointing at them."""
+    keep = []
+    cdef _DerivedArray arr = _DerivedArray()
+    arr.n = len(derived)
+    arr.items = <ottl_vm_derived *>PyMem_Malloc((arr.n or 1) * sizeof(ottl_vm_derived))
+    if arr.items == NULL:
+        raise MemoryError()
+    cdef const uint8_t[::1] t
+    cdef const int64_t[::1] v
+    cdef uint8_t dummy_t = 0
+    cdef int64_t dummy_v = 0
+    for i, (tags, vals) in enumerate(derived):
+        tags = np.ascontiguousarray(tags, dtype=np.uint8)
+        vals = np.ascontiguousarray(vals, dtype=np.int64)
+        if tags.shape != (n,) or vals.shape != (n,):
+            raise ValueError(f"derived column {i} does not have one value per record ({n})")
+        keep += [tags, vals]
+        t = tags
+        v = vals
+        arr.items[i].tags = &t[0] if n else &dummy_t
+        arr.items[i].vals = &v[0] if n else &dummy_v
+    return keep, arr
+
+
+cdef ottl_vm_derived *_derived_pointer(_DerivedArray arr):
+    return arr.items
+
+
+def column(_Batch batch not None, int field, key=None):
+    """(tags, values) of one field (a field id of ottl.compiler.opcodes.FIELDS) or, with
+    ``key`` (str), one attribute of an attributes field, over the batch's records; strings as
+    batch string ids. A copy: for computing derived columns."""
+    n = len(batch)
+    tags = np.empty(n, dtype=np.uint8)
+    vals = np.empty(n, dtype=np.int64)
+    cdef uint8_t[::1] t = tags
+    cdef int64_t[::1] v = vals
+    cdef uint8_t dt = 0
+    cdef int64_t dv = 0
+    cdef bytes k = key.encode("utf-8", "surrogatepass") if key is not None else None
+    cdef const uint8_t *kp = <const uint8_t *><char *>k if k is not None else NULL
+    cdef size_t klen = len(k) if k is not None else 0
+    if ottl_vm_column(NULL, batch.b, field, kp, klen, &t[0] if n else &dt, &v[0] if n else &dv):
+        raise VMError(f"field {field} cannot be read as a column of this batch")
+    return tags, vals
+
+
+def intern(_Batch batch not None, bytes value) -> int:
+    """The batch's string id of ``value``, adding it (the batch's column views go stale)."""
+    cdef int32_t sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>value, len(value))
+    if sid < 0:
+        raise MemoryError("out of memory while interning a string")
+    batch._specs = None
+    return sid
 
 
 def dirty_records(_Batch batch not None):

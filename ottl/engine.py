@@ -24,6 +24,7 @@ from ottl.compiler.compile import compile_condition as _compile_condition
 from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
 from ottl.compiler.program import Program
+from ottl.derive import DerivedColumns, NeedsReference
 from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
 from ottl.eval.processors import contexts_of
@@ -33,7 +34,8 @@ from ottl.resolver import Options
 
 Batch = Union[SpanBatch, LogBatch]
 
-__all__ = ["Condition", "Statement", "compile_condition", "compile_statement", "VMError"]
+__all__ = ["Condition", "Statement", "compile_condition", "compile_statement", "VMError",
+           "NeedsReference"]
 
 
 class Condition:
@@ -50,11 +52,12 @@ class Condition:
             self.program = _compile_condition(resolved.expr, resolved.context, resolved.text)
         except NotNative as exc:
             self.reason = str(exc)
+        gates = options.gates if options else frozenset()
         if self.program is not None:
             tags, vals = self.program.const_arrays()
             self._vm = VMProgram(self.program.code, tags, vals, self.program.strings,
                                  self.program.nregs, self.program.nmasks)
-        gates = options.gates if options else frozenset()
+            self._derived = DerivedColumns(self.program, gates)
         self._reference = _reference_condition(resolved, gates)
 
     @property
@@ -71,8 +74,19 @@ class Condition:
             raise ValueError(f"a {self.context} condition cannot run over a "
                              f"{type(batch).__name__}")
         if self._vm is not None:
-            return self._vm.filter(batch).view(np.bool_)
+            try:
+                return self.native_filter(batch)
+            except NeedsReference:
+                pass
         return self.reference_filter(batch)
+
+    def native_filter(self, batch: Batch) -> np.ndarray:
+        """``filter`` on the VM only: raises ``NeedsReference`` where this batch needs the
+        reference evaluator (a converter that fails or returns what the VM cannot hold)."""
+        if self._vm is None:
+            raise NeedsReference(self.reason)
+        derived = self._derived.compute(batch) if len(self._derived) else ()
+        return self._vm.filter(batch, derived).view(np.bool_)
 
     def reference_filter(self, batch: Batch) -> np.ndarray:
         """The same mask, computed by the reference evaluator (the oracle of the VM)."""
@@ -118,6 +132,7 @@ class Statement:
             tags, vals = self.program.const_arrays()
             self._vm = VMProgram(self.program.code, tags, vals, self.program.strings,
                                  self.program.nregs, self.program.nmasks)
+            self._derived = DerivedColumns(self.program, gates)
 
     @property
     def native(self) -> bool:
@@ -125,14 +140,17 @@ class Statement:
 
     def execute(self, batch: Batch, gate: Optional[np.ndarray] = None) -> np.ndarray:
         """Applies the statement to the records ``gate`` allows (all by default); returns the
-        bool mask of the records where it ran (its where clause held)."""
+        bool mask of the records where it ran (its where clause held). Raises
+        ``NeedsReference`` (before changing anything) where this batch needs the reference
+        evaluator."""
         if self._vm is None:
             raise ValueError(f"'{self.text}' does not run natively: {self.reason}")
         expected = SpanBatch if self.context == "span" else LogBatch
         if not isinstance(batch, expected):
             raise ValueError(f"a {self.context} statement cannot run over a "
                              f"{type(batch).__name__}")
-        return self._vm.execute(batch, gate).view(np.bool_)
+        derived = self._derived.compute(batch) if len(self._derived) else ()
+        return self._vm.execute(batch, gate, derived).view(np.bool_)
 
     def disassemble(self) -> str:
         return disassemble(self.program) if self.program is not None else ""

@@ -32,6 +32,7 @@ from ottl import _sdk_wire
 from ottl._batch import decode_logs, decode_traces
 from ottl._vm import dirty_records
 from ottl.config import Group, load_config
+from ottl.derive import NeedsReference
 from ottl.eval.batch_model import batch_from_payload, payload_from_batch
 from ottl.eval.processors import FilterProcessor, TransformProcessor
 from ottl.lang.errors import OttlError
@@ -74,9 +75,8 @@ class _Engine:
         self.transform = TransformPipeline(self.tgroups, options)
         self.filter = FilterPipeline(self.fgroups, options)
         self.native = self.transform.native and self.filter.native
-        if not self.native:
-            self.reference = (TransformProcessor(self.tgroups, options),
-                              FilterProcessor(self.fgroups, options))
+        self._options = options
+        self._reference: Optional[tuple[TransformProcessor, FilterProcessor]] = None
         self.stats = PipelineStats()
         self._instruments = _instruments(meter_provider) if meter_provider is not None else None
 
@@ -86,15 +86,14 @@ class _Engine:
         batch = decode(data)
         n = len(batch)
         errors: dict[str, int] = {}
-        if self.native:
-            if self.tgroups:
-                self.transform.execute(batch)
-            keep = self.filter.keep(batch) if self.fgroups else np.ones(n, dtype=np.bool_)
-            changed = dirty_records(batch)
-            fresh = iter(back(decode(batch.encode(keep & changed))) if (keep & changed).any() else ())
-            out = [next(fresh) if changed[i] else objects[order[i]]
-                   for i in np.flatnonzero(keep)]
-        else:
+        native = self.native
+        if native:
+            try:
+                out = self._native(objects, batch, order, decode, back)
+            except NeedsReference:
+                native = False
+                batch = decode(data)  # the transform may have half changed the first one
+        if not native:
             payload = payload_from_batch(batch)
             payload, tstats = self.reference[0].process(payload)
             payload, fstats = self.reference[1].process(payload)
@@ -123,6 +122,22 @@ class _Engine:
                 i["errors"].add(count, {**attrs, "statement": text})
             i["duration"].record(seconds, attrs)
         return out
+
+    def _native(self, objects: Sequence[Any], batch: Any, order: list[int], decode: Any,
+                back: Any) -> list[Any]:
+        if self.tgroups:
+            self.transform.execute(batch)
+        keep = self.filter.keep(batch) if self.fgroups else np.ones(len(batch), dtype=np.bool_)
+        changed = dirty_records(batch)
+        fresh = iter(back(decode(batch.encode(keep & changed))) if (keep & changed).any() else ())
+        return [next(fresh) if changed[i] else objects[order[i]] for i in np.flatnonzero(keep)]
+
+    @property
+    def reference(self) -> tuple[TransformProcessor, FilterProcessor]:
+        if self._reference is None:
+            self._reference = (TransformProcessor(self.tgroups, self._options),
+                               FilterProcessor(self.fgroups, self._options))
+        return self._reference
 
 
 def _instruments(meter_provider: Any) -> dict[str, Any]:

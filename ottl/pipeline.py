@@ -66,7 +66,8 @@ class FilterPipeline:
         return not self.reasons
 
     def keep(self, batch: Batch) -> np.ndarray:
-        """The records of ``batch`` that no condition drops (a bool mask)."""
+        """The records of ``batch`` that no condition drops (a bool mask). Raises
+        ``ottl.derive.NeedsReference`` when this batch needs the reference evaluator."""
         if not self.native:
             raise ValueError("this pipeline does not run natively: " + "; ".join(self.reasons))
         started = time.perf_counter()
@@ -76,7 +77,7 @@ class FilterPipeline:
             if group.signal != signal:
                 continue
             for condition in group.conditions:
-                drop |= condition.filter(batch)
+                drop |= condition.native_filter(batch)
         keep = ~drop
         kept = int(keep.sum())
         s = self.stats
@@ -122,7 +123,9 @@ class TransformPipeline:
 
     def execute(self, batch: Batch) -> int:
         """Runs every group of the batch's signal over it, in order; returns how many
-        (statement, record) pairs ran."""
+        (statement, record) pairs ran. Raises ``ottl.derive.NeedsReference`` when this batch
+        needs the reference evaluator (the batch may then be half changed: start again from
+        the input)."""
         if not self.native:
             raise ValueError("this pipeline does not run natively: " + "; ".join(self.reasons))
         started = time.perf_counter()
@@ -136,7 +139,7 @@ class TransformPipeline:
                 # A group's conditions are ORed and decide once, before its statements run.
                 gate = np.zeros(len(batch), dtype=np.bool_)
                 for condition in group.conditions:
-                    gate |= condition.filter(batch)
+                    gate |= condition.native_filter(batch)
             for statement in group.statements:
                 ran += int(statement.execute(batch, gate).sum())
         s = self.stats

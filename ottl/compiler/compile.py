@@ -19,6 +19,7 @@ from typing import Any, Optional, Union
 
 from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODE_INDEX, OPCODES
 from ottl.compiler.program import (
+    Derived,
     TAG_BOOL,
     TAG_BYTES,
     TAG_DOUBLE,
@@ -34,6 +35,9 @@ from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
 from ottl.resolved import (
     RAnd,
+    RFunctionRef,
+    RList,
+    RMap,
     RStatement,
     RBoolConst,
     RCompare,
@@ -43,8 +47,14 @@ from ottl.resolved import (
     RNeg,
     RNot,
     ROr,
+    RCall,
     RPath,
 )
+
+# Converters whose result depends on something other than their arguments (the clock, chance,
+# the record itself) or that take lambdas: never computed once per distinct value.
+NOT_MEMOIZABLE = frozenset({"UUID", "UUIDv7", "Now", "IsRootSpan", "All", "Any", "Filter",
+                            "Find", "MapEach", "MapKeys", "Reduce", "When"})
 
 # The contexts whose records are a batch's rows, and the signal of each.
 ROW_CONTEXTS = {"span": "traces", "log": "logs"}
@@ -113,6 +123,14 @@ class _Builder:
             self.program.nregs += 1
         return self._loads[slot][0]
 
+    def derived(self, spec: Derived, span: Span) -> int:
+        """A register holding derived column ``spec`` (hoisted like the other loads)."""
+        self.program.derived.append(spec)
+        slot = len(self.program.derived) - 1
+        self._loads[(-1 - slot, None)] = (self.program.nregs, span)
+        self.program.nregs += 1
+        return self._loads[(-1 - slot, None)][0]
+
     def register(self) -> int:
         self.program.nregs += 1
         return self.program.nregs - 1
@@ -141,7 +159,9 @@ class _Builder:
         self.emit(span, "HALT")
         prologue = []
         for (field, key), (reg, span_) in self._loads.items():
-            if key is None:
+            if field < 0:
+                prologue.append(([OPCODE_INDEX["LOAD_DERIVED"], reg, -1 - field], span_))
+            elif key is None:
                 prologue.append(([OPCODE_INDEX["LOAD_FIELD"], reg, field], span_))
             else:
                 prologue.append(([OPCODE_INDEX["LOAD_ATTR"], reg, field, key], span_))
@@ -264,6 +284,11 @@ def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
         return left
     if isinstance(node, RCompare):
         return _compare(b, node)
+    if isinstance(node, RCall):
+        reg = _call(b, node, boolean=True)
+        m = b.mask()
+        b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index("=="), reg, b.const(True))
+        return m
     raise NotNative(f"{type(node).__name__[1:].lower()} as a condition")
 
 
@@ -299,7 +324,60 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
         return _math(b, node, left, right)
     if isinstance(node, RPath):
         return _path(b, node)
+    if isinstance(node, RCall):
+        return _call(b, node)
     raise NotNative(f"{type(node).__name__[1:].lower()} values")
+
+
+def _call(b: _Builder, node: RCall, boolean: bool = False) -> int:
+    """A converter of one row-dependent argument (the others constant) as a derived column."""
+    if node.spec.name in NOT_MEMOIZABLE:
+        raise NotNative(f"the converter {node.spec.name}")
+    if node.keys:
+        raise NotNative(f"keys on the result of {node.spec.name}")
+    row = [i for i, a in enumerate(node.args) if a is not None and not _constant(a.value)]
+    if len(row) != 1:
+        raise NotNative(f"{node.spec.name} with {len(row)} arguments that vary by record "
+                        "(one is native)")
+    return b.derived(Derived(node, row[0], _source(b, node.args[row[0]].value), boolean),
+                     node.span)
+
+
+def _constant(node: Any) -> bool:
+    """Whether a value node is known at compile time (literals, enums, lists and maps of them,
+    function references)."""
+    if isinstance(node, (RLiteral, REnum, RFunctionRef)):
+        return True
+    if isinstance(node, RList):
+        return all(_constant(i) for i in node.items)
+    if isinstance(node, RMap):
+        return all(_constant(v) for _, v in node.items)
+    if isinstance(node, (RNeg, RMath)):
+        return _constant(node.operand) if isinstance(node, RNeg) else \
+            _constant(node.left) and _constant(node.right)
+    return False
+
+
+def _source(b: _Builder, node: Any) -> tuple:
+    """Where a derived column's input comes from: a field, an attribute, or another one."""
+    if isinstance(node, RCall):
+        _call(b, node)
+        return ("derived", len(b.program.derived) - 1)
+    if not isinstance(node, RPath):
+        raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")
+    context = b.program.context
+    own = node.context == context
+    field = _FIELD_BY_PATH.get((node.context, node.spec.name, ROW_CONTEXTS[context] if own else "*"))
+    if field is None:
+        raise NotNative(f"the path {node.text()}")
+    if FIELDS[field].tag == "MAP":
+        if len(node.keys) != 1 or not isinstance(node.keys[0], RLiteral) \
+                or not isinstance(node.keys[0].value, str):
+            raise NotNative(f"the path {node.text()} (only one string key is native)")
+        return ("field", field, node.keys[0].value)
+    if node.keys:
+        raise NotNative(f"keys on {node.text()}")
+    return ("field", field, None)
 
 
 def _math(b: _Builder, node: RMath, left: Union[int, _Const], right: Union[int, _Const]) -> int:

@@ -23,6 +23,19 @@ TAG_NAMES = {TAG_STRING: "string", TAG_BOOL: "bool", TAG_INT: "int", TAG_DOUBLE:
 
 
 @dataclass
+class Derived:
+    """A column the engine computes per batch before the run: ``call`` (a converter) applied
+    once per distinct value of its one row-dependent argument (``arg``, its position), which
+    reads ``source``: ("field", field id, attribute key or None) or ("derived", slot).
+    ``boolean``: used as a condition, so every result must be a bool."""
+
+    call: Any
+    arg: int
+    source: tuple
+    boolean: bool = False
+
+
+@dataclass
 class Program:
     context: str
     source: str
@@ -32,6 +45,7 @@ class Program:
     nregs: int = 0
     nmasks: int = 0
     spans: dict[int, Span] = field(default_factory=dict)
+    derived: list[Derived] = field(default_factory=list)
 
     def const_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The constant pool as the C side takes it: tags (uint8) and int64 payloads."""

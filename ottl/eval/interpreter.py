@@ -353,3 +353,27 @@ def _literal(value: Any) -> Any:
 
 
 __all__ = ["Statement", "Condition", "compile_statement", "compile_condition"]
+
+
+_ROW = "\x00row"
+
+
+def compile_call_of(node: RCall, arg: int, text: str,
+                    gates: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
+    """A converter call as a function of its argument at position ``arg`` (every other argument
+    being constant): what the fast engine applies once per distinct value of a column. Raises
+    ``OttlRuntimeError`` where the call would fail on a record with that value."""
+    args = list(node.args)
+    a = args[arg]
+    assert a is not None
+    args[arg] = RArg(a.param, RLambdaParam(_ROW, (), a.span), a.span)
+    fn = _Compiler(text, gates).call(RCall(node.spec, tuple(args), node.keys, node.span))
+
+    def apply(value: Any) -> Any:
+        _FRAMES.frames.append({_ROW: value})
+        try:
+            return fn(None)  # type: ignore[arg-type] - every other argument is a constant
+        finally:
+            _FRAMES.frames.pop()
+
+    return apply

@@ -1,0 +1,112 @@
+"""Derived columns: converters run once per distinct value of a batch, not once per record.
+
+A program's ``derived`` list (``ottl.compiler.program.Derived``) names converter calls with one
+argument that varies by record. Before the VM runs, ``DerivedColumns.compute(batch)`` reads that
+argument's column, finds its distinct values (``numpy.unique``), applies the reference
+implementation of the converter to each distinct value once, and spreads the results back over
+the records as a (tags, values) column the program's ``LOAD_DERIVED`` reads. So a regular
+expression, a case conversion or a hash runs once per distinct string of the batch.
+
+A result the VM cannot hold (a map, a list, a time), a value it cannot hand to Python (a map or
+list argument), or a converter that fails on some value raises ``NeedsReference``: the caller
+then runs the configuration through the reference evaluator, which gives the exact result,
+errors and error modes included.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable
+
+import numpy as np
+
+from ottl import _vm
+from ottl._batch import TAG_BOOL, TAG_BYTES, TAG_DOUBLE, TAG_INT, TAG_NONE, TAG_STRING
+from ottl.compiler.program import Program
+from ottl.eval.errors import OttlRuntimeError
+from ottl.eval.interpreter import compile_call_of
+from ottl.lang.errors import OttlError
+
+_INT64 = (-(2**63), 2**63 - 1)
+_PAIR = np.dtype([("tag", np.uint8), ("val", np.int64)])
+
+
+class NeedsReference(Exception):
+    """This batch needs the reference evaluator (the reason says why)."""
+
+
+class DerivedColumns:
+    """The derived columns of one program, computed per batch."""
+
+    def __init__(self, program: Program, gates: frozenset[str] = frozenset()) -> None:
+        self.program = program
+        self._fns: list[Callable[[Any], Any]] = [
+            compile_call_of(d.call, d.arg, program.source, gates) for d in program.derived
+        ]
+
+    def __len__(self) -> int:
+        return len(self._fns)
+
+    def compute(self, batch: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        columns: list[tuple[np.ndarray, np.ndarray]] = []
+        for spec, fn in zip(self.program.derived, self._fns):
+            if spec.source[0] == "derived":
+                tags, vals = columns[spec.source[1]]
+            else:
+                _, field, key = spec.source
+                tags, vals = _vm.column(batch, field, key)
+            pairs = np.empty(len(tags), dtype=_PAIR)
+            pairs["tag"] = tags
+            pairs["val"] = vals
+            distinct, inverse = np.unique(pairs, return_inverse=True)
+            out = np.empty(len(distinct), dtype=_PAIR)
+            name = spec.call.spec.name
+            for i, (tag, val) in enumerate(distinct.tolist()):
+                try:
+                    result = fn(_to_python(batch, tag, val))
+                except (OttlRuntimeError, OttlError) as exc:
+                    raise NeedsReference(f"{name} fails on a value of this batch: "
+                                         f"{exc.message if isinstance(exc, OttlError) else exc}") from None
+                if spec.boolean and not isinstance(result, bool):
+                    raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
+                                         "is needed")
+                out[i] = _from_python(batch, name, result)
+            result_pairs = out[inverse.reshape(-1)]
+            columns.append((np.ascontiguousarray(result_pairs["tag"]),
+                            np.ascontiguousarray(result_pairs["val"])))
+        return columns
+
+
+def _to_python(batch: Any, tag: int, val: int) -> Any:
+    if tag == TAG_STRING:
+        return batch.string(val)
+    if tag == TAG_INT:
+        return val
+    if tag == TAG_DOUBLE:
+        return struct.unpack("<d", struct.pack("<q", val))[0]
+    if tag == TAG_BOOL:
+        return bool(val)
+    if tag == TAG_BYTES:
+        return batch.string_bytes(val)
+    if tag == TAG_NONE:
+        return None
+    raise NeedsReference("a converter argument that is a map or a list")
+
+
+def _from_python(batch: Any, name: str, value: Any) -> tuple[int, int]:
+    if value is None:
+        return TAG_NONE, 0
+    if isinstance(value, bool):
+        return TAG_BOOL, int(value)
+    if type(value) is int:
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise NeedsReference(f"{name} gave an int outside int64")
+        return TAG_INT, value
+    if type(value) is float:
+        return TAG_DOUBLE, struct.unpack("<q", struct.pack("<d", value))[0]
+    if type(value) is str:
+        return TAG_STRING, _vm.intern(batch, value.encode("utf-8", "surrogatepass"))
+    if type(value) is bytes:
+        return TAG_BYTES, _vm.intern(batch, value)
+    raise NeedsReference(f"{name} gave a {type(value).__name__}, which the VM cannot hold")
+
