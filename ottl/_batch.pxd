@@ -178,6 +178,14 @@ cdef extern from "otlp_batch.h" nogil:
                     size_t cap, size_t *len)
 
 
+cdef extern from "otlp_json.h" nogil:
+    int ottl_json_transcode(int kind, const uint8_t *json, size_t len,
+                            const ottl_decode_options *opt, uint8_t **out, size_t *out_len,
+                            size_t *unknown, ottl_decode_error *err)
+    int ottl_encode_json(const ottl_batch *b, const uint8_t *mask, uint8_t *buf, size_t cap,
+                         size_t *len)
+
+
 cdef class _Batch:
     cdef ottl_batch *b
     cdef bytes data

@@ -1,6 +1,6 @@
 # cython: language_level=3
-"""Columnar span and log batches, decoded from and encoded to OTLP protobuf by the C codec in
-csrc/ (docs/batches.md describes the layout).
+"""Columnar span and log batches, decoded from and encoded to OTLP protobuf (and OTLP/JSON) by
+the C codec in csrc/ (docs/batches.md describes the layout).
 
 The C side does all per-record work with the GIL released; this module only hands over bytes
 and wraps the batch's C arrays as read-only numpy arrays that share its memory. ``records()``
@@ -11,6 +11,7 @@ cimport numpy as cnp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free
 from cpython.ref cimport PyObject
 from libc.string cimport memcpy, memmove
 
@@ -29,7 +30,8 @@ from ottl import limits
 cnp.import_array()
 
 __all__ = [
-    "OtlpDecodeError", "SpanBatch", "LogBatch", "decode_traces", "decode_logs",
+    "OtlpDecodeError", "OtlpJsonDecodeError", "SpanBatch", "LogBatch", "decode_traces",
+    "decode_logs", "decode_traces_json", "decode_logs_json",
     "TAG_EMPTY", "TAG_STRING", "TAG_BOOL", "TAG_INT", "TAG_DOUBLE", "TAG_ARRAY", "TAG_KVLIST",
     "TAG_BYTES", "TAG_STRINDEX", "TAG_NONE",
 ]
@@ -56,6 +58,13 @@ class OtlpDecodeError(ValueError):
         self.path = path
         where = f" in {path}" if path else ""
         super().__init__(f"{reason} at byte {offset}{where}")
+
+
+class OtlpJsonDecodeError(OtlpDecodeError):
+    """Bad OTLP/JSON input: ``offset`` is the byte of the JSON text (of its UTF-8 encoding, for
+    a ``str``) where decoding failed, ``path`` the field it was in, with the protobuf field
+    names (``resource_spans[0].scope_spans[0].spans[3].attributes[2].value``). A subclass of
+    OtlpDecodeError, so one ``except`` catches both codecs' errors."""
 
 
 # One freed batch kept for the next decode to fill: its tables are allocated and their pages
@@ -135,6 +144,71 @@ cdef _decode(data, int kind, type cls, max_string_length, max_attributes):
     out.b = b
     out.data = raw
     return out
+
+
+cdef _raise_json(ottl_decode_error *err):
+    if err.code == OTTL_DECODE_NOMEM:
+        raise MemoryError(err.message.decode("utf-8", "replace"))
+    raise OtlpJsonDecodeError(err.message.decode("utf-8", "replace"), err.offset,
+                              err.path.decode("utf-8", "replace"))
+
+
+cdef _decode_json(data, int kind, type cls, max_string_length, max_attributes):
+    """Transcode the JSON ``data`` to protobuf and decode that into a new ``cls`` batch, the GIL
+    released for both. The batch keeps the transcoded bytes as its input."""
+    cdef bytes raw
+    if isinstance(data, str):
+        # Lone surrogates pass through, to be refused (as invalid UTF-8) with their offset.
+        raw = (<str>data).encode("utf-8", "surrogatepass")
+    else:
+        raw = _as_bytes(data)
+    cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
+    cdef ottl_decode_error err
+    cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
+    cdef size_t n = <size_t>PyBytes_GET_SIZE(raw)
+    cdef uint8_t *buf = NULL
+    cdef size_t blen = 0, unknown = 0
+    cdef int rc
+    with nogil:
+        rc = ottl_json_transcode(kind, p, n, &opt, &buf, &blen, &unknown, &err)
+    if rc != OTTL_DECODE_OK:
+        _raise_json(&err)
+    # One copy into a bytes object, which the batch owns like a protobuf input (its verbatim
+    # copy-out reads it); cheap beside the transcoding.
+    cdef bytes proto
+    try:
+        proto = PyBytes_FromStringAndSize(<const char *>buf, <Py_ssize_t>blen)
+    finally:
+        free(buf)
+    p = <const uint8_t *>PyBytes_AS_STRING(proto)
+    cdef ottl_batch *b = NULL
+    cdef ottl_batch *reuse = _take_spare()
+    with nogil:
+        rc = ottl_decode_into(reuse, kind, p, blen, &opt, &b, &err)
+    if rc == OTTL_DECODE_NOMEM:
+        _raise(&err)
+    if rc != OTTL_DECODE_OK:
+        # The transcoder refuses whatever the decoder would; this would be a bug.
+        raise OtlpJsonDecodeError(
+            "internal error: the transcoded protobuf was refused ("
+            + err.message.decode("utf-8", "replace") + ")", 0, err.path.decode("utf-8", "replace"))
+    b.unknown_fields += unknown
+    cdef _Batch out = cls.__new__(cls)
+    out.b = b
+    out.data = proto
+    return out
+
+
+def decode_traces_json(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
+    """Decode the OTLP/JSON form of an ExportTraceServiceRequest (bytes, bytearray, memoryview
+    or str) into a SpanBatch; the GIL is released meanwhile. Raises OtlpJsonDecodeError."""
+    return _decode_json(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes)
+
+
+def decode_logs_json(data, *, max_string_length=None, max_attributes=None) -> LogBatch:
+    """Decode the OTLP/JSON form of an ExportLogsServiceRequest into a LogBatch (see
+    decode_traces_json)."""
+    return _decode_json(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes)
 
 
 def decode_traces(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
@@ -369,6 +443,17 @@ cdef class _Batch:
 
     # ---- encoding ----
 
+    def _mask(self, mask):
+        """A selection mask as contiguous uint8 (one byte per record), or None."""
+        if mask is None:
+            return None
+        arr = np.asarray(mask)
+        if arr.shape != (self._count(),):
+            raise ValueError(f"mask has shape {arr.shape}, expected ({self._count()},)")
+        if arr.dtype != np.bool_:
+            arr = arr != 0
+        return np.ascontiguousarray(arr).view(np.uint8)
+
     def encode(self, mask=None, *, bint verbatim=False) -> bytes:
         """The batch as OTLP protobuf bytes; with mask (one entry per record, true keeps) only
         the kept records, dropping scopes and resources left empty. verbatim copies each
@@ -378,13 +463,9 @@ cdef class _Batch:
         cdef int rc = -1
         cdef size_t n = 0
         cdef uint8_t *op
-        if mask is not None:
-            arr = np.asarray(mask)
-            if arr.shape != (self._count(),):
-                raise ValueError(f"mask has shape {arr.shape}, expected ({self._count()},)")
-            if arr.dtype != np.bool_:
-                arr = arr != 0
-            m = np.ascontiguousarray(arr).view(np.uint8)
+        marr = self._mask(mask)
+        if marr is not None:
+            m = marr
             if m.shape[0]:
                 mp = &m[0]
             else:
@@ -406,6 +487,44 @@ cdef class _Batch:
             cap *= 2
         if n != cap:
             memmove(op, op + cap - n, n)
+            if _resize_bytes(&raw, <Py_ssize_t>n) < 0:
+                raise MemoryError("out of memory while encoding")
+        out = <object>raw
+        _decref(raw)
+        return out
+
+    def encode_json(self, mask=None) -> bytes:
+        """The batch as OTLP/JSON (compact UTF-8, the form protojson writes: lowerCamelCase
+        names, hex ids, 64-bit integers as strings, enums as numbers, defaults left out); with
+        mask, only the kept records, as encode() does. The GIL is released meanwhile."""
+        cdef const uint8_t[::1] m
+        cdef const uint8_t *mp = NULL
+        cdef int rc = -1
+        cdef size_t n = 0
+        cdef uint8_t *op
+        marr = self._mask(mask)
+        if marr is not None:
+            m = marr
+            if m.shape[0]:
+                mp = &m[0]
+            else:
+                mp = <const uint8_t *>b""
+        # A first guess at the size (OTLP/JSON runs two to three times the protobuf); when it is
+        # short, the encoder reports the exact size and the second call fits.
+        cdef size_t cap = 3 * <size_t>PyBytes_GET_SIZE(self.data) + 64
+        cdef PyObject *raw = NULL
+        while True:
+            raw = _new_bytes(NULL, <Py_ssize_t>cap)
+            if raw == NULL:
+                raise MemoryError("out of memory while encoding")
+            op = <uint8_t *>_bytes_data(raw)
+            with nogil:
+                rc = ottl_encode_json(self.b, mp, op, cap, &n)
+            if rc == 0:
+                break
+            _decref(raw)
+            cap = n
+        if n != cap:
             if _resize_bytes(&raw, <Py_ssize_t>n) < 0:
                 raise MemoryError("out of memory while encoding")
         out = <object>raw

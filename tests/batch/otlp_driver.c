@@ -4,15 +4,17 @@
  * and checks that it exits cleanly.
  *
  * usage: otlp_driver ITERATIONS FILE...
- * Each file is decoded as traces and as logs, ITERATIONS times; whatever decodes is encoded
- * (plain, masked, verbatim) and the encoding decoded again, which must succeed and encode to
- * the same bytes. Prints "ok <decoded> <rejected>"; exits 1 on any inconsistency.
+ * Each file is decoded as traces and as logs, ITERATIONS times: files named *.json as OTLP/JSON,
+ * others as protobuf. Whatever decodes is encoded (plain, masked, verbatim, and as JSON, plain
+ * and masked) and the encodings decoded again, which must succeed and encode to the same bytes.
+ * Prints "ok <decoded> <rejected>"; exits 1 on any inconsistency.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "otlp_batch.h"
+#include "otlp_json.h"
 
 typedef int (*decode_fn)(const uint8_t *, size_t, const ottl_decode_options *, ottl_batch **,
                          ottl_decode_error *);
@@ -35,17 +37,107 @@ static uint8_t *encode(const ottl_batch *b, const uint8_t *mask, int verbatim, s
     }
 }
 
+/* OTLP/JSON, first into a buffer too small (the encoder then reports the exact size), then
+ * into an exactly sized heap block, so ASan sees any write past what it reported. */
+static uint8_t *encode_json(const ottl_batch *b, const uint8_t *mask, size_t *len) {
+    uint8_t small[8];
+    size_t need = 0;
+    if (ottl_encode_json(b, mask, small, sizeof small, &need) == 0) {
+        uint8_t *out = malloc(need + 1);
+        if (out) memcpy(out, small, need);
+        *len = need;
+        return out;
+    }
+    uint8_t *out = malloc(need);
+    if (!out) return NULL;
+    if (ottl_encode_json(b, mask, out, need, len) != 0 || *len != need) {
+        fprintf(stderr, "encode_json: the size it reported did not fit\n");
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 static size_t record_count(const ottl_batch *b) {
     return b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
 }
 
+/* The batch's JSON decodes (as JSON) to a batch with the same protobuf encoding e[0, elen), and
+ * writes the same JSON again; the masked JSON decodes too. 0 ok, -1 inconsistent. */
+static int check_json(const ottl_batch *b, const uint8_t *mask, const uint8_t *e, size_t elen) {
+    size_t jlen = 0, mjlen = 0;
+    uint8_t *j = encode_json(b, NULL, &jlen);
+    uint8_t *mj = encode_json(b, mask, &mjlen);
+    int bad = !j || !mj;
+    ottl_decode_error err;
+    for (int k = 0; k < 2 && !bad; k++) {
+        ottl_batch *again = NULL;
+        uint8_t *buf = NULL;
+        const uint8_t *in = k ? mj : j;
+        size_t inlen = k ? mjlen : jlen;
+        if (ottl_decode_json_into(NULL, b->kind, in, inlen, NULL, &again, &buf, &err)) {
+            fprintf(stderr, "JSON re-decode failed: %s at %lld in %s\n", err.message,
+                    (long long)err.offset, err.path);
+            bad = 1;
+            break;
+        }
+        if (k == 0) {
+            size_t alen = 0, a2len = 0;
+            uint8_t *a = encode(again, NULL, 0, &alen);
+            uint8_t *a2 = encode_json(again, NULL, &a2len);
+            if (!a || alen != elen || memcmp(a, e, elen) != 0) {
+                fprintf(stderr, "JSON round trip changed the protobuf encoding\n");
+                bad = 1;
+            }
+            if (!a2 || a2len != jlen || memcmp(a2, j, jlen) != 0) {
+                fprintf(stderr, "JSON round trip changed the JSON encoding\n");
+                bad = 1;
+            }
+            free(a);
+            free(a2);
+        }
+        ottl_batch_free(again);
+        free(buf);
+    }
+    free(j);
+    free(mj);
+    return bad ? -1 : 0;
+}
+
+static int json_traces(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                       ottl_batch **out, ottl_decode_error *err);
+static int json_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                     ottl_batch **out, ottl_decode_error *err);
+
+/* The transcoded buffer of the batch json_traces/json_logs decoded last (its input). */
+static uint8_t *json_buf;
+
+static int json_decode(int kind, const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                       ottl_batch **out, ottl_decode_error *err) {
+    free(json_buf);
+    json_buf = NULL;
+    return ottl_decode_json_into(NULL, kind, data, len, opt, out, &json_buf, err);
+}
+static int json_traces(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                       ottl_batch **out, ottl_decode_error *err) {
+    return json_decode(OTTL_BATCH_SPANS, data, len, opt, out, err);
+}
+static int json_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                     ottl_batch **out, ottl_decode_error *err) {
+    return json_decode(OTTL_BATCH_LOGS, data, len, opt, out, err);
+}
+
 /* 0 ok, 1 rejected, -1 inconsistent */
-static int check(decode_fn decode, const uint8_t *data, size_t len) {
+static int check(decode_fn decode, int json, const uint8_t *data, size_t len) {
     ottl_batch *b = NULL;
     ottl_decode_error err;
     int rc = decode(data, len, NULL, &b, &err);
     if (rc) {
         if (b || err.offset < 0 || (size_t)err.offset > len) return -1;
+        if (json && strstr(err.message, "internal error")) {
+            fprintf(stderr, "%s\n", err.message);
+            return -1;
+        }
         return 1;
     }
     size_t n = record_count(b), elen = 0, mlen = 0, vlen = 0;
@@ -55,10 +147,12 @@ static int check(decode_fn decode, const uint8_t *data, size_t len) {
     uint8_t *m = encode(b, mask, 0, &mlen);
     uint8_t *v = encode(b, NULL, 1, &vlen);
     int bad = !e || !m || !v;
+    if (!bad && check_json(b, mask, e, elen)) bad = 1;
     if (!bad) {
         /* What we encode we must read back, to the same bytes. */
         ottl_batch *again = NULL;
-        if (decode(e, elen, NULL, &again, &err)) {
+        decode_fn proto = b->kind == OTTL_BATCH_SPANS ? ottl_decode_traces : ottl_decode_logs;
+        if (proto(e, elen, NULL, &again, &err)) {
             fprintf(stderr, "re-decode failed: %s at %lld in %s\n", err.message,
                     (long long)err.offset, err.path);
             bad = 1;
@@ -78,6 +172,8 @@ static int check(decode_fn decode, const uint8_t *data, size_t len) {
     free(v);
     free(mask);
     ottl_batch_free(b);
+    free(json_buf);
+    json_buf = NULL;
     return bad ? -1 : 0;
 }
 
@@ -97,6 +193,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "oversize payload not refused\n");
         return 1;
     }
+    uint8_t *jb = NULL;
+    if (ottl_decode_json_into(NULL, OTTL_BATCH_SPANS, &one, (size_t)OTTL_MAX_PAYLOAD_SIZE + 1,
+                              NULL, &b, &jb, &err) != OTTL_DECODE_MALFORMED ||
+        b || jb || err.offset != OTTL_MAX_PAYLOAD_SIZE) {
+        fprintf(stderr, "oversize JSON payload not refused\n");
+        return 1;
+    }
     for (int f = 2; f < argc; f++) {
         FILE *fp = fopen(argv[f], "rb");
         if (!fp) {
@@ -113,10 +216,16 @@ int main(int argc, char **argv) {
             return 2;
         }
         fclose(fp);
+        size_t nlen = strlen(argv[f]);
+        int json = nlen > 5 && strcmp(argv[f] + nlen - 5, ".json") == 0;
         for (int it = 0; it < iterations; it++) {
             decode_fn fns[2] = {ottl_decode_traces, ottl_decode_logs};
+            if (json) {
+                fns[0] = json_traces;
+                fns[1] = json_logs;
+            }
             for (int k = 0; k < 2; k++) {
-                int rc = check(fns[k], data, (size_t)len);
+                int rc = check(fns[k], json, data, (size_t)len);
                 if (rc < 0) {
                     fprintf(stderr, "inconsistent result for %s\n", argv[f]);
                     return 1;

@@ -1,9 +1,9 @@
 """The C codec under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer.
 
 Builds tests/batch/otlp_driver.c with the codec sources (as tests/test_limits.py builds its C
-check), writes valid payloads and deterministic corruptions of them, and runs the driver over
-them many times: every run of the suite checks the C for out-of-bounds access, undefined
-behaviour and leaks.
+check), writes valid payloads and deterministic corruptions of them, protobuf and OTLP/JSON, and
+runs the driver over them many times: every run of the suite checks the C for out-of-bounds
+access, undefined behaviour and leaks.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SOURCES = ["strtab.c", "utf8.c", "otlp_batch.c", "otlp_decode.c", "otlp_decode_traces.c",
-           "otlp_decode_logs.c", "otlp_encode.c", "otlp_encode_traces.c", "otlp_encode_logs.c"]
+           "otlp_decode_logs.c", "otlp_encode.c", "otlp_encode_traces.c", "otlp_encode_logs.c",
+           "otlp_json_decode.c", "otlp_json_encode.c"]
 
 sys.path.insert(0, str(HERE))
 from batch_strategies import ld, tag, vi  # noqa: E402
@@ -35,7 +36,7 @@ def driver(tmp_path_factory) -> Path:
     cmd = [cc, "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
            "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
            "-fno-omit-frame-pointer", "-I", str(ROOT / "csrc"), str(HERE / "otlp_driver.c"),
-           *[str(ROOT / "csrc" / s) for s in SOURCES], "-o", str(exe)]
+           *[str(ROOT / "csrc" / s) for s in SOURCES], "-o", str(exe), "-lm"]
     subprocess.run(cmd, check=True)
     return exe
 
@@ -69,6 +70,78 @@ def _payloads() -> list[bytes]:
     ]
     return [msg.SerializeToString(), trace_request(200, n_resources=2).SerializeToString(),
             logs_request(100, n_resources=2).SerializeToString(), *handmade]
+
+
+def _json_payloads() -> list[bytes]:
+    """OTLP/JSON documents: the official JSON mapping (hex ids) of the protobuf payloads, and
+    hand-made ones reaching the transcoder's less common paths."""
+    import base64
+    import json
+
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    def hex_ids(obj):
+        if isinstance(obj, dict):
+            return {k: base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId")
+                    else hex_ids(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [hex_ids(v) for v in obj]
+        return obj
+
+    out = []
+    for data in _payloads()[:3]:
+        for cls in (ExportTraceServiceRequest, ExportLogsServiceRequest):
+            try:
+                msg = cls.FromString(data)
+            except Exception:
+                continue
+            doc = hex_ids(MessageToDict(msg, use_integers_for_enums=True))
+            out.append(json.dumps(doc).encode())
+    deep = {"intValue": "1"}
+    for _ in range(30):
+        deep = {"arrayValue": {"values": [deep, {"kvlistValue": {"values": [{"key": "k"}]}}]}}
+    span = {"traceId": "0AF7651916CD43DD8448EB211C80319C", "spanId": "", "kind": "SPAN_KIND_SERVER",
+            "name": "a\"\\\u00e9\U0001F600\u0000\n", "startTimeUnixNano": 1e3,
+            "endTimeUnixNano": "18446744073709551615", "status": {"code": "STATUS_CODE_ERROR"},
+            "unknown": [{"x": [None, True, False, -1.5e-3, "s"]}], "flags": "7",
+            "attributes": [{"key": "b", "value": {"bytesValue": "AP-_"}},
+                           {"key": "d", "value": {"doubleValue": "NaN"}},
+                           {"key": "e", "value": {"doubleValue": 0.30000000000000004}},
+                           {"key": "n", "value": None}, {"key": "deep", "value": deep}]}
+    doc = {"resource_spans": [{"scope_spans": [{"spans": [span]}],
+                               "resource": {"entityRefs": [{"type": "t", "idKeys": ["a", ""]}]}}]}
+    out.append(json.dumps(doc).encode())  # non-ASCII as \u escapes
+    out.append(json.dumps(doc, ensure_ascii=False).encode())
+    out.append(json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"severityNumber": "SEVERITY_NUMBER_WARN", "body": {"stringValue": "x" * 300},
+         "traceId": "00" * 16}]}]}]}).encode())
+    out.append(b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"\xed\xa0\x80"}]}]}]}')
+    out.append(b"{}")
+    return out
+
+
+def _json_corruptions(data: bytes, rng: random.Random, count: int) -> list[bytes]:
+    splices = [b'"', b"{", b"}", b"[", b"]", b",", b":", b"\\", b"\\u", b"\\ud800", b"null",
+               b"-", b"1e999", b"0.5", b"\xff", b"\xc3", b"\x00", b'{"a":', b"18446744073709551616"]
+    out = []
+    for _ in range(count):
+        b = bytearray(data)
+        kind = rng.randrange(4)
+        at = rng.randrange(len(b)) if b else 0
+        if kind == 0:
+            del b[at:]
+        elif kind == 1 and b:
+            b[at] ^= 1 << rng.randrange(8)
+        elif kind == 2 and b:
+            del b[at]
+        else:
+            b[at:at] = rng.choice(splices)
+        out.append(bytes(b))
+    return out
 
 
 def _corruptions(data: bytes, rng: random.Random, count: int) -> list[bytes]:
@@ -110,6 +183,33 @@ def test_valid_payloads_round_trip_cleanly_many_times(driver, tmp_path):
     out = _run(driver, files, iterations=50)
     decoded = int(out.split()[1])
     assert decoded >= 50 * 3  # the generated requests decode (each as its own signal at least)
+
+
+def test_valid_json_round_trips_cleanly_many_times(driver, tmp_path):
+    files = []
+    for i, data in enumerate(_json_payloads()):
+        path = tmp_path / f"valid{i}.json"
+        path.write_bytes(data)
+        files.append(path)
+    out = _run(driver, files, iterations=10)
+    assert int(out.split()[1]) >= 10 * (len(files) - 1)
+
+
+def test_corrupted_json_is_refused_cleanly(driver, tmp_path):
+    rng = random.Random(5)
+    files = []
+    for i, data in enumerate(_json_payloads()):
+        for j, bad in enumerate(_json_corruptions(data, rng, 60)):
+            path = tmp_path / f"bad{i}_{j}.json"
+            path.write_bytes(bad)
+            files.append(path)
+    small = _json_payloads()[-4]
+    for k in range(0, len(small), 3):
+        path = tmp_path / f"prefix{k}.json"
+        path.write_bytes(small[:k])
+        files.append(path)
+    out = _run(driver, files, iterations=2)
+    assert int(out.split()[2]) > 0
 
 
 def test_corrupted_payloads_are_refused_cleanly(driver, tmp_path):
