@@ -58,6 +58,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                     "(repeatable, ORed)")
         sub_parser.add_argument("--error-mode", choices=("ignore", "silent", "propagate"),
                                 default="propagate")
+        sub_parser.add_argument("--engine", choices=("fast", "reference"), default="fast",
+                                help="fast: the C VM where the OTTL runs natively (the default); "
+                                     "reference: the plain-Python evaluator only")
         sub_parser.add_argument("--input", help="OTLP/JSON or protobuf file, or - for stdin")
         sub_parser.add_argument("--output", help="where to write the result (default: stdout "
                                 "with --input, nowhere for the built-in sample)")

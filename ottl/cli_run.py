@@ -14,7 +14,7 @@ from ottl.eval import otlp_json
 from ottl.eval.otlp_json import OtlpFormatError, Payload
 from ottl.eval.processors import GroupCompileError
 from ottl.lang.errors import OttlError
-from ottl.run import decode, run
+from ottl.run import run
 
 SAMPLES = ("sample_traces.json", "sample_logs.json")
 
@@ -32,7 +32,6 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     for name, data in inputs:
         try:
-            before, _ = decode(data)
             result = run(
                 data,
                 kind,
@@ -42,6 +41,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 conditions=getattr(args, "conditions", ()),
                 error_mode=args.error_mode,
                 output_format=args.format,
+                engine=args.engine,
             )
         except GroupCompileError as exc:
             err.write(f"ottl {args.command}: the OTTL does not compile:\n{exc}\n")
@@ -49,7 +49,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except (OttlError, OtlpFormatError, ConfigError, ValueError) as exc:
             err.write(f"ottl {args.command}: {name}: {_one_line(exc)}\n")
             return 1
-        summary = _summary(args.command, name, before, result.payload, result.stats)
+        summary = _summary(args.command, name, result.input, result.payload, result.stats)
         if args.input is None:
             out.write(summary)
             if args.output:

@@ -16,65 +16,130 @@ modified), ``OtlpFormatError`` for a document that is not OTLP, ``ConfigError`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+import re
+from typing import Any, Callable, Optional, Sequence, Union
 
+from ottl._batch import (
+    OtlpDecodeError,
+    SpanBatch,
+    decode_logs,
+    decode_logs_json,
+    decode_traces,
+    decode_traces_json,
+)
 from ottl.config import ERROR_MODES, SIGNAL_CONTEXTS, Group, Located, load_config
-from ottl.eval import otlp_json, otlp_proto
+from ottl.eval.batch_model import Batch, batch_from_payload, filter_mask, payload_from_batch
 from ottl.eval.otlp_json import OtlpFormatError, Payload
 from ottl.eval.processors import FilterProcessor, Stats, TransformProcessor
+from ottl.derive import NeedsReference
+from ottl.pipeline import FilterPipeline, TransformPipeline
 from ottl.resolver import Options
 
 Document = Union[dict, str, bytes]
 
+ENGINES = ("fast", "reference")
+
 CONTEXT_SIGNALS = {"span": "traces", "spanevent": "traces", "log": "logs"}
 
+# Which signal an OTLP/JSON document holds: the first of these keys in it (either spelling).
+_JSON_SIGNAL = re.compile(rb'"resource_?([sS]pans|[lL]ogs)"\s*:')
 
-@dataclass
+
 class Result:
-    """What a run produced: the output document, the payload, and what happened."""
+    """What a run produced: the output document, what happened, and the records before and
+    after as the evaluator's payloads (built on first use: the fast path needs none)."""
 
-    document: Document
-    payload: Payload
-    stats: Stats
+    def __init__(self, document: Document, stats: Stats, batch: Batch,
+                 after: Callable[[], Payload], before: Callable[[], Payload]) -> None:
+        self.document = document
+        self.stats = stats
+        self.batch = batch
+        self._after = after
+        self._before = before
+        self._input: Optional[Payload] = None
+        self._payload: Optional[Payload] = None
+
+    @property
+    def input(self) -> Payload:
+        if self._input is None:
+            self._input = self._before()
+        return self._input
+
+    @property
+    def payload(self) -> Payload:
+        if self._payload is None:
+            self._payload = self._after()
+        return self._payload
 
 
 def decode(doc: Document) -> tuple[Payload, str]:
     """A document as a payload, and its format: "otlp-json" or "otlp-proto"."""
+    batch, fmt = decode_batch(doc)
+    return payload_from_batch(batch), fmt
+
+
+def decode_batch(doc: Document) -> tuple[Batch, str]:
+    """A document as a columnar batch (through the native codec), and its format."""
     if isinstance(doc, dict):
-        return otlp_json.load(doc), "otlp-json"
+        return _json_batch(json.dumps(doc).encode("utf-8")), "otlp-json"
     if isinstance(doc, str):
-        return otlp_json.load(_parse_json(doc)), "otlp-json"
+        return _json_batch(doc.encode("utf-8")), "otlp-json"
     if isinstance(doc, (bytes, bytearray, memoryview)):
         data = bytes(doc)
         if data.lstrip()[:1] in (b"{", b"["):
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise OtlpFormatError(f"JSON input is not UTF-8 (byte {exc.start})") from None
-            return otlp_json.load(_parse_json(text)), "otlp-json"
-        return otlp_proto.load(data), "otlp-proto"
+            return _json_batch(data), "otlp-json"
+        return _proto_batch(data), "otlp-proto"
     raise TypeError(f"expected an OTLP document (dict, str or bytes), got {type(doc).__name__}")
 
 
-def _parse_json(text: str) -> Any:
+def _proto_batch(data: bytes) -> Batch:
+    """Traces or logs, whichever the bytes are: the decode that fails on no known field and
+    skips no unknown one (the two messages share field numbers down to the records)."""
+    errors = []
+    for name, decoder in (("traces", decode_traces), ("logs", decode_logs)):
+        try:
+            batch = decoder(data)
+        except OtlpDecodeError as exc:
+            errors.append(f"as {name}: {exc}")
+            continue
+        if batch.unknown_field_count == 0:
+            return batch
+        errors.append(f"as {name}: {batch.unknown_field_count} fields of another message type")
+    raise OtlpFormatError("not an OTLP ExportTraceServiceRequest or ExportLogsServiceRequest "
+                          f"({'; '.join(errors)})")
+
+
+def _json_batch(data: bytes) -> Batch:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise OtlpFormatError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
-                              f"{exc.msg}") from None
+        first = _JSON_SIGNAL.search(data)
+        if first is None:
+            decode_traces_json(data)  # a malformed document: its own error says where
+            if b'"resourceMetrics"' in data or b'"resource_metrics"' in data:
+                raise OtlpFormatError("resourceMetrics: metrics are not supported yet")
+            raise OtlpFormatError("neither resourceSpans nor resourceLogs is present")
+        if first.group(1).lower() == b"logs":
+            return decode_logs_json(data)
+        return decode_traces_json(data)
+    except OtlpDecodeError as exc:
+        raise OtlpFormatError(str(exc)) from None
 
 
 def encode(payload: Payload, fmt: str, like: Optional[Document] = None) -> Document:
     """A payload in ``fmt``; for JSON, a dict unless ``like`` is text or bytes."""
+    return encode_batch(batch_from_payload(payload), fmt, like)
+
+
+def encode_batch(batch: Batch, fmt: str, like: Optional[Document] = None,
+                 mask: Any = None, verbatim: bool = False) -> Document:
+    """A batch (or the records ``mask`` keeps) in ``fmt``, through the native codec."""
     if fmt == "otlp-proto":
-        return otlp_proto.dump(payload)
-    doc = otlp_json.dump(payload)
+        return batch.encode(mask, verbatim=verbatim)
+    data = batch.encode_json(mask)
     if isinstance(like, str):
-        return json.dumps(doc)
+        return data.decode("utf-8")
     if isinstance(like, (bytes, bytearray)):
-        return json.dumps(doc).encode("utf-8")
-    return doc
+        return data
+    return json.loads(data)
 
 
 def groups_from_arguments(
@@ -108,18 +173,70 @@ def run(
     error_mode: str = "propagate",
     output_format: Optional[str] = None,
     options: Optional[Options] = None,
+    engine: str = "fast",
 ) -> Result:
-    """The engine of ``transform`` and ``filter``: ``kind`` is "statements" or "conditions"."""
-    payload, fmt = decode(doc)
+    """The engine of ``transform`` and ``filter``: ``kind`` is "statements" or "conditions".
+    ``engine="fast"`` runs what the VM can run natively (a filter whose conditions all compile)
+    and the reference evaluator for the rest; ``engine="reference"`` runs only the latter."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    batch, fmt = decode_batch(doc)
+    signal = "traces" if isinstance(batch, SpanBatch) else "logs"
     if config is not None:
         groups = [g for g in load_config(config) if g.kind == kind]
     else:
         groups = groups_from_arguments(kind, texts, context=context, conditions=conditions,
-                                       error_mode=error_mode, signal=payload.signal)
+                                       error_mode=error_mode, signal=signal)
+    fmt = output_format or fmt
+    try:
+        fast = _run_fast(doc, kind, groups, batch, fmt, options) if engine == "fast" else None
+    except NeedsReference:
+        fast = None
+        batch, _ = decode_batch(doc)  # a transform may have half changed the first one
+    if fast is not None:
+        return fast
+    payload = payload_from_batch(batch)
     processor_cls = TransformProcessor if kind == "statements" else FilterProcessor
     processor = processor_cls(groups, options)
     out, stats = processor.process(payload)
-    return Result(encode(out, output_format or fmt, doc), out, stats)
+    mask = filter_mask(batch, out) if kind == "conditions" else None
+    if mask is not None:
+        # Only records were dropped: the kept ones go out as they came in, byte for byte.
+        document = encode_batch(batch, fmt, doc, mask, verbatim=True)
+    else:
+        document = encode(out, fmt, doc)
+    return Result(document, stats, batch, lambda: out, before=lambda: payload)
+
+
+def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: str,
+              options: Optional[Options]) -> Optional[Result]:
+    """The run on the VM, or None when the groups do not run natively."""
+    if kind == "conditions":
+        pipeline = FilterPipeline(groups, options)
+        if pipeline.native:
+            keep = pipeline.keep(batch)
+            stats = Stats(records_in=len(batch), records_out=int(keep.sum()))
+            stats.dropped = stats.records_in - stats.records_out
+            # The kept records go out as they came in, byte for byte.
+            document = encode_batch(batch, fmt, doc, keep, verbatim=True)
+            return Result(document, stats, batch, lambda: _kept_payload(batch, keep),
+                          before=lambda: payload_from_batch(decode_batch(doc)[0]))
+    if kind == "statements":
+        transform = TransformPipeline(groups, options)
+        if transform.native:
+            stats = Stats(records_in=len(batch), records_out=len(batch))
+            stats.statements_run = transform.execute(batch)  # changes the batch in place
+            # Records no statement changed go out byte for byte; the rest from the columns.
+            document = encode_batch(batch, fmt, doc, None, verbatim=True)
+            return Result(document, stats, batch, lambda: payload_from_batch(batch),
+                          before=lambda: payload_from_batch(decode_batch(doc)[0]))
+    return None
+
+
+def _kept_payload(batch: Batch, keep: Any) -> Payload:
+    """The evaluator's records of what a native filter kept (for summaries)."""
+    kept = decode_traces if isinstance(batch, SpanBatch) else decode_logs
+    return payload_from_batch(kept(batch.encode(keep, verbatim=True)))
 
 
 def transform(
@@ -130,10 +247,11 @@ def transform(
     context: Optional[str] = None,
     conditions: Sequence[str] = (),
     error_mode: str = "propagate",
+    engine: str = "fast",
 ) -> Document:
     """Apply transform statements (or a transform processor config) to an OTLP document."""
     return run(doc, "statements", config=config, texts=statements, context=context,
-               conditions=conditions, error_mode=error_mode).document
+               conditions=conditions, error_mode=error_mode, engine=engine).document
 
 
 def filter(  # noqa: A001 - the processor's name
@@ -143,7 +261,8 @@ def filter(  # noqa: A001 - the processor's name
     config: Optional[str] = None,
     context: Optional[str] = None,
     error_mode: str = "propagate",
+    engine: str = "fast",
 ) -> Document:
     """Drop the records any condition matches (or apply a filter processor config)."""
     return run(doc, "conditions", config=config, texts=conditions, context=context,
-               error_mode=error_mode).document
+               error_mode=error_mode, engine=engine).document
