@@ -103,6 +103,11 @@ cdef object _wrap(object owner, const void *ptr, Py_ssize_t n, int typenum, Py_s
     return arr
 
 
+# Columns whose memory a statement may reallocate (the VM interns strings and rebuilds the
+# record attribute pool): column() hands these out as copies, never as views.
+_MOVABLE = ("strings.", "attributes.")
+
+
 def _options(max_string_length, max_attributes):
     cdef ottl_decode_options opt
     opt.max_string_length = limits.validate_max_string_length(
@@ -434,12 +439,18 @@ cdef class _Batch:
         return sorted(self._column_specs())
 
     def column(self, str name):
-        """A read-only numpy array over one column (no copy; it keeps the batch alive)."""
+        """A read-only numpy array of one column. Fixed columns are views (no copy; they keep
+        the batch alive and show what statements write into them); the string table and the
+        record attribute pool, which a statement may reallocate, come as copies."""
         try:
             ptr, n, typenum, width = self._column_specs()[name]
         except KeyError:
             raise KeyError(f"no column {name!r}; see column_names()") from None
-        return _wrap(self, <const void *><size_t>ptr, n, typenum, width)
+        arr = _wrap(self, <const void *><size_t>ptr, n, typenum, width)
+        if name.startswith(_MOVABLE):
+            arr = arr.copy()
+            arr.flags.writeable = False
+        return arr
 
     # ---- encoding ----
 
