@@ -499,6 +499,14 @@ static void ints_of(const vm_reg *r, size_t s, size_t len, int64_t *dst) {
     }
 }
 
+/* The block of an int register as int64 in place, or NULL when it must be widened. uint64
+ * columns hold OTTL int64 values: the same bits. */
+static const int64_t *int64_view(const vm_reg *r, size_t s) {
+    if (r->kind == RK_U64) return (const int64_t *)((const uint64_t *)r->col + s);
+    if (r->kind == RK_I64) return (const int64_t *)r->col + (s - r->base);
+    return NULL;
+}
+
 /* Go's int64 arithmetic: wrapping, division truncating toward zero; the compiler emits a
  * division only by a nonzero constant, and the two cases C leaves undefined are defined here. */
 static void math_block(int op, const int64_t *a, const int64_t *b, size_t len, int64_t *out) {
@@ -650,9 +658,12 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                 int64_t *ta = scratch + (size_t)p->nregs * OTTL_VM_BLOCK_SIZE;
                 int64_t *tb = ta + OTTL_VM_BLOCK_SIZE;
                 int64_t *dst = scratch + (size_t)in[1] * OTTL_VM_BLOCK_SIZE;
-                ints_of(&regs[in[3]], s, len, ta);
-                ints_of(&regs[in[4]], s, len, tb);
-                math_block(in[2], ta, tb, len, dst);
+                /* 64-bit columns are read in place; narrower ones and constants widened. */
+                const int64_t *a = int64_view(&regs[in[3]], s);
+                const int64_t *bb = int64_view(&regs[in[4]], s);
+                if (!a) ints_of(&regs[in[3]], s, len, ta), a = ta;
+                if (!bb) ints_of(&regs[in[4]], s, len, tb), bb = tb;
+                math_block(in[2], a, bb, len, dst);
                 r->kind = RK_I64;
                 r->tag = OTTL_V_INT;
                 r->col = dst;

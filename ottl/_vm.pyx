@@ -75,9 +75,12 @@ cdef class VMProgram:
         cdef uint8_t[::1] o = out
         cdef uint8_t dummy = 0
         cdef uint8_t *op = &o[0] if n else &dummy
-        keep, cols = _derived_columns(derived, n)
-        cdef ottl_vm_derived *dp = _derived_pointer(cols)
-        cdef size_t nd = len(keep) // 2
+        cdef ottl_vm_derived *dp = NULL
+        cdef size_t nd = 0
+        if derived:  # most programs read none: no per-call allocation then
+            keep, cols = _derived_columns(derived, n)
+            dp = _derived_pointer(cols)
+            nd = len(keep) // 2
         if ottl_vm_prepare(self.p, b, &err):
             _raise(&err)
         with nogil:
@@ -116,9 +119,12 @@ cdef class VMProgram:
                 raise ValueError(f"gate has shape {arr.shape}, expected ({n},)")
             g = arr
             gp = &g[0] if n else &dummy
-        keep, cols = _derived_columns(derived, n)
-        cdef ottl_vm_derived *dp = _derived_pointer(cols)
-        cdef size_t nd = len(keep) // 2
+        cdef ottl_vm_derived *dp = NULL
+        cdef size_t nd = 0
+        if derived:
+            keep, cols = _derived_columns(derived, n)
+            dp = _derived_pointer(cols)
+            nd = len(keep) // 2
         if ottl_vm_prepare(self.p, b, &err):
             _raise(&err)
         # The string table and attribute pools may move: the batch's column views are stale.
