@@ -102,7 +102,11 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
             case 's': ok = v >= 0 && (size_t)v < p->nstrings; break;
             case 'o': ok = v >= 0 && v < CMP_COUNT; break;
             case 'a': ok = v >= 0 && v < MATH_COUNT; break;
-            case 'd': ok = v >= 0; if (ok && v + 1 > p->nderived) p->nderived = v + 1; break;
+            /* A slot past the code's length is no program's (and v + 1 must not overflow). */
+            case 'd':
+                ok = v >= 0 && (size_t)v < n;
+                if (ok && v + 1 > p->nderived) p->nderived = v + 1;
+                break;
             case 'f': ok = v >= 0 && v < F_COUNT; break;
             case 'j': ok = v > (int32_t)pc && (size_t)v < n; break;
             default: ok = 0;
