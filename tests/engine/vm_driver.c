@@ -1,0 +1,449 @@
+/*
+ * Drives the VM (csrc/vm*.c) over decoded payloads, for tests/engine/test_sanitizers.py, which
+ * builds it with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer included) and
+ * checks that it exits cleanly.
+ *
+ * usage: vm_driver ITERATIONS MUTANTS SEED PROGRAMS PAYLOAD...
+ *
+ * PROGRAMS is a text file of programs, whitespace-separated tokens each:
+ *     EXPECT NREGS NMASKS NCODE word... NCONSTS (tag value)... NSTRINGS hex...
+ * EXPECT is "v" (must load), "x" (must be refused) or "a" (either); an empty string is "-".
+ * Each PAYLOAD is decoded as traces and as logs. Every program that loads runs over every
+ * batch that decodes, ITERATIONS times, alternating the AVX2 and scalar kernels, which must
+ * agree; a program that writes (a statement) runs on a fresh decode of the payload, and the
+ * batch it leaves must encode, and its encoding decode again. For each "v" program, every
+ * proper prefix of its code and MUTANTS randomly damaged copies (code words, register counts,
+ * constants; xorshift from SEED) are loaded too: each must be refused or run cleanly.
+ *
+ * Programs that read derived columns (converter results, LOAD_DERIVED) get NDERIVED columns
+ * made here, of every scalar type with valid string ids; one that wants more must be refused
+ * at run time.
+ *
+ * Prints "mask P B N HASH" for each "v" condition P without derived columns over batch B (N
+ * records, FNV-1a of the mask bytes), so the test can compare with the extension, then
+ * "ok <loaded> <refused> <runs>". Exits 1 on any inconsistency.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otlp_batch.h"
+#include "vm.h"
+
+typedef struct {
+    char expect;
+    int nregs, nmasks;
+    int32_t *code;
+    size_t ncode;
+    uint8_t *tags;
+    int64_t *vals;
+    size_t nconsts;
+    uint8_t *bytes;
+    int64_t *off;
+    size_t nstrings;
+} prog;
+
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    ottl_batch *batch[2]; /* as traces, as logs (NULL where it does not decode) */
+} payload;
+
+static long loaded, refused, runs;
+
+static void die(const char *what) {
+    fprintf(stderr, "vm_driver: %s\n", what);
+    exit(1);
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory");
+    return p;
+}
+
+/* ---- reading the programs ---- */
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static int read_prog(FILE *fp, prog *p) {
+    char expect[8];
+    if (fscanf(fp, "%7s", expect) != 1) return 0;
+    p->expect = expect[0];
+    if (fscanf(fp, "%d %d %zu", &p->nregs, &p->nmasks, &p->ncode) != 3) die("bad program");
+    p->code = xmalloc(p->ncode * sizeof *p->code);
+    for (size_t i = 0; i < p->ncode; i++)
+        if (fscanf(fp, "%d", &p->code[i]) != 1) die("bad code");
+    if (fscanf(fp, "%zu", &p->nconsts) != 1) die("bad constants");
+    p->tags = xmalloc(p->nconsts);
+    p->vals = xmalloc(p->nconsts * sizeof *p->vals);
+    for (size_t i = 0; i < p->nconsts; i++) {
+        unsigned t;
+        long long v;
+        if (fscanf(fp, "%u %lld", &t, &v) != 2) die("bad constant");
+        p->tags[i] = (uint8_t)t;
+        p->vals[i] = v;
+    }
+    if (fscanf(fp, "%zu", &p->nstrings) != 1) die("bad strings");
+    p->off = xmalloc((p->nstrings + 1) * sizeof *p->off);
+    p->bytes = xmalloc(4096);
+    size_t used = 0, cap = 4096;
+    p->off[0] = 0;
+    for (size_t i = 0; i < p->nstrings; i++) {
+        char tok[8192];
+        if (fscanf(fp, "%8191s", tok) != 1) die("bad string");
+        size_t n = strcmp(tok, "-") ? strlen(tok) / 2 : 0;
+        if (used + n > cap) {
+            cap = 2 * (used + n);
+            p->bytes = realloc(p->bytes, cap);
+            if (!p->bytes) die("out of memory");
+        }
+        for (size_t j = 0; j < n; j++) {
+            int hi = hexval(tok[2 * j]), lo = hexval(tok[2 * j + 1]);
+            if (hi < 0 || lo < 0) die("bad hex");
+            p->bytes[used++] = (uint8_t)(hi * 16 + lo);
+        }
+        p->off[i + 1] = (int64_t)used;
+    }
+    return 1;
+}
+
+static void free_prog(prog *p) {
+    free(p->code);
+    free(p->tags);
+    free(p->vals);
+    free(p->bytes);
+    free(p->off);
+}
+
+/* ---- running ---- */
+
+static uint64_t fnv1a(const uint8_t *s, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint8_t *encode(const ottl_batch *b, size_t *len) {
+    size_t cap = 64;
+    for (;;) {
+        uint8_t *buf = xmalloc(cap);
+        if (ottl_encode(b, NULL, 0, buf, cap, len) == 0) {
+            uint8_t *out = xmalloc(*len);
+            memcpy(out, buf + cap - *len, *len);
+            free(buf);
+            return out;
+        }
+        free(buf);
+        cap *= 4;
+    }
+}
+
+static size_t rows(const ottl_batch *b) {
+    return b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
+}
+
+/* Derived columns as a caller computes them: one value per record, strings as ids of the
+ * batch. Column k holds ints, strings, doubles, or a mix with bools and nil. */
+#define NDERIVED 4
+
+typedef struct {
+    ottl_vm_derived cols[NDERIVED];
+    uint8_t *tags;
+    int64_t *vals;
+} derived_set;
+
+static void make_derived(const ottl_batch *b, derived_set *d) {
+    size_t n = rows(b), nstr = b->strings.count;
+    d->tags = xmalloc(NDERIVED * (n ? n : 1));
+    d->vals = xmalloc(NDERIVED * (n ? n : 1) * sizeof *d->vals);
+    for (int k = 0; k < NDERIVED; k++) {
+        uint8_t *t = d->tags + (size_t)k * n;
+        int64_t *v = d->vals + (size_t)k * n;
+        for (size_t i = 0; i < n; i++) {
+            double x = (double)(i % 7) - 2.5;
+            switch (k == 3 ? i % 4 : (size_t)k) {
+            case 0: t[i] = OTTL_V_INT; v[i] = (int64_t)(i % 5) - 1; break;
+            case 1: t[i] = OTTL_V_STRING; v[i] = nstr ? (int64_t)(i % nstr) : 0; break;
+            case 2: t[i] = OTTL_V_DOUBLE; memcpy(&v[i], &x, sizeof x); break;
+            default: t[i] = i % 2 ? OTTL_V_BOOL : OTTL_V_NONE; v[i] = (int64_t)(i % 3 == 0); break;
+            }
+        }
+        d->cols[k].tags = t;
+        d->cols[k].vals = v;
+    }
+}
+
+static void free_derived(derived_set *d) {
+    free(d->tags);
+    free(d->vals);
+}
+
+static void run_condition(const ottl_vm_program *vm, ottl_batch *b, int iterations, int report,
+                          size_t pi, size_t bi) {
+    ottl_vm_error err;
+    size_t n = rows(b);
+    if (ottl_vm_prepare(vm, b, &err)) {
+        if (vm->signal && vm->signal != b->kind) return; /* the other signal: refused, fine */
+        die(err.message);
+    }
+    uint8_t *first = xmalloc(n), *out = xmalloc(n);
+    derived_set d;
+    make_derived(b, &d);
+    for (int it = 0; it < iterations; it++) {
+        ottl_vm_force_scalar(it & 1);
+        memset(out, 0xAA, n); /* every byte must be written */
+        int rc = vm->nderived ? ottl_vm_filter_derived(vm, b, d.cols, NDERIVED, out, &err)
+                              : ottl_vm_filter(vm, b, out, &err);
+        if (rc && vm->nderived > NDERIVED) { /* more columns than given: refused */
+            if (!strstr(err.message, "derived")) die(err.message);
+            report = 0;
+            break;
+        }
+        if (rc) die(err.message);
+        runs++;
+        for (size_t i = 0; i < n; i++)
+            if (out[i] > 1) die("a mask byte other than 0 or 1");
+        if (it == 0) memcpy(first, out, n);
+        else if (memcmp(first, out, n)) die("the scalar and AVX2 kernels disagree");
+    }
+    ottl_vm_force_scalar(0);
+    if (report && !vm->nderived)
+        printf("mask %zu %zu %zu %016llx\n", pi, bi, n, (unsigned long long)fnv1a(first, n));
+    free_derived(&d);
+    free(first);
+    free(out);
+}
+
+static void run_statement(const ottl_vm_program *vm, const payload *pl, int kind, int iteration) {
+    ottl_batch *b = NULL;
+    ottl_decode_error derr;
+    ottl_vm_error err;
+    int rc = kind == OTTL_BATCH_SPANS ? ottl_decode_traces(pl->data, pl->len, NULL, &b, &derr)
+                                      : ottl_decode_logs(pl->data, pl->len, NULL, &b, &derr);
+    if (rc) return;
+    size_t n = rows(b);
+    uint8_t *gate = xmalloc(n), *out = xmalloc(n);
+    for (size_t i = 0; i < n; i++) gate[i] = (uint8_t)((i + (size_t)iteration) % 3 != 0);
+    ottl_vm_force_scalar(iteration & 1);
+    derived_set d;
+    make_derived(b, &d);
+    if (ottl_vm_prepare(vm, b, &err) == 0) {
+        memset(out, 0xAA, n);
+        if (ottl_vm_execute_derived(vm, b, iteration & 2 ? gate : NULL, d.cols, NDERIVED, out,
+                                    &err)) {
+            if (vm->nderived > NDERIVED && strstr(err.message, "derived")) goto done;
+            die(err.message);
+        }
+        runs++;
+        for (size_t i = 0; i < n; i++)
+            if (out[i] > 1) die("a statement's mask byte other than 0 or 1");
+        /* What a statement leaves must still be a batch: it encodes, and decodes again. */
+        size_t len = 0;
+        uint8_t *e = encode(b, &len);
+        ottl_batch *again = NULL;
+        rc = kind == OTTL_BATCH_SPANS ? ottl_decode_traces(e, len, NULL, &again, &derr)
+                                      : ottl_decode_logs(e, len, NULL, &again, &derr);
+        if (rc) {
+            fprintf(stderr, "re-decode after a statement: %s at %lld in %s\n", derr.message,
+                    (long long)derr.offset, derr.path);
+            die("a statement left a batch that does not encode to valid OTLP");
+        }
+        if (rows(again) != n) die("a statement changed the number of records");
+        ottl_batch_free(again);
+        free(e);
+    } else if (!(vm->signal && vm->signal != b->kind)) {
+        die(err.message);
+    }
+done:
+    ottl_vm_force_scalar(0);
+    free_derived(&d);
+    free(gate);
+    free(out);
+    ottl_batch_free(b);
+}
+
+/* Loads a program; when it loads, runs it over every batch. 1 loaded, 0 refused. */
+static int try_prog(const prog *p, payload *pls, size_t npl, int iterations, int report,
+                    size_t pi) {
+    ottl_vm_program *vm = NULL;
+    ottl_vm_error err;
+    int64_t zero_off = 0;
+    uint8_t dummy_tag = 0;
+    int64_t dummy_val = 0;
+    int32_t dummy_code = 0;
+    int rc = ottl_vm_load(p->ncode ? p->code : &dummy_code, p->ncode,
+                          p->nconsts ? p->tags : &dummy_tag, p->nconsts ? p->vals : &dummy_val,
+                          p->nconsts, p->bytes, p->nstrings ? p->off : &zero_off, p->nstrings,
+                          p->nregs, p->nmasks, &vm, &err);
+    if (rc) {
+        if (vm) die("a refused program came back");
+        if (err.pc < -1 || err.pc >= (int64_t)p->ncode) die("an error pc outside the code");
+        if (!err.message[0]) die("a refusal without a message");
+        refused++;
+        return 0;
+    }
+    loaded++;
+    for (size_t j = 0; j < npl; j++) {
+        for (int k = 0; k < 2; k++) {
+            if (!pls[j].batch[k]) continue;
+            if (vm->writes) {
+                for (int it = 0; it < (iterations < 4 ? iterations : 4); it++)
+                    run_statement(vm, &pls[j], k ? OTTL_BATCH_LOGS : OTTL_BATCH_SPANS, it);
+            } else {
+                run_condition(vm, pls[j].batch[k], iterations, report, pi, 2 * j + (size_t)k);
+            }
+        }
+    }
+    ottl_vm_free(vm);
+    return 1;
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) { /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+static int32_t any_word(const prog *p) {
+    switch (rnd() % 6) {
+    case 5: return rnd() % 2 ? INT32_MAX : INT32_MIN;         /* the extremes */
+    case 0: return (int32_t)(rnd() % 20);                 /* an opcode */
+    case 1: return (int32_t)(rnd() % 40) - 2;             /* a small operand, or negative */
+    case 2: return (int32_t)p->ncode + (int32_t)(rnd() % 3) - 1; /* around the end */
+    case 3: return (int32_t)(uint32_t)rnd();              /* anything */
+    default: return p->ncode ? p->code[rnd() % p->ncode] : 0; /* another word */
+    }
+}
+
+/* A damaged copy of p (which it owns). */
+static prog mutate(const prog *p) {
+    prog q = *p;
+    q.expect = 'a';
+    size_t extra = 4;
+    q.code = xmalloc((p->ncode + extra) * sizeof *q.code);
+    memcpy(q.code, p->code, p->ncode * sizeof *q.code);
+    q.tags = xmalloc(p->nconsts);
+    memcpy(q.tags, p->tags, p->nconsts);
+    q.vals = xmalloc(p->nconsts * sizeof *q.vals);
+    memcpy(q.vals, p->vals, p->nconsts * sizeof *q.vals);
+    q.bytes = xmalloc((size_t)p->off[p->nstrings]);
+    memcpy(q.bytes, p->bytes, (size_t)p->off[p->nstrings]);
+    q.off = xmalloc((p->nstrings + 1) * sizeof *q.off);
+    memcpy(q.off, p->off, (p->nstrings + 1) * sizeof *q.off);
+    int edits = 1 + (int)(rnd() % 3);
+    for (int e = 0; e < edits; e++) {
+        switch (rnd() % 8) {
+        case 0: case 1: case 2: /* a code word */
+            if (q.ncode) q.code[rnd() % q.ncode] = any_word(p);
+            break;
+        case 3: /* longer or shorter code */
+            if (rnd() % 2 && q.ncode < p->ncode + extra) q.code[q.ncode++] = any_word(p);
+            else if (q.ncode) q.ncode--;
+            break;
+        case 4: /* register and mask counts */
+            if (rnd() % 2) q.nregs = (int)(rnd() % 6) - 1 + (rnd() % 2 ? q.nregs : 0);
+            else q.nmasks = (int)(rnd() % 6) - 1 + (rnd() % 2 ? q.nmasks : 0);
+            break;
+        case 5: /* a constant's type */
+            if (q.nconsts) q.tags[rnd() % q.nconsts] = (uint8_t)(rnd() % 17);
+            break;
+        case 6: /* a constant's value */
+            if (q.nconsts) {
+                int64_t v = rnd() % 2 ? (int64_t)(rnd() % 8) - 2 : (int64_t)rnd();
+                q.vals[rnd() % q.nconsts] = v;
+            }
+            break;
+        default: /* fewer constants or strings */
+            if (rnd() % 2 && q.nconsts) q.nconsts--;
+            else if (q.nstrings) q.nstrings--;
+            break;
+        }
+    }
+    return q;
+}
+
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        perror(path);
+        exit(2);
+    }
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    uint8_t *data = xmalloc(n > 0 ? (size_t)n : 1); /* exactly n bytes: ASan sees overruns */
+    if (n > 0 && fread(data, 1, (size_t)n, fp) != (size_t)n) {
+        perror(path);
+        exit(2);
+    }
+    fclose(fp);
+    *len = (size_t)n;
+    return data;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s ITERATIONS MUTANTS SEED PROGRAMS PAYLOAD...\n", argv[0]);
+        return 2;
+    }
+    int iterations = atoi(argv[1]), mutants = atoi(argv[2]);
+    rng_state = strtoull(argv[3], NULL, 10) | 1;
+    size_t npl = (size_t)(argc - 5);
+    payload *pls = xmalloc(npl * sizeof *pls);
+    for (size_t j = 0; j < npl; j++) {
+        pls[j].data = read_file(argv[5 + j], &pls[j].len);
+        ottl_decode_error derr;
+        pls[j].batch[0] = pls[j].batch[1] = NULL;
+        if (ottl_decode_traces(pls[j].data, pls[j].len, NULL, &pls[j].batch[0], &derr))
+            pls[j].batch[0] = NULL;
+        if (ottl_decode_logs(pls[j].data, pls[j].len, NULL, &pls[j].batch[1], &derr))
+            pls[j].batch[1] = NULL;
+    }
+    FILE *fp = fopen(argv[4], "r");
+    if (!fp) {
+        perror(argv[4]);
+        return 2;
+    }
+    prog p;
+    for (size_t pi = 0; read_prog(fp, &p); pi++) {
+        int ok = try_prog(&p, pls, npl, iterations, p.expect == 'v', pi);
+        if (p.expect == 'v' && !ok) {
+            fprintf(stderr, "program %zu was refused\n", pi);
+            return 1;
+        }
+        if (p.expect == 'x' && ok) {
+            fprintf(stderr, "program %zu was loaded\n", pi);
+            return 1;
+        }
+        if (p.expect == 'v') {
+            size_t full = p.ncode;
+            for (p.ncode = 0; p.ncode < full; p.ncode++) /* every proper prefix */
+                try_prog(&p, pls, npl, 1, 0, pi);
+            p.ncode = full;
+            for (int m = 0; m < mutants; m++) {
+                prog q = mutate(&p);
+                try_prog(&q, pls, npl, 2, 0, pi);
+                free_prog(&q);
+            }
+        }
+        free_prog(&p);
+    }
+    fclose(fp);
+    for (size_t j = 0; j < npl; j++) {
+        ottl_batch_free(pls[j].batch[0]);
+        ottl_batch_free(pls[j].batch[1]);
+        free((void *)pls[j].data);
+    }
+    free(pls);
+    printf("ok %ld %ld %ld\n", loaded, refused, runs);
+    return 0;
+}
