@@ -85,8 +85,14 @@ def _comment(so: Path) -> str:
 
 def _rows_of(so: Path) -> int:
     """Import the built module in a fresh interpreter: the lld-linked .so loads and works."""
-    code = "import sys; sys.path.insert(0, sys.argv[1]); import ottl._limits as m; print(len(m.rows()))"
-    out = subprocess.run([sys.executable, "-c", code, str(so.parents[1])], check=True, capture_output=True, text=True)
+    # Loaded by file, not by package: wherever this runs, `ottl` may name the checkout (no
+    # compiled extensions in CI) or the installed package, and neither is the .so under test.
+    code = ("import importlib.util, sys; "
+            "spec = importlib.util.spec_from_file_location('ottl._limits', sys.argv[1]); "
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+            "print(len(m.rows()))")
+    out = subprocess.run([sys.executable, "-c", code, str(so)], check=True, capture_output=True,
+                         text=True, cwd=so.parent)
     return int(out.stdout)
 
 
