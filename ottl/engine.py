@@ -38,6 +38,13 @@ __all__ = ["Condition", "Statement", "compile_condition", "compile_statement", "
            "NeedsReference"]
 
 
+def _load(program: Program, gates: frozenset[str]) -> tuple[VMProgram, DerivedColumns]:
+    """A compiled program in the VM (verified there) and its derived columns' functions."""
+    tags, vals = program.const_arrays()
+    vm = VMProgram(program.code, tags, vals, program.strings, program.nregs, program.nmasks)
+    return vm, DerivedColumns(program, gates)
+
+
 class Condition:
     """One compiled condition: ``filter(batch)`` is the mask of records where it holds."""
 
@@ -54,10 +61,7 @@ class Condition:
             self.reason = str(exc)
         gates = options.gates if options else frozenset()
         if self.program is not None:
-            tags, vals = self.program.const_arrays()
-            self._vm = VMProgram(self.program.code, tags, vals, self.program.strings,
-                                 self.program.nregs, self.program.nmasks)
-            self._derived = DerivedColumns(self.program, gates)
+            self._vm, self._derived = _load(self.program, gates)
         self._reference = _reference_condition(resolved, gates)
 
     @property
@@ -129,10 +133,7 @@ class Statement:
         except NotNative as exc:
             self.reason = str(exc)
         if self.program is not None:
-            tags, vals = self.program.const_arrays()
-            self._vm = VMProgram(self.program.code, tags, vals, self.program.strings,
-                                 self.program.nregs, self.program.nmasks)
-            self._derived = DerivedColumns(self.program, gates)
+            self._vm, self._derived = _load(self.program, gates)
 
     @property
     def native(self) -> bool:
