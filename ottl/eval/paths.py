@@ -77,7 +77,19 @@ def accessor(owner: str, name: str) -> tuple[Get, Optional[Set]]:
     field_type = _FIELD_TYPES.get(name)
     if field_type is None:
         raise EvalError(f"path {owner}.{name} cannot be evaluated by this engine")
+    if name in _TIMESTAMPS:
+        # pdata timestamps are uint64; the reference reads them as int64 (AsTime().UnixNano()),
+        # so one past 2^63 - 1 reads negative.
+        return (lambda ctx: _as_int64(getattr(hold(ctx), name))), _typed_setter(hold, name, int)
     return (lambda ctx: getattr(hold(ctx), name)), _typed_setter(hold, name, field_type)
+
+
+_TIMESTAMPS = frozenset({"start_time_unix_nano", "end_time_unix_nano", "time_unix_nano",
+                         "observed_time_unix_nano"})
+
+
+def _as_int64(n: int) -> int:
+    return n - (1 << 64) if n >= 1 << 63 else n
 
 
 def _typed_setter(hold: Callable, attr: str, kind: type) -> Set:
