@@ -595,11 +595,8 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
     int64_t *csid = malloc((p->nconsts ? p->nconsts : 1) * sizeof *csid);
     /* The derived column of each LOAD_ATTR, found once per run rather than per block. */
     derived_col **attr = calloc(p->ncode ? p->ncode : 1, sizeof *attr);
-    if (!regs || !masks || !csid || !scratch || !attr) {
-        free(regs); free(masks); free(csid); free(scratch); free(attr);
-        snprintf(err->message, sizeof err->message, "out of memory while running the program");
-        return -1;
-    }
+    int rc = -1;
+    if (!regs || !masks || !csid || !scratch || !attr) goto nomem;
     for (size_t pc = 0; pc < p->ncode; pc += 1 + strlen(ottl_op_operands[p->code[pc]]))
         if (p->code[pc] == OP_LOAD_ATTR)
             attr[pc] = cache_find(c, p->code[pc + 2], program_string_in_batch(p, b, p->code[pc + 3]));
@@ -763,20 +760,15 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
         }
     next_block:;
     }
-    free(regs);
-    free(masks);
-    free(csid);
-    free(scratch);
-    free(attr);
-    return 0;
+    rc = 0;
 nomem:
+    if (rc) snprintf(err->message, sizeof err->message, "out of memory while running the program");
     free(regs);
     free(masks);
     free(csid);
     free(scratch);
     free(attr);
-    snprintf(err->message, sizeof err->message, "out of memory while running the program");
-    return -1;
+    return rc;
 }
 
 int ottl_vm_filter(const ottl_vm_program *p, const ottl_batch *b, uint8_t *out,

@@ -210,9 +210,7 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     target = editor.args[0].value
     if not isinstance(target, RPath) or target.context != r.context:
         raise NotNative(f"{name} of something other than the record's own path")
-    field = _FIELD_BY_PATH.get((target.context, target.spec.name, ROW_CONTEXTS[r.context]))
-    if field is None:
-        raise NotNative(f"{name} of the path {target.text()}")
+    field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
     gate = b.mask()
     b.emit(editor.span, "GATE", gate)
@@ -225,7 +223,7 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
             b.emit(r.where.span, "AND", gate, gate, where)
     if name == "delete_key":
         key = editor.args[1].value
-        if target.keys or not is_map:
+        if target_key is not None or not is_map:
             raise NotNative("delete_key of a nested value")
         if not (isinstance(key, RLiteral) and isinstance(key.value, str)):
             raise NotNative("delete_key with a key that is not a string literal")
@@ -241,14 +239,11 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         b.emit(editor.span, "LOAD_CONST", reg, b.const(value.value))
         value = reg
     if is_map:
-        if len(target.keys) != 1 or not isinstance(target.keys[0], RLiteral) \
-                or not isinstance(target.keys[0].value, str):
+        if target_key is None:
             raise NotNative(f"set of {target.text()} (only one string key is native)")
-        key = b.string(target.keys[0].value.encode("utf-8", "surrogatepass"))
+        key = b.string(target_key.encode("utf-8", "surrogatepass"))
         b.emit(editor.span, "SET_ATTR", field, key, value, gate)
     else:
-        if target.keys:
-            raise NotNative(f"set of {target.text()} with keys")
         b.emit(editor.span, "SET_FIELD", field, value, gate)
     return b.finish(gate, editor.span)
 
@@ -365,19 +360,7 @@ def _source(b: _Builder, node: Any) -> tuple:
         return ("derived", len(b.program.derived) - 1)
     if not isinstance(node, RPath):
         raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")
-    context = b.program.context
-    own = node.context == context
-    field = _FIELD_BY_PATH.get((node.context, node.spec.name, ROW_CONTEXTS[context] if own else "*"))
-    if field is None:
-        raise NotNative(f"the path {node.text()}")
-    if FIELDS[field].tag == "MAP":
-        if len(node.keys) != 1 or not isinstance(node.keys[0], RLiteral) \
-                or not isinstance(node.keys[0].value, str):
-            raise NotNative(f"the path {node.text()} (only one string key is native)")
-        return ("field", field, node.keys[0].value)
-    if node.keys:
-        raise NotNative(f"keys on {node.text()}")
-    return ("field", field, None)
+    return ("field", *_locate(b, node))
 
 
 def _math(b: _Builder, node: RMath, left: Union[int, _Const], right: Union[int, _Const]) -> int:
@@ -414,20 +397,31 @@ def _fold(thunk: Any) -> _Const:
         raise NotNative(f"a constant expression that fails: {exc}") from None
 
 
-def _path(b: _Builder, node: RPath) -> int:
+def _locate(b: _Builder, node: RPath, what: str = "",
+            whole_map: bool = False) -> tuple[int, Optional[str]]:
+    """The field a path names in the program's context, and its attribute key (None for a
+    scalar field, or for a whole attributes map when ``whole_map`` allows one)."""
     context = b.program.context
-    signal = ROW_CONTEXTS[context]
     own = node.context == context
-    field = _FIELD_BY_PATH.get((node.context, node.spec.name, signal if own else "*"))
+    field = _FIELD_BY_PATH.get((node.context, node.spec.name, ROW_CONTEXTS[context] if own else "*"))
     if field is None:
-        raise NotNative(f"the path {node.text()}")
+        raise NotNative(f"{what}the path {node.text()}")
     if FIELDS[field].tag == "MAP":
+        if whole_map and not node.keys:
+            return field, None
         if len(node.keys) != 1 or not isinstance(node.keys[0], RLiteral) \
                 or not isinstance(node.keys[0].value, str):
-            raise NotNative(f"the path {node.text()} (only one string key is native)")
-        return b.load(field, node.keys[0].value, node.span)
+            raise NotNative(f"{what}the path {node.text()} (only one string key is native)")
+        return field, node.keys[0].value
     if node.keys:
-        raise NotNative(f"keys on {node.text()}")
+        raise NotNative(f"{what}keys on {node.text()}")
+    return field, None
+
+
+def _path(b: _Builder, node: RPath) -> int:
+    field, key = _locate(b, node)
+    if key is not None:
+        return b.load(field, key, node.span)
     reg = b.load(field, None, node.span)
     if FIELDS[field].tag == "INT":
         b.int_regs.add(reg)
