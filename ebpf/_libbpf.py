@@ -128,6 +128,8 @@ def _on_print(level, fmt, ap):  # pragma: no cover - exercised through libbpf
 def load(name: str = LIBBPF_NAME):
     """dlopen libbpf (once) and route its log into a small buffer; raises OSError if absent."""
     global _lib, _libc, _print_cb
+    if name != LIBBPF_NAME:
+        return ffi.dlopen(name)  # only to probe another name (tests, diagnostics)
     if _lib is None:
         lib = ffi.dlopen(name)
         _libc = ffi.dlopen(None)

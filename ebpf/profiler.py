@@ -335,8 +335,9 @@ class Profiler:
                     raise ProfilerError("event", "hardware cycles are not available here (no PMU, as in most "
                                         "VMs): use event='cpu-clock' or 'auto'") from None
                 elif e.errno == errno.EINVAL:
-                    raise ProfilerError("event", f"perf_event_open rejected frequency {self.frequency} Hz "
-                                        f"(kernel.perf_event_max_sample_rate is {self._max_rate()})") from None
+                    raise ProfilerError("event", f"perf_event_open on CPU {cpu} was rejected (EINVAL): no such "
+                                        f"CPU, or {self.frequency} Hz is above kernel.perf_event_max_sample_rate "
+                                        f"({self._max_rate()})") from None
                 else:
                     raise ProfilerError("event", f"perf_event_open on CPU {cpu} failed: {e.strerror}") from None
             self._perf_fds.append(fd)

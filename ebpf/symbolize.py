@@ -131,7 +131,8 @@ def read_maps(pid: int) -> Optional[List[Mapping]]:
             text = fh.read()
     except OSError:
         return None
-    return [m for m in parse_maps(text) if "x" in m.perms]
+    maps = [m for m in parse_maps(text) if "x" in m.perms]
+    return maps or None  # a zombie's maps are empty: as good as gone
 
 
 # ----------------------------------------------------------------------------------- ELF
