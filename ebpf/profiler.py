@@ -235,6 +235,8 @@ class Profiler:
         if self._obj is not None:
             raise ProfilerError("state", "the profiler is already running")
         preflight()
+        if self.pid and not os.path.exists(f"/proc/{self.pid}"):
+            raise ProfilerError("pid", f"no process {self.pid}")
         try:
             self._open_and_load()
             self._attach()

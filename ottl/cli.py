@@ -66,6 +66,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                 "with --input, nowhere for the built-in sample)")
         sub_parser.add_argument("--format", choices=("otlp-json", "otlp-proto"),
                                 help="output format (default: the input's)")
+    from ottl import cli_profile
+
+    cli_profile.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
@@ -74,6 +77,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from ottl.cli_run import run_command
 
             return run_command(args, sys.stdout, sys.stderr)
+        if args.command == "profile":
+            return cli_profile.run(args, sys.stdout, sys.stderr)
     except BrokenPipeError:
         # The reader went away (`ottl check | head`): stop quietly, as Unix tools do.
         sys.stderr.close()
