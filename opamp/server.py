@@ -107,6 +107,7 @@ class OpAMPServer:
         self._server: Optional[asyncio.base_events.Server] = None
         self._ticker: Optional[asyncio.Task[None]] = None
         self._connections = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._sessions: dict[bytes, _WsSession] = {}
         self._buckets: dict[bytes, _Bucket] = {}
         self._last: dict[bytes, tuple[bytes, bytes]] = {}  # uid -> (request, response)
@@ -125,8 +126,10 @@ class OpAMPServer:
             self._ticker.cancel()
         if self._server is not None:
             self._server.close()
-            for session in list({id(s): s for s in self._sessions.values()}.values()):
-                session.writer.close()
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
         self.save()
 
@@ -228,6 +231,9 @@ class OpAMPServer:
     async def _connection(self, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
         self._connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
             if self._connections > self.max_connections:
                 self.stats.overloaded += 1
@@ -242,6 +248,8 @@ class OpAMPServer:
             log.exception("connection failed")
         finally:
             self._connections -= 1
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
 
     async def _http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
