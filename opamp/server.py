@@ -486,6 +486,8 @@ class ServerThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)  # type: ignore
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
         try:
             asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
         finally:

@@ -27,13 +27,13 @@ OLD = ConfigVersion.of({"ottl.yaml": ("application/yaml", OLD_YAML)})
 NEW = ConfigVersion.of({"ottl.yaml": ("application/yaml", NEW_YAML)})
 
 
-def make_server(store=None, **kw) -> ServerThread:
+def make_server(store=None, port: int = 0, **kw) -> ServerThread:
     c = Controller() if store is None else store.load()
     if not c.assignments:
         c.add_config(OLD)
         c.assign(LabelSelector.everything(), OLD.hash)
     kw.setdefault("tick_seconds", 0.05)
-    thread = ServerThread(OpAMPServer(c, store, port=0, **kw))
+    thread = ServerThread(OpAMPServer(c, store, port=port, **kw))
     thread.start()
     return thread
 
