@@ -181,7 +181,7 @@ class Profiler:
     """
 
     def __init__(self, pid: Optional[int] = None, frequency: int = 99, event: str = "cpu-clock",
-                 stack_entries: int = 8192, count_entries: int = 10240, drain_interval: float = 2.0,
+                 stack_entries: int = 4096, count_entries: int = 10240, drain_interval: float = 2.0,
                  skip_idle: bool = True, bpf_stats: bool = True, cpus: Optional[List[int]] = None,
                  kallsyms: str = "/proc/kallsyms", object_file: Optional[str] = None) -> None:
         if frequency <= 0:
@@ -206,6 +206,7 @@ class Profiler:
         self._links: List[object] = []
         self._perf_fds: List[int] = []
         self._stats_fd = -1
+        self._stats_fd_was_enabled = False
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -239,9 +240,9 @@ class Profiler:
             raise ProfilerError("pid", f"no process {self.pid}")
         try:
             self._open_and_load()
-            self._attach()
-            if self.bpf_stats:
+            if self.bpf_stats:  # before attaching, so that every run is timed
                 self._enable_stats()
+            self._attach()
         except ProfilerError:
             self._release()
             raise
@@ -381,6 +382,7 @@ class Profiler:
         ffi.errno = 0
         fd = _libbpf.load().bpf_enable_stats(_libbpf.BPF_STATS_RUN_TIME)
         self._stats_fd = fd if fd >= 0 else -1  # optional: without it, no BPF run time is reported
+        self._stats_fd_was_enabled = self._stats_fd >= 0
 
     def close(self) -> None:
         """Stop sampling, drain what is left, and release every kernel object. Idempotent."""
@@ -484,8 +486,11 @@ class Profiler:
                 self._agg[agg_key] = self._agg.get(agg_key, 0) + int(value[0])
                 if isinstance(ustack, tuple) and ustack:
                     seen_pids.setdefault(k.tgid, set()).update(ustack)
+            files_before = self.symbolizer.files_loaded
             for tgid, addrs in seen_pids.items():
                 self.symbolizer.note_process(tgid, sorted(addrs))
+            if self.symbolizer.files_loaded != files_before:
+                _libbpf.release_free_memory()
             sid_c = ffi.new("__u32 *")
             for sid in stack_cache:
                 sid_c[0] = sid
@@ -546,11 +551,15 @@ class Profiler:
         if self._obj is not None:
             self._drain()
         ov = self.overhead()
-        with self._lock:
+        with self._lock:  # the drain thread adds to the aggregate and uses the symbolizer
             agg = self._agg
             if reset:
                 self._agg = {}
-        profile = Profile(self._symbolize(agg), frequency=self.frequency,
+            samples = self._symbolize(agg)
+        from . import _libbpf
+
+        _libbpf.release_free_memory()
+        profile = Profile(samples, frequency=self.frequency,
                           duration_ns=int(ov.elapsed_s * 1e9), time_ns=self._start_ns)
         if self._drain_error is not None:
             err, self._drain_error = self._drain_error, None

@@ -233,6 +233,7 @@ class Symbolizer:
         self._procs: Dict[int, List[Mapping]] = {}
         self._elf_by_file: Dict[Tuple, Optional[ElfSymbols]] = {}
         self._elf_by_build_id: Dict[str, ElfSymbols] = {}
+        self.files_loaded = 0  # ELF files read (a hint to release the memory their parsing used)
 
     # processes --------------------------------------------------------------------------
     def note_process(self, pid: int, addrs: Sequence[int] = ()) -> None:
@@ -272,6 +273,7 @@ class Symbolizer:
             if key in self._elf_by_file:
                 self._elf_by_file[path] = self._elf_by_file[key]
                 return self._elf_by_file[key]
+            self.files_loaded += 1
             try:
                 elf = ElfSymbols(cand)
             except Exception:

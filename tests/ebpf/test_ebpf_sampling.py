@@ -52,6 +52,13 @@ def test_python_target(bpf_ready, python_target):
     assert ov.filtered > 0 or ov.idle > 0 or ov.runs == ov.samples
     assert ov.cpus == len(ebpf.profiler.online_cpus()) and ov.event == "cpu-clock"
     assert ov.map_memory_bytes > 0 and ov.rss_bytes > 0
+    assert ov.maps["stacks"] >= 4096 * 127 * 8  # sized from the configuration before load
+    if prof._stats_fd_was_enabled:
+        # run-time statistics were on from before the attach: every counted run was timed
+        assert ov.bpf_run_cnt >= ov.runs > 0 and ov.bpf_ns_per_run > 0
+    metrics = ov.metrics()
+    assert metrics["ebpf.profiler.samples"] == total
+    assert metrics["ebpf.profiler.memory_bytes"] == ov.rss_bytes + ov.map_memory_bytes
 
     kernel_names = {f.name for s in samples for f in s.frames if f.kind == KIND_KERNEL}
     assert kernel_names, "no kernel stacks at all, though the target makes system calls"
