@@ -237,6 +237,7 @@ class OpAMPServer:
         try:
             if self._connections > self.max_connections:
                 self.stats.overloaded += 1
+                await self._drain_request(reader)  # answering mid-upload would reset it
                 await self._respond(writer, 503, b"overloaded\n", "text/plain",
                                     {"Retry-After": str(self.retry_after_seconds)}, close=True)
                 return
@@ -244,6 +245,8 @@ class OpAMPServer:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ValueError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is closing
         except Exception:
             log.exception("connection failed")
         finally:
@@ -251,6 +254,17 @@ class OpAMPServer:
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
+
+    async def _drain_request(self, reader: asyncio.StreamReader) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2.0)
+            _, _, headers = _parse_head(head)
+            length = int(headers.get("content-length", "0") or 0)
+            if 0 < length <= 1 << 20:
+                await asyncio.wait_for(reader.readexactly(length), 2.0)
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                ValueError):
+            pass
 
     async def _http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:

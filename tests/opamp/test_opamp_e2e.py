@@ -96,8 +96,11 @@ def test_bad_metrics_fail_the_gate_and_everyone_returns(store_path: str) -> None
         # Some agents ran the new configuration before the gate failed, and all acknowledged
         # the way back.
         assert sum(a.core.applied for a in fleet.agents) > N
+        # The server hears every acknowledgement of the way back.
+        wait_for(lambda: set(t.call(lambda: [c.state_of(a) for a in c.agents.values()]))
+                 <= {"rolled_back", "applied"}, what="every agent acknowledged")
         states = t.call(lambda: [c.state_of(a) for a in c.agents.values()])
-        assert "rolled_back" in states and set(states) <= {"rolled_back", "applied"}
+        assert states.count("rolled_back") >= 2  # min_instances: the cohort came back
         # Both transports took part.
         assert t.server.stats.http_requests > 0 and t.server.stats.ws_messages > 0
     finally:
