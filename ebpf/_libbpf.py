@@ -50,6 +50,7 @@ int bpf_map_lookup_and_delete_elem(int fd, const void *key, void *value);
 int bpf_map_delete_elem(int fd, const void *key);
 int bpf_map_get_next_key(int fd, const void *key, void *next_key);
 int bpf_prog_get_fd_by_id(__u32 id);
+int bpf_map_get_fd_by_id(__u32 id);
 int bpf_enable_stats(int type);
 int libbpf_num_possible_cpus(void);
 

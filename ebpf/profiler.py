@@ -219,6 +219,7 @@ class Profiler:
         self._drains = 0
         self._drain_error: Optional[BaseException] = None
         self.prog_id = 0
+        self.map_ids: Dict[str, int] = {}
 
     # ------------------------------------------------------------------------------ start/stop
     def __enter__(self) -> "Profiler":
@@ -308,6 +309,8 @@ class Profiler:
             raise ProfilerError("load", f"loading the BPF program failed: {os.strerror(err)}" + self._log_suffix())
         info = _fdinfo(lib.bpf_program__fd(prog))
         self.prog_id = int(info.get("prog_id", "0") or 0)
+        self.map_ids = {name: int(_fdinfo(lib.bpf_map__fd(m)).get("map_id", "0") or 0)
+                        for name, m in self._maps.items()}
 
     @staticmethod
     def _log_suffix() -> str:

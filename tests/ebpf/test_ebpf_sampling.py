@@ -16,10 +16,14 @@ from ebpf import _libbpf
 from ebpf.symbolize import KIND_KERNEL, KIND_MISSING, KIND_USER
 
 
-def _prog_exists(prog_id: int) -> bool:
+def _map_exists(map_id: int) -> bool:
+    return _prog_exists(map_id, "map")
+
+
+def _prog_exists(prog_id: int, kind: str = "prog") -> bool:
     lib = _libbpf.load()
     _libbpf.ffi.errno = 0
-    fd = lib.bpf_prog_get_fd_by_id(prog_id)
+    fd = (lib.bpf_prog_get_fd_by_id if kind == "prog" else lib.bpf_map_get_fd_by_id)(prog_id)
     if fd >= 0:
         os.close(fd)
         return True
@@ -31,11 +35,18 @@ def _sample(pid: int, seconds: float = 2.0, **kw):
     fds_before = open_fds()
     with ebpf.Profiler(pid=pid, frequency=99, **kw) as prof:
         assert prof.running and prof.prog_id > 0 and _prog_exists(prof.prog_id)
+        assert set(prof.map_ids) >= {"stacks", "counts", "counters"}
+        assert all(_map_exists(i) for i in prof.map_ids.values())
         time.sleep(seconds)
         snap = prof.snapshot()
     assert not prof.running
     assert open_fds() == fds_before, "file descriptors leaked"
     assert not _prog_exists(prof.prog_id), "the BPF program outlived close()"
+    # The kernel releases a program's maps after an RCU grace period: wait for that (bounded).
+    deadline = time.monotonic() + 10
+    while any(_map_exists(i) for i in prof.map_ids.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_map_exists(i) for i in prof.map_ids.values()), "BPF maps outlived close()"
     return snap, prof
 
 
