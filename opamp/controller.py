@@ -353,7 +353,8 @@ class Controller:
             self.dirty_rollout = True
             self.tick(now)
             return r
-        if any(h.id == rollout_id for h in self.history):
+        if any(h.id == rollout_id for h in self.history) or (r is not None
+                                                              and r.id == rollout_id):
             raise ControllerError(f"rollout id {rollout_id!r} was used before; pick a new one")
         if r is not None:
             self.history.append(r)

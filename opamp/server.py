@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ipaddress
+import json
 import logging
 import threading
 import time
@@ -40,6 +42,7 @@ from websockets.server import ServerProtocol
 from opamp import proto as pb
 from opamp.configs import ConfigVersion
 from opamp.controller import Controller
+from opamp.rollout_file import parse_rollout
 from opamp.selector import LabelSelector
 from opamp.store import Store
 from opamp.strategy import Strategy
@@ -49,6 +52,7 @@ from opamp.wire import to_report
 log = logging.getLogger("opamp.server")
 
 PROTOBUF = "application/x-protobuf"
+ADMIN_PREFIX = "/v1/admin/"
 DEFAULT_MAX_MESSAGE = 64 << 20
 MAX_HEADER = 32 << 10
 T = TypeVar("T")
@@ -93,6 +97,7 @@ class OpAMPServer:
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE, max_connections: int = 4096,
                  agent_burst: float = 50.0, agent_rate: float = 20.0,
                  retry_after_seconds: int = 30, tick_seconds: float = 0.5,
+                 admin_token: Optional[str] = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.controller = controller
         self.store = store
@@ -102,6 +107,7 @@ class OpAMPServer:
         self.agent_burst, self.agent_rate = agent_burst, agent_rate
         self.retry_after_seconds = retry_after_seconds
         self.tick_seconds = tick_seconds
+        self.admin_token = admin_token
         self.clock = clock
         self.stats = ServerStats()
         self._server: Optional[asyncio.base_events.Server] = None
@@ -281,6 +287,10 @@ class OpAMPServer:
                 await self._respond(writer, 400, b"malformed request\n", close=True)
                 return
             path = target.split("?", 1)[0]
+            if path.startswith(ADMIN_PREFIX):
+                if not await self._admin(method, path, headers, reader, writer):
+                    return
+                continue
             if path != self.path:
                 await self._respond(writer, 404, b"not found\n", close=True)
                 return
@@ -344,6 +354,55 @@ class OpAMPServer:
             await self._respond(writer, 200, out, PROTOBUF, extra, close=not keep)
             if not keep:
                 return
+
+    async def _admin(self, method: str, path: str, headers: dict[str, str],
+                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """The operator's JSON API (``ottl opamp rollout ...``): only from a loopback peer, or
+        with ``Authorization: Bearer <admin_token>`` when the server has a token. Returns
+        whether the connection stays open."""
+        length = int(headers.get("content-length", "0") or 0)
+        if length > 16 << 20:
+            await self._respond(writer, 413, b"too large\n", close=True)
+            return False
+        body = await reader.readexactly(length) if length else b""
+        peer = writer.get_extra_info("peername")
+        if self.admin_token is not None:
+            allowed = headers.get("authorization", "") == f"Bearer {self.admin_token}"
+            status_denied = 401
+        else:
+            allowed = bool(peer) and ipaddress.ip_address(peer[0]).is_loopback
+            status_denied = 403
+        if not allowed:
+            await self._respond(writer, status_denied, b"not allowed\n")
+            return True
+        action = path[len(ADMIN_PREFIX):].strip("/")
+        c = self.controller
+        try:
+            if method == "GET" and action == "rollout":
+                result: Any = {"rollout": c.describe_rollout(),
+                               "history": [c.describe_rollout(r) for r in c.history],
+                               "events": [{"at": e.at, "what": e.what} for e in c.events[-50:]]}
+            elif method == "GET" and action == "agents":
+                result = c.describe_agents()
+            elif method == "POST" and action == "rollout":
+                spec = parse_rollout(json.loads(body or b"{}"))
+                self.start_rollout(spec.id, spec.selector, spec.strategy, spec.config,
+                                   spec.previous)
+                result = c.describe_rollout()
+            elif method == "POST" and action in ("rollout/pause", "rollout/resume",
+                                                 "rollout/abort"):
+                getattr(self, action.split("/")[1])()
+                result = c.describe_rollout()
+            else:
+                await self._respond(writer, 404, b"no such admin action\n")
+                return True
+        except (ValueError, KeyError) as exc:  # ControllerError, RolloutFileError, bad JSON
+            await self._respond(writer, 400, json.dumps({"error": str(exc)}).encode(),
+                                "application/json")
+            return True
+        await self._respond(writer, 200, json.dumps(result, indent=1).encode(),
+                            "application/json")
+        return True
 
     async def _respond(self, writer: asyncio.StreamWriter, status: int, body: bytes,
                        content_type: str = "text/plain",

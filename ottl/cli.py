@@ -69,8 +69,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ottl import cli_profile
 
     cli_profile.add_parser(sub)
+    from ottl.cli_opamp import add_arguments as add_opamp_arguments
+
+    add_opamp_arguments(sub.add_parser("opamp", help="the OpAMP graduation server: serve, "
+                                       "rollouts, agents"))
     args = parser.parse_args(argv)
     try:
+        if args.command == "opamp":
+            from ottl.cli_opamp import run as run_opamp
+
+            return run_opamp(args)
         if args.command == "check":
             return _check(args, sys.stdout, sys.stderr)
         if args.command in ("transform", "filter"):
