@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -112,3 +115,23 @@ def test_write_by_extension(profile, tmp_path):
     assert sum(s.value[0] for s in msg.sample) == 17
     with pytest.raises(ValueError, match="unknown output format"):
         write(profile, str(tmp_path / "a.png"))
+
+
+def test_pprof_reads_with_go_tool_pprof(profile, tmp_path):
+    """The standard pprof tool reads the file (where Go is installed)."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("Go is not installed: `go tool pprof` is the standard pprof reader")
+    path = tmp_path / "p.pb.gz"
+    write(profile, str(path))
+    proc = subprocess.run([go, "tool", "pprof", "-raw", str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "GOTOOLCHAIN": "local"})
+    assert proc.returncode == 0, proc.stderr
+    assert "samples/count cpu/nanoseconds[dflt]" in proc.stdout
+    assert "comm:[prog]" in proc.stdout and "pid:[10]" in proc.stdout
+    top = subprocess.run([go, "tool", "pprof", "-top", "-sample_index=samples", str(path)], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "GOTOOLCHAIN": "local"})
+    assert top.returncode == 0, top.stderr
+    flat = {line.split()[-1]: int(line.split()[0]) for line in top.stdout.splitlines()
+            if line.strip() and line.split()[0].isdigit()}
+    assert flat["work"] == 10 and flat["ksys_read"] == 5 and flat["entry_SYSCALL_64"] == 2
