@@ -221,7 +221,42 @@ AgentConfigFile: Any = _CLASSES[f"{PACKAGE}.AgentConfigFile"]
 CustomCapabilities: Any = _CLASSES[f"{PACKAGE}.CustomCapabilities"]
 CustomMessage: Any = _CLASSES[f"{PACKAGE}.CustomMessage"]
 
-# Enum values, named as in the spec's generated code.
-for _enum_values in _ENUMS.values():
-    for _vname, _number in _enum_values:
-        globals()[_vname] = _number
+# Enum values, named as in the spec's generated code (a test checks them against the table).
+AgentToServerFlags_Unspecified: int = 0
+AgentToServerFlags_RequestInstanceUid: int = 1
+ServerToAgentFlags_Unspecified: int = 0
+ServerToAgentFlags_ReportFullState: int = 1
+ServerToAgentFlags_ReportAvailableComponents: int = 2
+ServerCapabilities_Unspecified: int = 0
+ServerCapabilities_AcceptsStatus: int = 1
+ServerCapabilities_OffersRemoteConfig: int = 2
+ServerCapabilities_AcceptsEffectiveConfig: int = 4
+ServerCapabilities_OffersPackages: int = 8
+ServerCapabilities_AcceptsPackagesStatus: int = 0x10
+ServerCapabilities_OffersConnectionSettings: int = 0x20
+ServerCapabilities_AcceptsConnectionSettingsRequest: int = 0x40
+AgentCapabilities_Unspecified: int = 0
+AgentCapabilities_ReportsStatus: int = 1
+AgentCapabilities_AcceptsRemoteConfig: int = 2
+AgentCapabilities_ReportsEffectiveConfig: int = 4
+AgentCapabilities_AcceptsPackages: int = 8
+AgentCapabilities_ReportsPackageStatuses: int = 0x10
+AgentCapabilities_ReportsOwnTraces: int = 0x20
+AgentCapabilities_ReportsOwnMetrics: int = 0x40
+AgentCapabilities_ReportsOwnLogs: int = 0x80
+AgentCapabilities_AcceptsOpAMPConnectionSettings: int = 0x100
+AgentCapabilities_AcceptsOtherConnectionSettings: int = 0x200
+AgentCapabilities_AcceptsRestartCommand: int = 0x400
+AgentCapabilities_ReportsHealth: int = 0x800
+AgentCapabilities_ReportsRemoteConfig: int = 0x1000
+AgentCapabilities_ReportsHeartbeat: int = 0x2000
+AgentCapabilities_ReportsAvailableComponents: int = 0x4000
+AgentCapabilities_ReportsConnectionSettingsStatus: int = 0x8000
+ServerErrorResponseType_Unknown: int = 0
+ServerErrorResponseType_BadRequest: int = 1
+ServerErrorResponseType_Unavailable: int = 2
+CommandType_Restart: int = 0
+RemoteConfigStatuses_UNSET: int = 0
+RemoteConfigStatuses_APPLIED: int = 1
+RemoteConfigStatuses_APPLYING: int = 2
+RemoteConfigStatuses_FAILED: int = 3

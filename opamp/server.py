@@ -36,7 +36,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
-from websockets.frames import Close, CloseCode, Opcode
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from opamp import proto as pb
@@ -421,7 +422,7 @@ class OpAMPServer:
         protocol = ServerProtocol(max_size=self.max_message_bytes + 16)
         protocol.receive_data(head)
         events = protocol.events_received()
-        if not events:
+        if not events or not isinstance(events[0], Request):
             await self._respond(writer, 400, b"bad WebSocket handshake\n", close=True)
             return
         response = protocol.accept(events[0])
@@ -439,8 +440,8 @@ class OpAMPServer:
                 else:
                     protocol.receive_data(data)
                 for event in protocol.events_received():
-                    if event.opcode == Opcode.BINARY:
-                        self._ws_message(session, event.data)
+                    if isinstance(event, Frame) and event.opcode == Opcode.BINARY:
+                        self._ws_message(session, bytes(event.data))
                 pending = protocol.data_to_send()
                 if pending:
                     writer.write(b"".join(pending))

@@ -14,7 +14,7 @@ import json
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
