@@ -11,7 +11,7 @@ import gzip
 import html
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 from .symbolize import KIND_KERNEL, KIND_MISSING, Frame
 

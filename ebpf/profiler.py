@@ -86,8 +86,11 @@ def preflight(btf_path: str = VMLINUX_BTF, libbpf_name: Optional[str] = None,
     if not os.path.exists(btf_path):
         raise ProfilerError("btf", f"{btf_path} is missing: the kernel has no BTF type information; "
                             "use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
-    from . import _libbpf
-
+    try:
+        from . import _libbpf
+    except ImportError as e:
+        raise ProfilerError("libbpf", f"the Python package {e.name or 'cffi'} is missing: "
+                            "pip install 'ottl[ebpf]' (cffi, pyelftools)") from None
     try:
         _libbpf.load(libbpf_name or _libbpf.LIBBPF_NAME)
     except OSError as e:
@@ -219,6 +222,7 @@ class Profiler:
         self._drains = 0
         self._drain_error: Optional[BaseException] = None
         self.prog_id = 0
+        self._ncpus = 0
         self.map_ids: Dict[str, int] = {}
 
     # ------------------------------------------------------------------------------ start/stop
@@ -244,12 +248,11 @@ class Profiler:
             if self.bpf_stats:  # before attaching, so that every run is timed
                 self._enable_stats()
             self._attach()
-        except ProfilerError:
+        except BaseException:  # ProfilerError, or anything else: never half-started
             self._release()
             raise
-        except BaseException:
-            self._release()
-            raise
+        self._agg = {}
+        self._drains, self._drain_cpu = 0, 0.0
         self._started_at = time.monotonic()
         self._start_ns = time.time_ns()
         self._cpu_at_start = time.process_time()
@@ -356,6 +359,7 @@ class Profiler:
             self._links.append(link)
             self._perf_fds.remove(fd)  # the link owns (and closes) it now
         self.event_used = "cycles" if hardware else "cpu-clock"
+        self._ncpus = len(self._links)
 
     def _open_soft(self, cpu: int) -> int:
         from . import _libbpf
@@ -394,20 +398,26 @@ class Profiler:
             self._thread.join()
             self._thread = None
         if self._obj is not None:
+            self._detach()  # no new samples from here on
             try:
                 self._final = self._overhead_now()
                 self._drain()
-            except Exception:
-                pass
+            except Exception as e:  # keep closing; the next snapshot() reports it
+                self._drain_error = e
         self._release()
+
+    def _detach(self) -> None:
+        from . import _libbpf
+
+        for link in reversed(self._links):
+            _libbpf._lib.bpf_link__destroy(link)
+        self._links = []
 
     def _release(self) -> None:
         from . import _libbpf
 
         lib = _libbpf._lib
-        for link in reversed(self._links):
-            lib.bpf_link__destroy(link)
-        self._links = []
+        self._detach()
         for fd in self._perf_fds:
             _libbpf.close_fd(fd)
         self._perf_fds = []
@@ -522,7 +532,7 @@ class Profiler:
 
         elapsed = time.monotonic() - self._started_at if self._started_at else 0.0
         ov = Overhead(elapsed_s=elapsed, frequency=self.frequency, event=self.event_used,
-                      cpus=len(self._links), drains=self._drains, drain_cpu_s=self._drain_cpu)
+                      cpus=self._ncpus, drains=self._drains, drain_cpu_s=self._drain_cpu)
         for k, v in self.counters().items():
             setattr(ov, k, v)
         ov.samples_per_s = ov.samples / elapsed if elapsed > 0 else 0.0

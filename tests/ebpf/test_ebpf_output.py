@@ -66,7 +66,7 @@ def test_pprof_parses_with_profile_proto(profile):
     locs = {loc.id: loc for loc in msg.location}
     maps = {m.id: st[m.filename] for m in msg.mapping}
     assert len(msg.sample) == 4
-    for sample, expected in zip(msg.sample, profile.samples):
+    for sample, expected in zip(msg.sample, profile.samples, strict=True):
         names = [st[funcs[locs[i].line[0].function_id].name] for i in sample.location_id]
         assert names == [f.name for f in reversed(expected.frames)]  # leaf first
         assert list(sample.value) == [expected.count, expected.count * 10_101_010]

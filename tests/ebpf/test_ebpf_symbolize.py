@@ -111,7 +111,8 @@ def _symbols_by_oracle(path):
                 continue
             names = {}
             for s in sec.iter_symbols():
-                if s["st_info"]["type"] in ("STT_FUNC", "STT_GNU_IFUNC") and s["st_value"] and s["st_shndx"] != "SHN_UNDEF":
+                func = s["st_info"]["type"] in ("STT_FUNC", "STT_GNU_IFUNC")
+                if func and s["st_value"] and s["st_shndx"] != "SHN_UNDEF":
                     names.setdefault(s["st_value"], set()).add(s.name)
             if names:
                 return secname, names
