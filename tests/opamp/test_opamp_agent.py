@@ -10,7 +10,7 @@ from opamp import proto as pb
 from opamp.agent import AgentCore, EngineHost, compile_config, ConfigRejected
 from opamp.configs import ConfigVersion
 from opamp.wire import METRICS_CAPABILITY, fill_remote_config, parse_metrics, to_report
-from conftest import NEW, OLD
+from opamp_testlib import NEW, OLD
 
 import pytest
 

@@ -15,7 +15,7 @@ import pytest
 from opamp.agent import AgentCore, EngineHost, HttpAgent
 from opamp.rollout_file import RolloutFileError, load_rollout
 from ottl.cli import main
-from conftest import NEW_YAML, OLD_YAML, wait_for
+from opamp_testlib import NEW_YAML, OLD_YAML, wait_for
 
 ROLLOUT = """id: cli-{n}
 selector:
@@ -120,7 +120,7 @@ def test_admin_token_is_required_when_set() -> None:
     import urllib.error
     import urllib.request
 
-    from conftest import make_server
+    from opamp_testlib import make_server
 
     t = make_server(admin_token="s3cret")
     try:

@@ -24,7 +24,7 @@ from opamp.selector import LabelSelector
 from opamp.server import ServerThread
 from opamp.store import Store, rollout_doc
 from opamp.strategy import Gate, Step, Strategy
-from conftest import NEW, OLD, make_server, wait_for
+from opamp_testlib import NEW, OLD, make_server, wait_for
 
 N = 24
 SAMPLE = json.loads(resources.files("ottl.examples").joinpath("sample_traces.json").read_text())

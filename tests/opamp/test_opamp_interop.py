@@ -28,7 +28,7 @@ from opamp.controller import COMPLETE, PROMOTED, ROLLED_BACK_PHASE  # noqa: E402
 from opamp.selector import LabelSelector  # noqa: E402
 from opamp.server import ServerThread  # noqa: E402
 from opamp.strategy import Step, Strategy  # noqa: E402
-from conftest import make_server, wait_for  # noqa: E402
+from opamp_testlib import make_server, wait_for  # noqa: E402
 
 
 def json_config(value: str, extra: str = "") -> ConfigVersion:

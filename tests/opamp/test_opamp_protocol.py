@@ -16,7 +16,7 @@ from opamp import proto as pb
 from opamp.configs import ConfigVersion, config_hash
 from opamp.server import ServerThread
 from opamp.wire import SERVER_CAPABILITIES
-from conftest import NEW, OLD, make_server, wait_for
+from opamp_testlib import NEW, OLD, make_server, wait_for
 
 UID = bytes(range(16))
 CAPS = (pb.AgentCapabilities_ReportsStatus | pb.AgentCapabilities_AcceptsRemoteConfig)
