@@ -171,6 +171,8 @@ class Controller:
         self.dirty_agents: set[bytes] = set()
         self.dirty_rollout = False
         self.dirty_configs = False
+        # HTTP agents silent this long are disconnected (a rollout's strategy overrides it).
+        self.liveness_seconds = 90.0
 
     # -- configurations and assignments ---------------------------------------------------
 
@@ -398,9 +400,11 @@ class Controller:
 
     def tick(self, now: float) -> None:
         """Let time pass: liveness, cohort growth, acknowledgement, deadlines, gates, steps."""
+        liveness = (self.rollout.strategy.liveness_seconds if self.rollout is not None
+                    else self.liveness_seconds)
         for agent in self.agents.values():
-            if agent.connected and agent.transport == "http" and self.rollout is not None \
-                    and now - agent.last_seen > self.rollout.strategy.liveness_seconds:
+            if agent.connected and agent.transport == "http" \
+                    and now - agent.last_seen > liveness:
                 agent.connected = False
                 self.dirty_agents.add(agent.uid)
         r = self.rollout

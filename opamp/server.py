@@ -156,6 +156,13 @@ class OpAMPServer:
         self.controller.tick(self.clock())
         self._push_offers()
         self.save()
+        # Forget per-connection bookkeeping of agents that are gone (uids churn: the official
+        # Python client makes a new one at every start).
+        agents = self.controller.agents
+        for table in (self._last, self._buckets):
+            if len(table) > 2 * max(len(self._sessions), 1024):
+                for uid in [u for u in table if u not in agents or not agents[u].connected]:
+                    del table[uid]
 
     # -- operator requests (call from the loop; ServerThread.call does that) ----------------
 

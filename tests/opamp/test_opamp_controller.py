@@ -341,3 +341,16 @@ def test_invariants(n: int, lo: int, hi, script) -> None:
                 f.poll(a)
         assert f.on(NEW.hash) == []
         assert all(c.desired_hash(ag) != NEW.hash for ag in c.agents.values())
+
+
+def test_silent_http_agents_become_disconnected_without_a_rollout() -> None:
+    c = Controller()
+    uid = b"\x03" * 16
+    c.observe(AgentReport(uid, 0, 0x7, identifying={"service.name": "a"}), 0.0)
+    c.tick(80.0)
+    assert c.agents[uid].connected
+    c.tick(91.0)
+    assert not c.agents[uid].connected
+    assert c.state_of(c.agents[uid]) == "disconnected"
+    c.observe(AgentReport(uid, 1, 0x7), 92.0)
+    assert c.agents[uid].connected
