@@ -52,7 +52,7 @@ class RolloutSpec:
     previous: Optional[ConfigVersion] = None
 
 
-def _files(doc: Any, where: str, base: str) -> ConfigVersion:
+def _files(doc: Any, where: str, base: Optional[str]) -> ConfigVersion:
     if not isinstance(doc, Mapping) or not doc:
         raise RolloutFileError(f"{where}: expected a mapping of file name to "
                                "{content_type, path | body}")
@@ -64,6 +64,9 @@ def _files(doc: Any, where: str, base: str) -> ConfigVersion:
         if "body" in f:
             body = str(f["body"]).encode()
         elif "path" in f:
+            if base is None:
+                raise RolloutFileError(f"{where}.{name}: give the body inline here (path is "
+                                       "for rollout files read from disk)")
             path = os.path.join(base, str(f["path"]))
             try:
                 with open(path, "rb") as fh:
@@ -76,7 +79,8 @@ def _files(doc: Any, where: str, base: str) -> ConfigVersion:
     return ConfigVersion.of(files)
 
 
-def parse_rollout(doc: Any, base: str = ".") -> RolloutSpec:
+def parse_rollout(doc: Any, base: Optional[str] = ".") -> RolloutSpec:
+    """A rollout from its document; file paths are relative to ``base`` (None: refuse paths)."""
     if not isinstance(doc, Mapping):
         raise RolloutFileError("a rollout file is a mapping")
     unknown = set(doc) - {"id", "selector", "config", "previous", "strategy"}

@@ -190,10 +190,12 @@ class OpAMPServer:
 
     # -- messages -------------------------------------------------------------------------
 
-    def process(self, data: bytes, transport: str) -> tuple[bytes, Optional[bytes]]:
-        """One AgentToServer's bytes -> the ServerToAgent's bytes and the agent's uid."""
+    def process(self, data: bytes, transport: str,
+                decoded: Optional[Any] = None) -> tuple[bytes, Optional[bytes]]:
+        """One AgentToServer's bytes (and, if the caller has it, the decoded message) -> the
+        ServerToAgent's bytes and the agent's uid."""
         try:
-            msg = decode_agent_message(data)
+            msg = decoded if decoded is not None else decode_agent_message(data)
         except MalformedMessage as exc:
             self.stats.bad_requests += 1
             return error_message(pb.ServerErrorResponseType_BadRequest,
@@ -342,19 +344,20 @@ class OpAMPServer:
                 await self._respond(writer, 415, b"unsupported Content-Encoding\n", close=True)
                 return
             self.stats.http_requests += 1
-            uid_header = headers.get("opamp-instance-uid", "")
+            decoded: Optional[Any] = None
             try:
-                msg_uid = decode_agent_message(body).instance_uid
+                decoded = decode_agent_message(body)
+                msg_uid = bytes(decoded.instance_uid)
             except MalformedMessage:
-                msg_uid = uid_header.encode()
-            if msg_uid and not self._rate_ok(bytes(msg_uid)):
+                msg_uid = b""
+            if msg_uid and not self._rate_ok(msg_uid):
                 await self._respond(writer, 429, b"slow down\n", "text/plain",
                                     {"Retry-After": str(self.retry_after_seconds)},
                                     close=not keep)
                 if not keep:
                     return
                 continue
-            out, _ = self.process(body, "http")
+            out, _ = self.process(body, "http", decoded)
             extra = {}
             if len(out) > 1024 and "gzip" in headers.get("accept-encoding", ""):
                 out = gzip.compress(out, compresslevel=5)
@@ -393,7 +396,8 @@ class OpAMPServer:
             elif method == "GET" and action == "agents":
                 result = c.describe_agents()
             elif method == "POST" and action == "rollout":
-                spec = parse_rollout(json.loads(body or b"{}"))
+                # Bodies inline only: the admin API never reads files on the server.
+                spec = parse_rollout(json.loads(body or b"{}"), base=None)
                 self.start_rollout(spec.id, spec.selector, spec.strategy, spec.config,
                                    spec.previous)
                 result = c.describe_rollout()
@@ -465,8 +469,10 @@ class OpAMPServer:
     def _ws_message(self, session: _WsSession, frame: bytes) -> None:
         self.stats.ws_messages += 1
         payload = _strip_ws_header(frame)
+        decoded: Optional[Any] = None
         try:
-            uid = bytes(decode_agent_message(payload).instance_uid)
+            decoded = decode_agent_message(payload)
+            uid = bytes(decoded.instance_uid)
         except MalformedMessage:
             uid = b""
         if uid and not self._rate_ok(uid):
@@ -474,7 +480,7 @@ class OpAMPServer:
                 pb.ServerErrorResponseType_Unavailable, "slow down", uid,
                 self.retry_after_seconds).SerializeToString())
             return
-        out, uid_or_none = self.process(payload, "ws")
+        out, uid_or_none = self.process(payload, "ws", decoded)
         if uid_or_none is not None:
             session.uids.add(uid_or_none)
             self._sessions[uid_or_none] = session

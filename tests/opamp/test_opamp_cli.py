@@ -133,3 +133,19 @@ def test_admin_token_is_required_when_set() -> None:
             assert json.loads(resp.read()) == []
     finally:
         t.stop()
+
+
+def test_admin_api_reads_no_files_on_the_server(server) -> None:
+    import urllib.error
+    import urllib.request
+
+    doc = {"id": "p", "selector": {}, "config": {"a": {"path": "/etc/hostname"}},
+           "strategy": {"steps": [{"weight": 1.0}]}}
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.server.port}/v1/admin/rollout", method="POST",
+        data=json.dumps(doc).encode(), headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 400
+    assert "inline" in json.loads(info.value.read())["error"]
+    assert server.call(lambda: server.server.controller.rollout) is None
