@@ -273,6 +273,11 @@ class Controller:
         elif agent.sequence_num is None or report.sequence_num != agent.sequence_num + 1:
             # Unknown to this process, a gap or a repeat: ask for everything, change nothing else.
             full_state = True
+        # What is worth persisting: everything but the sequence number, last_seen and the
+        # metrics sample (a heartbeat alone writes nothing; see opamp/store.py).
+        before = (agent.capabilities, agent.transport, agent.connected, agent.labels,
+                  agent.reported_hash, agent.reported_status, agent.effective_hash,
+                  agent.healthy, agent.offered_hash, len(agent.failed_hashes))
         agent.sequence_num = report.sequence_num
         agent.capabilities = report.capabilities
         agent.last_seen = now
@@ -297,10 +302,14 @@ class Controller:
         if report.sample is not None:
             report.sample.at = now
             agent.last_sample = report.sample
-        self.dirty_agents.add(agent.uid)
         offer = None if report.disconnect else self.offer_for(agent)
         if offer is not None:
             agent.offered_hash = offer
+        after = (agent.capabilities, agent.transport, agent.connected, agent.labels,
+                 agent.reported_hash, agent.reported_status, agent.effective_hash,
+                 agent.healthy, agent.offered_hash, len(agent.failed_hashes))
+        if before != after or full_state:
+            self.dirty_agents.add(agent.uid)
         return Decision(offer, full_state)
 
     def _status(self, agent: Agent, h: bytes, status: int, error: str, now: float) -> None:

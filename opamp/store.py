@@ -6,6 +6,9 @@ history: spec, phase, step, timestamps, gate counters, cohort) and agents (attri
 and offered hashes, failed-hash memory, the last metrics sample). ``save`` writes what the
 controller marked dirty in one transaction: either all of it lands or none of it does.
 
+What is written when: an agent's row when something worth keeping changed (description,
+capabilities, connection, reported or offered hash, health, failed hashes; not a bare heartbeat
+or a new metrics sample, which would make every poll a write); the rollout whenever it changes.
 What is not stored: each agent's last sequence number. A restarted server does not know what it
 missed, so every agent's first message afterwards is answered with ReportFullState.
 """
@@ -15,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from dataclasses import asdict
 from typing import Any, Optional
 
 from opamp.configs import ConfigVersion
@@ -54,9 +56,10 @@ def _unhex(h: Optional[str]) -> Optional[bytes]:
 def _sample(s: Optional[Sample]) -> Optional[dict[str, Any]]:
     if s is None:
         return None
-    d = asdict(s)
-    d["config_hash"] = s.config_hash.hex()
-    return d
+    return {"config_hash": s.config_hash.hex(), "at": s.at, "records_in": s.records_in,
+            "records_out": s.records_out, "dropped": s.dropped,
+            "statement_errors": s.statement_errors, "batches": s.batches,
+            "engine_seconds": s.engine_seconds, "uptime_seconds": s.uptime_seconds}
 
 
 def _unsample(d: Optional[dict[str, Any]]) -> Optional[Sample]:
@@ -141,7 +144,9 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def load(self) -> Controller:
+    def load(self, now: Optional[float] = None) -> Controller:
+        """The stored controller. With ``now``, agents that were connected count as heard from
+        at ``now`` (a restart grace: their heartbeats were not written, see above)."""
         c = Controller()
         for h, doc in self.db.execute("SELECT hash, doc FROM configs"):
             files = json.loads(doc)
@@ -156,7 +161,10 @@ class Store:
             else:
                 c.history.append(r)
         for uid, doc in self.db.execute("SELECT uid, doc FROM agents"):
-            c.agents[bytes.fromhex(uid)] = agent_from(bytes.fromhex(uid), json.loads(doc))
+            agent = agent_from(bytes.fromhex(uid), json.loads(doc))
+            if now is not None and agent.connected:
+                agent.last_seen = max(agent.last_seen, now)
+            c.agents[agent.uid] = agent
         c.dirty_agents.clear()
         c.dirty_rollout = c.dirty_configs = False
         return c

@@ -76,7 +76,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from opamp.store import Store
 
     store = Store(args.db)
-    controller = store.load()
+    controller = store.load(now=time.time())
     if args.config:
         with open(args.config, "rb") as fh:
             config = ConfigVersion.of({os.path.basename(args.config):

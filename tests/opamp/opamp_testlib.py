@@ -29,7 +29,7 @@ NEW = ConfigVersion.of({"ottl.yaml": ("application/yaml", NEW_YAML)})
 
 
 def make_server(store=None, port: int = 0, **kw) -> ServerThread:
-    c = Controller() if store is None else store.load()
+    c = Controller() if store is None else store.load(now=time.time())
     if not c.assignments:
         c.add_config(OLD)
         c.assign(LabelSelector.everything(), OLD.hash)
