@@ -288,16 +288,20 @@ def test_states_pending_configuring_applied() -> None:
 # -- properties over random fleets and events ----------------------------------------------
 
 events = st.lists(st.one_of(
-    st.tuples(st.just("round"), st.integers(1, 5)),
+    st.tuples(st.just("round"), st.integers(1, 8)),
+    st.tuples(st.just("round"), st.integers(1, 8)),
+    st.tuples(st.just("round"), st.integers(1, 8)),
     st.tuples(st.just("bad"), st.integers(0, 29)),
+    st.tuples(st.just("bad"), st.integers(0, 5)),
     st.tuples(st.just("reject"), st.integers(0, 29)),
+    st.tuples(st.just("reject"), st.integers(0, 5)),
     st.tuples(st.just("silent"), st.integers(0, 29)),
     st.tuples(st.just("pause"), st.just(0)),
     st.tuples(st.just("resume"), st.just(0)),
 ), min_size=1, max_size=40)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(3, 30), st.integers(1, 6), st.one_of(st.none(), st.integers(1, 8)), events)
 def test_invariants(n: int, lo: int, hi, script) -> None:
     if hi is not None and hi < lo:
