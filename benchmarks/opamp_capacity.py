@@ -195,12 +195,51 @@ async def run_level(kind: str, n: int, url: str, seconds: float) -> Results:
     return res
 
 
+def in_process(n: int, rounds: int) -> None:
+    """The server's own cost per message, without sockets: ``n`` agents' messages through
+    ``OpAMPServer.process`` (decode, controller, answer) with a tick (and SQLite save) per round.
+    The ceiling the network figures approach when the load generator is elsewhere."""
+    from opamp.configs import ConfigVersion
+    from opamp.selector import LabelSelector
+    from opamp.server import OpAMPServer
+    from opamp.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(os.path.join(tmp, "bench.db"))
+        c = store.load()
+        cfg = ConfigVersion.of({"ottl.yaml": ("application/yaml", CONFIG)})
+        c.add_config(cfg)
+        c.assign(LabelSelector.everything(), cfg.hash)
+        server = OpAMPServer(c, store)
+        agents = [SimAgent(i) for i in range(n)]
+        times: list[float] = []
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for a in agents:
+                body = a.message()
+                t0 = time.perf_counter()
+                out, _ = server.process(body, "http")
+                times.append(time.perf_counter() - t0)
+                a.answer(out)
+            server.tick()
+        wall = time.perf_counter() - started
+        store.close()
+    print(f"in-process: {n} agents x {rounds} rounds: {len(times) / sum(times):.0f} messages/s "
+          f"of server work (p50 {pct(times, 0.5) * 1e6:.0f} us, p99 {pct(times, 0.99) * 1e6:.0f} "
+          f"us per message); {len(times) / wall:.0f}/s with the agents' side and ticks")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="250,500,1000,1500")
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--transports", default="http,ws")
+    ap.add_argument("--in-process", action="store_true",
+                    help="measure the server's own work per message, without sockets")
     args = ap.parse_args(argv)
+    if args.in_process:
+        in_process(2000, 10)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'transport':9} {'agents':>6} {'offered/s':>9} {'answered/s':>10} {'p50 ms':>8} "
           f"{'p99 ms':>8} {'errors':>6}  held")
