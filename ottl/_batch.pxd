@@ -194,6 +194,7 @@ cdef class _Batch:
     cdef object _str(self, int32_t sid)
     cdef object _bytes(self, int32_t sid)
     cdef object _value(self, uint8_t tag, int64_t val)
+    cdef _check_value(self, uint8_t tag, int64_t val, int depth)
     cdef list _attrs(self, ottl_kvpool *pool, int64_t start, int64_t end)
     cdef object _id(self, int owner, size_t row, int field, uint8_t present, uint8_t bit,
                     uint8_t irr_bit, const uint8_t *fixed, size_t width)

@@ -272,6 +272,34 @@ cdef class _Batch:
             raise IndexError(sid)
         return self._bytes(<int32_t>sid)
 
+    def value(self, int tag, int64_t val) -> dict:
+        """The AnyValue of a (tag, payload) pair of this batch's columns (``ottl._vm.column``),
+        as the OTLP/JSON-shaped dict of ``to_dict``; {} for nil. Raises ValueError for a pair
+        that does not belong to this batch."""
+        self._check_value(<uint8_t>tag, val, 0)
+        return self._value(<uint8_t>tag, val)
+
+    cdef _check_value(self, uint8_t tag, int64_t val, int depth):
+        cdef uint64_t start, count, k
+        cdef ottl_kvpool *v = &self.b.values
+        if depth > 64:
+            raise ValueError("values nested too deep")
+        if tag == OTTL_V_STRING or tag == OTTL_V_BYTES:
+            if val < 0 or val >= <int64_t>self.b.strings.count:
+                raise ValueError(f"string id {val} is not in this batch")
+        elif tag == OTTL_V_ARRAY or tag == OTTL_V_KVLIST:
+            start = (<uint64_t>val) & 0xffffffffu
+            count = (<uint64_t>val) >> 32
+            if start + count > v.n:
+                raise ValueError(f"values [{start}, {start + count}) are not in this batch")
+            for k in range(start, start + count):
+                if tag == OTTL_V_KVLIST and (v.key[k] < 0 or v.key[k] >= <int32_t>self.b.strings.count):
+                    raise ValueError(f"string id {v.key[k]} is not in this batch")
+                self._check_value(v.tag[k], v.val[k], depth + 1)
+        elif tag not in (OTTL_V_BOOL, OTTL_V_INT, OTTL_V_DOUBLE, OTTL_V_STRINDEX, OTTL_V_NONE,
+                         OTTL_V_EMPTY):
+            raise ValueError(f"no value has tag {tag}")
+
     cdef object _str(self, int32_t sid):
         cdef int64_t a = self.b.strings.off[sid]
         cdef int64_t z = self.b.strings.off[sid + 1]

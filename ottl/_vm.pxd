@@ -52,3 +52,19 @@ cdef extern from "vm_opcodes.h" nogil:
     const char *const ottl_op_names[]
     const int ottl_field_signal[]
     const unsigned char ottl_field_is_int[]
+
+
+cdef extern from "vm_mapedit.h" nogil:
+    ctypedef enum ottl_mapedit_kind:
+        OTTL_MAPEDIT_KEEP
+        OTTL_MAPEDIT_LIMIT
+        OTTL_MAPEDIT_VALUES
+        OTTL_MAPEDIT_KEYS
+    ctypedef struct ottl_mapedit:
+        ottl_mapedit_kind kind
+        const uint8_t *keep
+        const int32_t *map
+        size_t table_len
+        int64_t limit
+    int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask,
+                         const ottl_mapedit *op)

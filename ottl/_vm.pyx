@@ -203,6 +203,52 @@ def intern(_Batch batch not None, bytes value) -> int:
     return sid
 
 
+MAPEDIT_KINDS = {"keep": OTTL_MAPEDIT_KEEP, "limit": OTTL_MAPEDIT_LIMIT,
+                 "values": OTTL_MAPEDIT_VALUES, "keys": OTTL_MAPEDIT_KEYS}
+
+
+def map_edit(_Batch batch not None, int owner, mask, str kind, table, int64_t limit=0) -> None:
+    """Rewrites the attribute map (``owner``: the record attributes field id) of every record
+    where ``mask`` is true (csrc/vm_mapedit.h): "keep" keeps the keys where ``table`` (uint8,
+    by string id) is nonzero; "limit" keeps the keys where it is nonzero and others up to
+    ``limit``; "values" replaces string values v by table[v] (int32) where >= 0; "keys"
+    renames keys likewise (-2 drops). Changed records are marked dirty."""
+    if kind not in MAPEDIT_KINDS:
+        raise ValueError(f"unknown map edit {kind!r}")
+    n = len(batch)
+    m = np.ascontiguousarray(np.asarray(mask) != 0).view(np.uint8)
+    if m.shape != (n,):
+        raise ValueError(f"mask has shape {m.shape}, expected ({n},)")
+    cdef ottl_mapedit op
+    op.kind = MAPEDIT_KINDS[kind]
+    op.limit = limit
+    op.keep = NULL
+    op.map = NULL
+    cdef const uint8_t[::1] keep
+    cdef const int32_t[::1] mp
+    cdef const uint8_t[::1] mv = m
+    cdef uint8_t dummy = 0
+    cdef int32_t dummy_map = 0
+    if kind in ("keep", "limit"):
+        arr = np.ascontiguousarray(table, dtype=np.uint8)
+        keep = arr
+        op.keep = &keep[0] if arr.shape[0] else &dummy
+    else:
+        arr = np.ascontiguousarray(table, dtype=np.int32)
+        mp = arr
+        op.map = &mp[0] if arr.shape[0] else &dummy_map
+    op.table_len = arr.shape[0]
+    if arr.ndim != 1:
+        raise ValueError("the table must be one-dimensional")
+    batch._specs = None
+    with nogil:
+        rc = ottl_vm_map_edit(batch.b, owner, &mv[0] if n else &dummy, &op)
+    if rc == -2:
+        raise ValueError(f"field {owner} is not this batch's record attributes")
+    if rc:
+        raise MemoryError("out of memory while editing attributes (the batch is lost)")
+
+
 def dirty_records(_Batch batch not None):
     """A bool array, one per record: True where a statement changed the record."""
     cdef const uint8_t *d = ottl_vm_dirty(batch.b)

@@ -21,10 +21,21 @@ from typing import Any, Callable
 import numpy as np
 
 from ottl import _vm
-from ottl._batch import TAG_BOOL, TAG_BYTES, TAG_DOUBLE, TAG_INT, TAG_NONE, TAG_STRING
+from ottl._batch import (
+    TAG_ARRAY,
+    TAG_BOOL,
+    TAG_BYTES,
+    TAG_DOUBLE,
+    TAG_EMPTY,
+    TAG_INT,
+    TAG_KVLIST,
+    TAG_NONE,
+    TAG_STRING,
+)
 from ottl.compiler.program import Program
+from ottl.eval.batch_model import value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
-from ottl.eval.interpreter import compile_call_of
+from ottl.eval.interpreter import compile_call_of, compile_edit_of
 from ottl.lang.errors import OttlError
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -40,8 +51,10 @@ class DerivedColumns:
 
     def __init__(self, program: Program, gates: frozenset[str] = frozenset()) -> None:
         self.program = program
-        self._fns: list[Callable[[Any], Any]] = [
-            compile_call_of(d.call, d.arg, program.source, gates) for d in program.derived
+        self._fns: list[Callable[..., Any]] = [
+            compile_edit_of(d.call, program.source, gates) if d.editor
+            else compile_call_of(d.call, d.leaves, program.source, gates)
+            for d in program.derived
         ]
 
     def __len__(self) -> int:
@@ -50,20 +63,20 @@ class DerivedColumns:
     def compute(self, batch: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         columns: list[tuple[np.ndarray, np.ndarray]] = []
         for spec, fn in zip(self.program.derived, self._fns):
-            if spec.source[0] == "derived":
-                tags, vals = columns[spec.source[1]]
-            else:
-                _, field, key = spec.source
-                tags, vals = _vm.column(batch, field, key)
-            pairs = np.empty(len(tags), dtype=_PAIR)
-            pairs["tag"] = tags
-            pairs["val"] = vals
-            distinct, inverse = np.unique(pairs, return_inverse=True)
-            out = np.empty(len(distinct), dtype=_PAIR)
+            parts = []
+            for source in spec.sources:
+                if source[0] == "derived":
+                    parts.append(columns[source[1]])
+                else:
+                    _, field, key = source
+                    parts.append(_vm.column(batch, field, key))
+            firsts, inverse = _distinct_rows(parts)
+            out = np.empty(len(firsts), dtype=_PAIR)
             name = spec.call.spec.name
-            for i, (tag, val) in enumerate(distinct.tolist()):
+            for i, row in enumerate(firsts.tolist()):
+                args = [_to_python(batch, int(tags[row]), int(vals[row])) for tags, vals in parts]
                 try:
-                    result = fn(_to_python(batch, tag, val))
+                    result = fn(*args)
                 except (OttlRuntimeError, OttlError) as exc:
                     raise NeedsReference(f"{name} fails on a value of this batch: "
                                          f"{exc.message if isinstance(exc, OttlError) else exc}") from None
@@ -71,10 +84,31 @@ class DerivedColumns:
                     raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
                                          "is needed")
                 out[i] = _from_python(batch, name, result)
-            result_pairs = out[inverse.reshape(-1)]
+            result_pairs = out[inverse]
             columns.append((np.ascontiguousarray(result_pairs["tag"]),
                             np.ascontiguousarray(result_pairs["val"])))
         return columns
+
+
+def _codes(tags: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """Each row's value as a small int: equal (tag, payload) pairs get equal codes."""
+    pairs = np.empty(len(tags), dtype=_PAIR)
+    pairs["tag"] = tags
+    pairs["val"] = vals
+    return np.unique(pairs, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _distinct_rows(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(the first row of each distinct combination of the parts' values, each row's index
+    into those): the combinations are numbered one part at a time, so codes stay below the
+    row count."""
+    code = _codes(*parts[0])
+    for tags, vals in parts[1:]:
+        nxt = _codes(tags, vals)
+        code = np.unique(code * (int(nxt.max(initial=0)) + 1) + nxt, return_inverse=True)[1]
+        code = code.reshape(-1).astype(np.int64)
+    distinct, firsts, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return firsts, inverse.reshape(-1)
 
 
 def _to_python(batch: Any, tag: int, val: int) -> Any:
@@ -88,9 +122,11 @@ def _to_python(batch: Any, tag: int, val: int) -> Any:
         return bool(val)
     if tag == TAG_BYTES:
         return batch.string_bytes(val)
-    if tag == TAG_NONE:
+    if tag in (TAG_NONE, TAG_EMPTY):
         return None
-    raise NeedsReference("a converter argument that is a map or a list")
+    if tag in (TAG_ARRAY, TAG_KVLIST):
+        return value_from_otlp(batch.value(tag, val))
+    raise NeedsReference(f"a converter argument with value tag {tag}")
 
 
 def _from_python(batch: Any, name: str, value: Any) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
 from ottl.eval.processors import contexts_of
 from ottl.frontend import resolve_condition, resolve_statement
+from ottl.mapedit import MapEditor
 from ottl.resolved import RCondition, RStatement
 from ottl.resolver import Options
 
@@ -132,8 +133,12 @@ class Statement:
             self.program = _compile_statement(resolved, gates)
         except NotNative as exc:
             self.reason = str(exc)
+        self._map_editor: Optional[MapEditor] = None
         if self.program is not None:
             self._vm, self._derived = _load(self.program, gates)
+            edit = self.program.map_edit
+            if edit is not None:
+                self._map_editor = MapEditor(edit.call, edit.field, self.program.source, gates)
 
     @property
     def native(self) -> bool:
@@ -151,7 +156,10 @@ class Statement:
             raise ValueError(f"a {self.context} statement cannot run over a "
                              f"{type(batch).__name__}")
         derived = self._derived.compute(batch) if len(self._derived) else ()
-        return self._vm.execute(batch, gate, derived).view(np.bool_)
+        ran = self._vm.execute(batch, gate, derived).view(np.bool_)
+        if self._map_editor is not None:
+            self._map_editor.run(batch, ran)
+        return ran
 
     def disassemble(self) -> str:
         return disassemble(self.program) if self.program is not None else ""

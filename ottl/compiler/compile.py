@@ -20,6 +20,7 @@ from typing import Any, Optional, Union
 from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODE_INDEX, OPCODES
 from ottl.compiler.program import (
     Derived,
+    MapEdit,
     TAG_BOOL,
     TAG_BYTES,
     TAG_DOUBLE,
@@ -30,7 +31,8 @@ from ottl.compiler.program import (
 )
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.compare import compare
-from ottl.eval.errors import EvalError
+from ottl.eval.errors import EvalError, OttlRuntimeError
+from ottl.eval.interpreter import compile_call_of
 from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
 from ottl.resolved import (
@@ -55,6 +57,16 @@ from ottl.resolved import (
 # the record itself) or that take lambdas: never computed once per distinct value.
 NOT_MEMOIZABLE = frozenset({"UUID", "UUIDv7", "Now", "IsRootSpan", "All", "Any", "Filter",
                             "Find", "MapEach", "MapKeys", "Reduce", "When"})
+
+# Editors applied to a record's whole attribute map by ottl.mapedit (the others of a map are
+# left to the reference evaluator).
+MAP_EDITORS = frozenset({"keep_keys", "keep_matching_keys", "delete_matching_keys", "limit",
+                         "replace_all_patterns", "replace_all_matches", "truncate_all"})
+# Editors whose effect is not a function of their target's value alone.
+NOT_MEMOIZABLE_EDITORS = frozenset({"merge_maps", "append"})
+
+# A derived column's distinct combinations are found over this many columns at most.
+MAX_DERIVED_PARTS = 8
 
 # The contexts whose records are a batch's rows, and the signal of each.
 ROW_CONTEXTS = {"span": "traces", "log": "logs"}
@@ -203,15 +215,24 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     b = _Builder(r.context, r.text)
     editor = r.editor
     name = editor.spec.name
-    if name not in ("set", "delete_key"):
+    if name in NOT_MEMOIZABLE_EDITORS:
         raise NotNative(f"the editor {name}")
-    if any(a is None for a in editor.args) or editor.keys:
-        raise NotNative(f"{name} with omitted arguments or keys")
+    if editor.keys:
+        raise NotNative(f"{name} with keys")
+    if name in ("set", "delete_key") and any(a is None for a in editor.args):
+        raise NotNative(f"{name} with omitted arguments")
+    if not editor.args or editor.args[0] is None:
+        raise NotNative(f"{name} without a target")
     target = editor.args[0].value
     if not isinstance(target, RPath) or target.context != r.context:
         raise NotNative(f"{name} of something other than the record's own path")
     field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
+    if name not in ("set", "delete_key"):
+        if any(a is not None and not _constant(a.value) for a in editor.args[1:]):
+            raise NotNative(f"{name} with arguments that vary by record")
+        if is_map and target_key is None and name not in MAP_EDITORS:
+            raise NotNative(f"{name} of a whole attributes map")
     gate = b.mask()
     b.emit(editor.span, "GATE", gate)
     if r.where is not None:
@@ -221,6 +242,20 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
                 return b.finish(_Const(False), editor.span)
         else:
             b.emit(r.where.span, "AND", gate, gate, where)
+    if name not in ("set", "delete_key"):
+        if is_map and target_key is None:
+            # The editor rewrites whole maps: the program says where; ottl.mapedit edits.
+            b.program.map_edit = MapEdit(editor, field)
+            return b.finish(gate, editor.span)
+        # An editor of one value: what it writes, computed once per distinct value, is set.
+        value = b.derived(Derived(editor, ((0, None),), (("field", field, target_key),),
+                                  editor=True), editor.span)
+        if is_map:
+            b.emit(editor.span, "SET_ATTR", field,
+                   b.string(target_key.encode("utf-8", "surrogatepass")), value, gate)
+        else:
+            b.emit(editor.span, "SET_FIELD", field, value, gate)
+        return b.finish(gate, editor.span)
     if name == "delete_key":
         key = editor.args[1].value
         if target_key is not None or not is_map:
@@ -281,6 +316,11 @@ def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
         return _compare(b, node)
     if isinstance(node, RCall):
         reg = _call(b, node, boolean=True)
+        if isinstance(reg, _Const):
+            if not isinstance(reg.value, bool):
+                raise NotNative(f"{node.spec.name} of constants gives a "
+                                f"{type(reg.value).__name__} where a bool is needed")
+            return reg
         m = b.mask()
         b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index("=="), reg, b.const(True))
         return m
@@ -324,18 +364,47 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
     raise NotNative(f"{type(node).__name__[1:].lower()} values")
 
 
-def _call(b: _Builder, node: RCall, boolean: bool = False) -> int:
-    """A converter of one row-dependent argument (the others constant) as a derived column."""
+def _call(b: _Builder, node: RCall, boolean: bool = False) -> Union[int, _Const]:
+    """A converter whose record-dependent parts (arguments, or items of a list argument, the
+    rest constant) are paths or other such calls, as a derived column."""
     if node.spec.name in NOT_MEMOIZABLE:
         raise NotNative(f"the converter {node.spec.name}")
     if node.keys:
         raise NotNative(f"keys on the result of {node.spec.name}")
-    row = [i for i, a in enumerate(node.args) if a is not None and not _constant(a.value)]
-    if len(row) != 1:
-        raise NotNative(f"{node.spec.name} with {len(row)} arguments that vary by record "
-                        "(one is native)")
-    return b.derived(Derived(node, row[0], _source(b, node.args[row[0]].value), boolean),
-                     node.span)
+    leaves: list[tuple[int, Optional[int]]] = []
+    parts: list[Any] = []
+    for i, a in enumerate(node.args):
+        if a is None or _constant(a.value):
+            continue
+        if isinstance(a.value, RList):
+            for j, item in enumerate(a.value.items):
+                if not _constant(item):
+                    leaves.append((i, j))
+                    parts.append(item)
+        else:
+            leaves.append((i, None))
+            parts.append(a.value)
+    if not leaves:
+        return _fold_call(b, node)
+    if len(leaves) > MAX_DERIVED_PARTS:
+        raise NotNative(f"{node.spec.name} with {len(leaves)} parts that vary by record "
+                        f"(at most {MAX_DERIVED_PARTS} are native)")
+    sources = tuple(_source(b, part) for part in parts)
+    return b.derived(Derived(node, tuple(leaves), sources, boolean), node.span)
+
+
+def _fold_call(b: _Builder, node: RCall) -> _Const:
+    """A converter of constants, computed now by the reference implementation (left to the
+    evaluator when it fails, so the failure happens per record as the reference's does)."""
+    try:
+        value = compile_call_of(node, (), b.program.source)()
+    except (EvalError, OttlError, OttlRuntimeError, ArithmeticError, ValueError) as exc:
+        raise NotNative(f"{node.spec.name} of constants fails: {exc}") from None
+    if value is not None and type(value) not in (bool, int, float, str, bytes):
+        raise NotNative(f"{node.spec.name} of constants gives a {type(value).__name__}")
+    if type(value) is int and not -(2**63) <= value < 2**63:
+        raise NotNative(f"{node.spec.name} of constants gives an int outside int64")
+    return _Const(value)
 
 
 def _constant(node: Any) -> bool:
@@ -356,7 +425,8 @@ def _constant(node: Any) -> bool:
 def _source(b: _Builder, node: Any) -> tuple:
     """Where a derived column's input comes from: a field, an attribute, or another one."""
     if isinstance(node, RCall):
-        _call(b, node)
+        if isinstance(_call(b, node), _Const):
+            raise NotNative(f"{node.spec.name} of constants inside another converter")
         return ("derived", len(b.program.derived) - 1)
     if not isinstance(node, RPath):
         raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")

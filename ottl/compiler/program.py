@@ -25,14 +25,28 @@ TAG_NAMES = {TAG_STRING: "string", TAG_BOOL: "bool", TAG_INT: "int", TAG_DOUBLE:
 @dataclass
 class Derived:
     """A column the engine computes per batch before the run: ``call`` (a converter) applied
-    once per distinct value of its one row-dependent argument (``arg``, its position), which
-    reads ``source``: ("field", field id, attribute key or None) or ("derived", slot).
-    ``boolean``: used as a condition, so every result must be a bool."""
+    once per distinct combination of its record-dependent parts. ``leaves`` names each part
+    (argument position, and item position when it is an item of a list argument, else None);
+    ``sources`` says where each part's column comes from: ("field", field id, attribute key or
+    None) or ("derived", slot). ``boolean``: used as a condition, so every result must be a
+    bool."""
 
     call: Any
-    arg: int
-    source: tuple
+    leaves: tuple[tuple[int, Optional[int]], ...]
+    sources: tuple[tuple, ...]
     boolean: bool = False
+    # ``call`` is an editor: the column is what it writes into its target (the one leaf),
+    # or nil where it writes nothing.
+    editor: bool = False
+
+
+@dataclass
+class MapEdit:
+    """A statement's editor of a whole attribute map (``field``), applied after the program
+    has computed where it runs (``ottl.mapedit``)."""
+
+    call: Any
+    field: int
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Program:
     nmasks: int = 0
     spans: dict[int, Span] = field(default_factory=dict)
     derived: list[Derived] = field(default_factory=list)
+    map_edit: Optional[MapEdit] = None
 
     def const_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The constant pool as the C side takes it: tags (uint8) and int64 payloads."""

@@ -99,6 +99,11 @@ def filter_mask(batch: Batch, payload: Payload) -> Optional[np.ndarray]:
 # -- records --------------------------------------------------------------------------------------
 
 
+def value_from_otlp(v: Optional[dict]) -> Any:
+    """An OTLP/JSON-shaped AnyValue dict (snake_case) as the evaluator's value."""
+    return _value(v)
+
+
 def _value(v: Optional[dict]) -> Any:
     if not v:
         return None

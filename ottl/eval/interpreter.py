@@ -12,7 +12,7 @@ exact first; the C engine of a later issue must agree with it.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ottl.eval import paths
 from ottl.eval.arith import arithmetic, negate
@@ -358,22 +358,80 @@ __all__ = ["Statement", "Condition", "compile_statement", "compile_condition"]
 _ROW = "\x00row"
 
 
-def compile_call_of(node: RCall, arg: int, text: str,
-                    gates: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
-    """A converter call as a function of its argument at position ``arg`` (every other argument
-    being constant): what the fast engine applies once per distinct value of a column. Raises
-    ``OttlRuntimeError`` where the call would fail on a record with that value."""
+def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], text: str,
+                    gates: frozenset[str] = frozenset()) -> Callable[..., Any]:
+    """A converter call as a function of its record-dependent parts (every other part being
+    constant): what the fast engine applies once per distinct combination of their values.
+    ``leaves`` names each part: (argument position, item position in that argument's list, or
+    None for the whole argument); the function takes their values in that order. Raises
+    ``OttlRuntimeError`` where the call would fail on a record with those values."""
     args = list(node.args)
-    a = args[arg]
-    assert a is not None
-    args[arg] = RArg(a.param, RLambdaParam(_ROW, (), a.span), a.span)
+    for i, (at, item) in enumerate(leaves):
+        a = args[at]
+        assert a is not None
+        param = RLambdaParam(f"{_ROW}{i}", (), a.span)
+        if item is None:
+            args[at] = RArg(a.param, param, a.span)
+        else:
+            lst = a.value
+            assert isinstance(lst, RList)
+            items = list(lst.items)
+            items[item] = RLambdaParam(f"{_ROW}{i}", (), items[item].span)
+            args[at] = RArg(a.param, RList(tuple(items), lst.span), a.span)
     fn = _Compiler(text, gates).call(RCall(node.spec, tuple(args), node.keys, node.span))
+    names = [f"{_ROW}{i}" for i in range(len(leaves))]
 
-    def apply(value: Any) -> Any:
-        _FRAMES.frames.append({_ROW: value})
+    def apply(*values: Any) -> Any:
+        _FRAMES.frames.append(dict(zip(names, values)))
         try:
             return fn(None)  # type: ignore[arg-type] - every other argument is a constant
         finally:
             _FRAMES.frames.pop()
+
+    return apply
+
+
+_UNWRITTEN = object()
+
+
+def compile_edit_of(node: RCall, text: str,
+                    gates: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
+    """An editor call as a function of its target's value (every other argument being
+    constant): ``apply(value)`` runs the reference editor with a target that reads ``value``
+    and returns what the editor wrote, or None when it wrote nothing. What the fast engine uses
+    once per distinct value (or distinct key of a map). Raises ``OttlRuntimeError`` where the
+    editor would fail on a record with that value."""
+    spec = node.spec
+    compiler = _Compiler(text, gates)  # loads the implementations
+    factory = IMPLEMENTATIONS.get(spec.name)
+    if factory is None:
+        raise OttlCompileError(
+            f"function '{spec.name}' is not implemented by the reference evaluator yet",
+            text, node.span)
+    cell: dict[str, Any] = {}
+
+    def write(ctx: Any, value: Any) -> None:
+        cell["written"] = value
+
+    target = GetSetter(lambda ctx: cell["value"], write)
+    args: dict[str, Any] = {}
+    for i, (p, a) in enumerate(zip(spec.params, node.args)):
+        if i == 0:
+            args[p.name] = target
+        else:
+            args[p.name] = None if a is None else compiler.argument(spec, p.kind, p.is_list, a)
+    args["_gates"] = gates
+    try:
+        run = compiler.guard(factory(args), node.span)
+    except EvalError as exc:
+        raise OttlCompileError(f"invalid arguments to '{spec.name}': {exc}", text,
+                               node.span) from None
+
+    def apply(value: Any) -> Any:
+        cell.clear()
+        cell["value"] = value
+        run(None)  # type: ignore[arg-type] - every other argument is a constant
+        written = cell.get("written", _UNWRITTEN)
+        return None if written is _UNWRITTEN else written
 
     return apply

@@ -30,6 +30,7 @@
 
 #include "otlp_batch.h"
 #include "vm.h"
+#include "vm_mapedit.h"
 
 typedef struct {
     char expect;
@@ -390,6 +391,47 @@ static uint8_t *read_file(const char *path, size_t *len) {
     return data;
 }
 
+/* The map editors' kernel over a decoded batch: random tables (flags, new ids, drops, ids past
+ * the table's end), random masks; after each edit the attribute CSR must still be sound. */
+static void exercise_map_edits(ottl_batch *b, int rounds) {
+    int spans = b->kind == OTTL_BATCH_SPANS;
+    int32_t owner = spans ? F_SPAN_ATTRS : F_LOG_ATTRS;
+    size_t n = spans ? b->spans.n : b->logs.n;
+    for (int round = 0; round < rounds; round++) {
+        size_t count = b->strings.count;
+        size_t len = count ? (size_t)(rnd() % (count + 2)) : 0;
+        uint8_t *keep = xmalloc(len ? len : 1);
+        int32_t *map = xmalloc((len ? len : 1) * sizeof *map);
+        for (size_t i = 0; i < len; i++) {
+            keep[i] = (uint8_t)(rnd() % 2);
+            switch (rnd() % 4) {
+            case 0: map[i] = -1; break;
+            case 1: map[i] = -2; break;
+            default: map[i] = count ? (int32_t)(rnd() % count) : -1; break;
+            }
+        }
+        uint8_t *mask = xmalloc(n ? n : 1);
+        for (size_t r = 0; r < n; r++) mask[r] = (uint8_t)(rnd() % 3 != 0);
+        ottl_mapedit op = {(ottl_mapedit_kind)(rnd() % 4), keep, map, len,
+                           (int64_t)(rnd() % 5)};
+        if (ottl_vm_map_edit(b, owner, mask, &op)) die("a map edit failed");
+        const int64_t *off = spans ? b->spans.attr_off : b->logs.attr_off;
+        const ottl_kvpool *pool = spans ? &b->span_attrs : &b->log_attrs;
+        if (off[0] != 0 || (size_t)off[n] != pool->n) die("map edit: offsets do not span the pool");
+        for (size_t r = 0; r < n; r++)
+            if (off[r] > off[r + 1]) die("map edit: offsets go backwards");
+        for (size_t k = 0; k < pool->n; k++)
+            if (pool->key[k] < 0 || (size_t)pool->key[k] >= b->strings.count)
+                die("map edit: a key outside the string table");
+        ottl_mapedit bad = op;
+        bad.kind = (ottl_mapedit_kind)7;
+        if (ottl_vm_map_edit(b, owner, mask, &bad) != -2) die("map edit: a bad kind was taken");
+        free(keep);
+        free(map);
+        free(mask);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s ITERATIONS MUTANTS SEED PROGRAMS PAYLOAD...\n", argv[0]);
@@ -438,6 +480,9 @@ int main(int argc, char **argv) {
         free_prog(&p);
     }
     fclose(fp);
+    for (size_t j = 0; j < npl; j++)
+        for (int k = 0; k < 2; k++)
+            if (pls[j].batch[k]) exercise_map_edits(pls[j].batch[k], 8);
     for (size_t j = 0; j < npl; j++) {
         ottl_batch_free(pls[j].batch[0]);
         ottl_batch_free(pls[j].batch[1]);

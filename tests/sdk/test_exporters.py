@@ -77,7 +77,7 @@ def test_unchanged_spans_are_the_original_objects():
 
 
 def test_a_configuration_the_vm_cannot_run_goes_through_the_reference_evaluator():
-    statements = ['set(span.attributes["shout"], Concat([span.name, "!"], ""))']
+    statements = ['set(span.attributes["shout"], Concat([span.name, "!"], "")) where IsRootSpan()']
     exp, spans = spans_through(lambda m: OttlSpanExporter(m, statements=statements), ["a", "b"])
     assert not exp.native
     assert [s.attributes["shout"] for s in spans] == ["a!", "b!"]

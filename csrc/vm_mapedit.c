@@ -1,0 +1,175 @@
+/*
+ * Editors that rewrite a record's whole attribute map: keep_keys, keep_matching_keys,
+ * delete_matching_keys, limit, replace_all_patterns, replace_all_matches, truncate_all.
+ *
+ * What an editor decides per key or per string value (a regular expression, a glob, a
+ * truncation) is computed once per distinct key or value in Python, by the reference
+ * implementation itself, and arrives here as a table indexed by string id; this file applies
+ * the tables to every selected record in one rebuild of the owner's pool, as vm_apply_edits
+ * does for set and delete_key.
+ */
+#include "vm_mapedit.h"
+
+#include "vm.h"
+#include "vm_write.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline int table_has(const ottl_mapedit *op, int64_t id) {
+    return id >= 0 && (size_t)id < op->table_len;
+}
+
+/* The row [lo, hi) of pool as the reference's map holds it, appended to out: each key once,
+ * at its first position, with its last value. */
+static int dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out) {
+    size_t first = out->n;
+    for (int64_t j = lo; j < hi; j++) {
+        size_t k = first;
+        while (k < out->n && out->key[k] != pool->key[j]) k++;
+        if (k < out->n) {
+            out->tag[k] = pool->tag[j];
+            out->val[k] = pool->val[j];
+        } else if (ottl_kvpool_push(out, pool->key[j], pool->tag[j], pool->val[j])) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Removes out's entries [first, n) where drop[i - first] is set, keeping the order. */
+static void compact(ottl_kvpool *out, size_t first, const uint8_t *drop) {
+    size_t w = first;
+    for (size_t r = first; r < out->n; r++) {
+        if (drop[r - first]) continue;
+        out->key[w] = out->key[r];
+        out->tag[w] = out->tag[r];
+        out->val[w] = out->val[r];
+        w++;
+    }
+    out->n = w;
+}
+
+/* Applies op to the deduplicated row out[first, n). scratch holds at least n - first bytes. */
+static int edit_row(const ottl_mapedit *op, ottl_kvpool *out, size_t first, uint8_t *scratch) {
+    size_t len = out->n - first;
+    switch (op->kind) {
+    case OTTL_MAPEDIT_KEEP:
+        for (size_t i = 0; i < len; i++) {
+            int32_t key = out->key[first + i];
+            scratch[i] = !(table_has(op, key) && op->keep[key]);
+        }
+        compact(out, first, scratch);
+        return 0;
+    case OTTL_MAPEDIT_LIMIT: {
+        if ((int64_t)len <= op->limit) return 0;
+        int64_t count = 0;
+        for (size_t i = 0; i < len; i++) {
+            int32_t key = out->key[first + i];
+            count += table_has(op, key) && op->keep[key];
+        }
+        for (size_t i = 0; i < len; i++) {
+            int32_t key = out->key[first + i];
+            if (table_has(op, key) && op->keep[key]) {
+                scratch[i] = 0;
+            } else if (count < op->limit) {
+                count++;
+                scratch[i] = 0;
+            } else {
+                scratch[i] = 1;
+            }
+        }
+        compact(out, first, scratch);
+        return 0;
+    }
+    case OTTL_MAPEDIT_VALUES:
+        for (size_t i = first; i < out->n; i++)
+            if (out->tag[i] == OTTL_V_STRING && table_has(op, out->val[i]) &&
+                op->map[out->val[i]] >= 0)
+                out->val[i] = op->map[out->val[i]];
+        return 0;
+    case OTTL_MAPEDIT_KEYS: {
+        int any = 0;
+        for (size_t i = first; i < out->n && !any; i++)
+            any = table_has(op, out->key[i]) && op->map[out->key[i]] != -1;
+        if (!any) return 0;
+        /* Rebuild in place: entry i moves to its new key, which either is new (appended at
+         * the write position) or was written already (its value replaced). */
+        size_t w = first;
+        for (size_t i = first; i < out->n; i++) {
+            int32_t key = out->key[i];
+            if (table_has(op, key) && op->map[key] != -1) {
+                if (op->map[key] == -2) continue; /* the replacement function failed */
+                key = op->map[key];
+            }
+            size_t k = first;
+            while (k < w && out->key[k] != key) k++;
+            out->key[k] = key;
+            out->tag[k] = out->tag[i];
+            out->val[k] = out->val[i];
+            if (k == w) w++;
+        }
+        out->n = w;
+        return 0;
+    }
+    }
+    return -2;
+}
+
+static int same_row(const ottl_kvpool *a, int64_t lo, int64_t hi, const ottl_kvpool *b,
+                    size_t first) {
+    if ((size_t)(hi - lo) != b->n - first) return 0;
+    for (int64_t j = lo; j < hi; j++) {
+        size_t k = first + (size_t)(j - lo);
+        if (a->key[j] != b->key[k] || a->tag[j] != b->tag[k] || a->val[j] != b->val[k])
+            return 0;
+    }
+    return 1;
+}
+
+int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ottl_mapedit *op) {
+    if (owner != (b->kind == OTTL_BATCH_SPANS ? F_SPAN_ATTRS : F_LOG_ATTRS)) return -2;
+    if (op->kind < OTTL_MAPEDIT_KEEP || op->kind > OTTL_MAPEDIT_KEYS) return -2;
+    size_t n = owner == F_SPAN_ATTRS ? b->spans.n : b->logs.n;
+    ottl_kvpool *pool = owner == F_SPAN_ATTRS ? &b->span_attrs : &b->log_attrs;
+    int64_t *off = owner == F_SPAN_ATTRS ? b->spans.attr_off : b->logs.attr_off;
+    size_t widest = 0;
+    for (size_t r = 0; r < n; r++)
+        if ((size_t)(off[r + 1] - off[r]) > widest) widest = (size_t)(off[r + 1] - off[r]);
+    uint8_t *scratch = malloc(widest ? widest : 1);
+    ottl_kvpool out = {0};
+    int rc = -1;
+    if (!scratch || ottl_kvpool_reserve(&out, pool->n)) goto done;
+    for (size_t r = 0; r < n; r++) {
+        int64_t lo = off[r], hi = off[r + 1];
+        size_t first = out.n;
+        off[r] = (int64_t)first;
+        if (!mask[r]) {
+            for (int64_t j = lo; j < hi; j++)
+                if (ottl_kvpool_push(&out, pool->key[j], pool->tag[j], pool->val[j])) goto done;
+            continue;
+        }
+        if (dedup_row(pool, lo, hi, &out)) goto done;
+        int e = edit_row(op, &out, first, scratch);
+        if (e) {
+            rc = e;
+            goto done;
+        }
+        if (!same_row(pool, lo, hi, &out, first) && vm_mark_dirty(b, r)) goto done;
+    }
+    off[n] = (int64_t)out.n;
+    free(pool->key);
+    free(pool->tag);
+    free(pool->val);
+    *pool = out;
+    out = (ottl_kvpool){0};
+    ottl_batch_drop_derived(b);
+    rc = 0;
+done:
+    /* On failure the offsets may be half rewritten: the caller reports the batch as lost. */
+    free(out.key);
+    free(out.tag);
+    free(out.val);
+    free(scratch);
+    return rc;
+}

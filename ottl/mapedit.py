@@ -1,0 +1,112 @@
+"""Editors of a record's whole attribute map on the fast engine.
+
+``keep_keys``, ``keep_matching_keys``, ``delete_matching_keys``, ``limit``,
+``replace_all_patterns``, ``replace_all_matches`` and ``truncate_all`` decide per key or per
+string value. ``MapEditor`` asks the reference implementation of the editor itself, once per
+distinct key (or string value) of the batch, what it does to a map holding only that entry,
+and hands the answers to the C kernel (``ottl._vm.map_edit``, csrc/vm_mapedit.c) as a table by
+string id; the kernel rewrites every selected record's map in one pass. ``limit``, which
+depends on how many entries a map has, passes its priority keys and the limit instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ottl import _vm
+from ottl._batch import TAG_STRING
+from ottl.derive import NeedsReference
+from ottl.eval.errors import OttlRuntimeError
+from ottl.eval.interpreter import compile_edit_of
+from ottl.eval.values import PMap
+from ottl.lang.errors import OttlError
+
+_BY_KEY = ("keep_keys", "keep_matching_keys", "delete_matching_keys")
+
+
+class MapEditor:
+    """One statement's map editor (``Program.map_edit``), bound to its reference function."""
+
+    def __init__(self, call: Any, field: int, source: str,
+                 gates: frozenset[str] = frozenset()) -> None:
+        self.name = call.spec.name
+        self.field = field
+        self._apply = compile_edit_of(call, source, gates)
+        if self.name == "replace_all_patterns":
+            self._mode = call.args[1].value.value
+        if self.name == "limit":
+            self._limit = call.args[1].value.value
+            prio = call.args[2] if len(call.args) > 2 else None
+            self._priority = [] if prio is None else [i.value for i in prio.value.items]
+
+    def run(self, batch: Any, mask: np.ndarray) -> None:
+        """Applies the editor to the maps of the records where ``mask`` is true."""
+        if not mask.any():
+            return
+        if self.name == "limit":
+            table = self._key_flags(batch, self._priority)
+            _vm.map_edit(batch, self.field, mask, "limit", table, self._limit)
+        elif self.name in _BY_KEY:
+            _vm.map_edit(batch, self.field, mask, "keep", self._per_key(batch, keep=True))
+        elif self.name == "replace_all_patterns" and self._mode == "key":
+            _vm.map_edit(batch, self.field, mask, "keys", self._per_key(batch, keep=False))
+        else:
+            _vm.map_edit(batch, self.field, mask, "values", self._per_value(batch))
+
+    # -- tables by string id --
+
+    def _key_flags(self, batch: Any, keys: list[str]) -> np.ndarray:
+        ids = [_vm.intern(batch, k.encode("utf-8", "surrogatepass")) for k in keys]
+        table = np.zeros(batch.string_count, dtype=np.uint8)
+        table[ids] = 1
+        return table
+
+    def _one(self, entry: PMap) -> Any:
+        try:
+            return self._apply(entry)
+        except (OttlRuntimeError, OttlError) as exc:
+            raise NeedsReference(f"{self.name} fails on a value of this batch: {exc}") from None
+
+    def _per_key(self, batch: Any, keep: bool) -> np.ndarray:
+        """keep: 1 where the editor keeps a map's only key; else the key's new id (-1 for
+        unchanged, -2 for dropped)."""
+        keys = np.unique(batch.column("attributes.key"))
+        answers = []
+        for sid in keys.tolist():
+            key = batch.string(sid)
+            out = self._one(PMap({key: ""}))
+            after = list(out.keys()) if out is not None else [key]
+            answers.append((sid, after))
+        if keep:
+            table = np.zeros(batch.string_count, dtype=np.uint8)
+            for sid, after in answers:
+                table[sid] = 1 if after else 0
+            return table
+        renamed = [(sid, [_vm.intern(batch, k.encode("utf-8", "surrogatepass")) for k in after])
+                   for sid, after in answers]
+        table = np.full(batch.string_count, -1, dtype=np.int32)
+        for sid, after in renamed:
+            table[sid] = -2 if not after else (-1 if after[0] == sid else after[0])
+        return table
+
+    def _per_value(self, batch: Any) -> np.ndarray:
+        """The new id of each distinct string value (-1: unchanged)."""
+        tags = batch.column("attributes.tag")
+        vals = batch.column("attributes.value")
+        distinct = np.unique(vals[tags == TAG_STRING]).tolist()
+        answers = []
+        for sid in distinct:
+            value = batch.string(sid)
+            out = self._one(PMap({"": value}))
+            new = out[""] if out is not None else value
+            if type(new) is not str:
+                raise NeedsReference(f"{self.name} gave a {type(new).__name__}")
+            answers.append((sid, None if new == value else new))
+        changes = [(sid, _vm.intern(batch, new.encode("utf-8", "surrogatepass")))
+                   for sid, new in answers if new is not None]
+        table = np.full(batch.string_count, -1, dtype=np.int32)
+        for sid, nid in changes:
+            table[sid] = nid
+        return table
