@@ -124,32 +124,71 @@ async def http_agent(agent: SimAgent, host: str, port: int, path: str, res: Resu
         writer.close()
 
 
-async def ws_agent(agent: SimAgent, url: str, res: Results, until: float, warm: float) -> None:
-    from websockets.asyncio.client import connect
+def _ws_frame(payload: bytes) -> bytes:
+    """A masked binary client frame (RFC 6455); the mask is fixed: this is a load generator."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x82, 0x80 | n])
+    elif n < 1 << 16:
+        head = bytes([0x82, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x82, 0x80 | 127]) + n.to_bytes(8, "big")
+    mask = b"\x00\x00\x00\x00"  # XOR with zeros: the payload goes as it is
+    return head + mask + payload
 
+
+async def _ws_read(reader: asyncio.StreamReader) -> bytes:
+    b0, b1 = await reader.readexactly(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = int.from_bytes(await reader.readexactly(2), "big")
+    elif n == 127:
+        n = int.from_bytes(await reader.readexactly(8), "big")
+    data = await reader.readexactly(n)
+    if b0 & 0x0F == 0x8:
+        raise RuntimeError("closed by the server")
+    return data
+
+
+async def ws_agent(agent: SimAgent, url: str, res: Results, until: float, warm: float) -> None:
+    """A minimal WebSocket client (the websockets library's asyncio client costs the load
+    generator more CPU than the server spends, which would measure the generator)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
     await asyncio.sleep(random.random())
-    async with connect(url, max_size=64 << 20, compression=None, ping_interval=None) as ws:
-        next_at = time.monotonic()
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write((f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(head.split(b"\r\n")[0].decode())
+    next_at = time.monotonic()
+    try:
         while time.monotonic() < until:
             started = time.monotonic()
             if started >= warm:
                 res.sent += 1
             try:
-                await ws.send(b"\x00" + agent.message())
+                writer.write(_ws_frame(b"\x00" + agent.message()))
                 while True:  # answers come in order; pushes may come in between
-                    frame = await ws.recv()
-                    assert isinstance(frame, bytes)
+                    frame = await _ws_read(reader)
                     r = pb.ServerToAgent.FromString(frame[1:])
                     if r.instance_uid == agent.uid:
                         agent.answer(frame[1:])
                         break
                 if started >= warm:
                     res.latencies.append(time.monotonic() - started)
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError, asyncio.IncompleteReadError):
                 if started >= warm:
                     res.errors += 1
+                raise
             next_at += 1.0
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    finally:
+        writer.close()
 
 
 def start_server(db: str, config: str) -> tuple[subprocess.Popen, str]:
