@@ -1,5 +1,5 @@
 from collections.abc import Iterable
-from typing import Any
+from typing import Optional, Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -7,5 +7,10 @@ MAX_VALUE_DEPTH: int
 
 def encode_spans(spans: Iterable[ReadableSpan]) -> bytes: ...
 def encode_logs(records: Iterable[Any]) -> bytes: ...
-def encode_spans_ordered(spans: Iterable[Any]) -> tuple[bytes, list[int]]: ...
+PROJECTABLE_SPAN_PARTS: frozenset[str]
+
+def encode_spans_ordered(
+    spans: Iterable[Any],
+    projection: Optional[tuple[Iterable[str], Optional[Iterable[str]]]] = None,
+) -> tuple[bytes, list[int]]: ...
 def encode_logs_ordered(records: Iterable[Any]) -> tuple[bytes, list[int]]: ...

@@ -44,7 +44,8 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 
 from ottl import limits
 
-__all__ = ["encode_spans", "encode_logs", "MAX_VALUE_DEPTH"]
+__all__ = ["encode_spans", "encode_logs", "encode_spans_ordered", "encode_logs_ordered",
+           "MAX_VALUE_DEPTH", "PROJECTABLE_SPAN_PARTS"]
 
 _logger = logging.getLogger("ottl.sdk")
 
@@ -455,7 +456,19 @@ cdef inline uint64_t _enum_value(object e, object cls) except? 0xfffffffffffffff
 
 
 cdef inline object _dropped_attrs(object attrs):
-    return attrs.dropped if isinstance(attrs, BoundedAttributes) else 0
+    # The exact type first: isinstance against an ABC-registered class costs a microsecond.
+    if type(attrs) is BoundedAttributes or (type(attrs) is not dict
+                                             and isinstance(attrs, BoundedAttributes)):
+        return attrs.dropped
+    return 0
+
+
+cdef inline object _dropped_of(object seq):
+    """``seq.dropped`` of a BoundedList (events, links), else 0."""
+    if type(seq) is BoundedList or (type(seq) is not tuple and type(seq) is not list
+                                     and isinstance(seq, BoundedList)):
+        return seq.dropped
+    return 0
 
 
 cdef inline tuple _bounded_tuple(object seq):
@@ -484,8 +497,9 @@ cdef class _Row:
     cdef object log_record
 
 
-cdef _Row _span_row(object span):
-    """A ReadableSpan's fields, as the official encoder reads them."""
+cdef _Row _span_row(object span, bint light=False):
+    """A ReadableSpan's fields, as the official encoder reads them; ``light`` leaves out the
+    events, links and dropped counts (for a projection that does not write them)."""
     cdef dict d
     cdef _Row r = _Row.__new__(_Row)
     if type(span) is ReadableSpan:
@@ -507,11 +521,13 @@ cdef _Row _span_row(object span):
             pass  # not the layout we know: the properties
         else:
             r.attrs = attrs
+            if light:
+                return r
             r.dropped_attrs = _dropped_attrs(attrs)
             r.events = _bounded_tuple(events)
-            r.dropped_events = events.dropped if isinstance(events, BoundedList) else 0
+            r.dropped_events = _dropped_of(events)
             r.links = _bounded_tuple(links)
-            r.dropped_links = links.dropped if isinstance(links, BoundedList) else 0
+            r.dropped_links = _dropped_of(links)
             return r
     r.res = span.resource
     r.scope = span.instrumentation_scope
@@ -551,7 +567,7 @@ cdef _Row _log_row(object rec):
 
 # ---- grouping ----
 
-cdef list _group(records, bint logs):
+cdef list _group(records, bint logs, bint light=False):
     """Rows grouped as the official encoders group records: by resource, then by
     instrumentation scope (``or None``), each in order of first appearance, equal objects
     merged (dict keys). Returns [(resource, [(scope, [rows])])].
@@ -570,7 +586,7 @@ cdef list _group(records, bint logs):
     last_scope = _MISSING
     cdef Py_ssize_t index = 0
     for rec in records:
-        row = _log_row(rec) if logs else _span_row(rec)
+        row = _log_row(rec) if logs else _span_row(rec, light)
         row.index = index
         index += 1
         res = row.res
@@ -758,6 +774,81 @@ cdef int _span(_Out w, _Row row) except -1:
     return _ids(w, ctx)
 
 
+cdef int _projected_attributes(_Out w, uint32_t field, object attrs, tuple keys) except -1:
+    """Only the items of ``keys`` (those present), in the mapping's order as far as the
+    filter can tell: a filter reads attributes by key, so their order does not matter."""
+    cdef type t = type(attrs)
+    cdef Py_ssize_t i
+    d = attrs
+    if t is BoundedAttributes:
+        inner = attrs.__dict__.get("_dict")
+        if type(inner) is dict:
+            d = inner
+    if type(d) is not dict and not isinstance(d, Mapping):
+        return _attributes(w, field, attrs)
+    for i in range(len(keys) - 1, -1, -1):
+        key = keys[i]
+        value = d.get(key, _MISSING)
+        if value is not _MISSING:
+            _safe_key_value(w, field, key, value)
+    return 0
+
+
+# Parts of a span a projection may keep (ottl.exporters derives them from the programs).
+PROJECTABLE_SPAN_PARTS = frozenset({"name", "kind", "times", "status", "trace_state",
+                                    "dropped", "attributes"})
+
+
+cdef class _Projection:
+    """What a filter reads of each span: ``parts`` (of PROJECTABLE_SPAN_PARTS) and, when the
+    attributes are read, the keys it reads (None: all of them)."""
+    cdef frozenset parts
+    cdef tuple keys
+    cdef bint all_keys
+
+    def __init__(self, parts, keys):
+        self.parts = frozenset(parts)
+        unknown = self.parts - PROJECTABLE_SPAN_PARTS
+        if unknown:
+            raise ValueError(f"cannot project span parts {sorted(unknown)}")
+        self.all_keys = keys is None
+        self.keys = () if keys is None else tuple(keys)
+
+
+cdef int _span_projected(_Out w, _Row row, _Projection proj) except -1:
+    """The parts of one Span a filter reads, in the wire order of _span."""
+    cdef frozenset parts = proj.parts
+    ctx = row.ctx
+    kind = row.kind
+    if "status" in parts:
+        _status(w, row.status)
+    if "dropped" in parts:
+        _uint32_field(w, 14, row.dropped_links)
+        _uint32_field(w, 12, row.dropped_events)
+        _uint32_field(w, 10, row.dropped_attrs)
+    if "attributes" in parts:
+        if proj.all_keys:
+            _attributes(w, 9, row.attrs)
+        else:
+            _projected_attributes(w, 9, row.attrs, proj.keys)
+    if "times" in parts:
+        _fixed64_field(w, 8, row.end)
+        _fixed64_field(w, 7, row.start)
+    if "kind" in parts:
+        if type(kind) is SpanKind:
+            _enum_field(w, 6, kind._value_ + 1)
+        else:
+            _enum_field(w, 6, _SPAN_KIND[kind])
+    if "name" in parts:
+        _string_field(w, 5, row.name)
+    if "trace_state" in parts:
+        if type(ctx) is SpanContext:
+            _trace_state(w, 3, (<tuple>ctx)[4])
+        else:
+            _trace_state(w, 3, ctx.trace_state)
+    return 0
+
+
 # ---- logs ----
 
 cdef int _log(_Out w, _Row row) except -1:
@@ -797,7 +888,8 @@ cdef int _log(_Out w, _Row row) except -1:
 
 # ---- requests ----
 
-cdef int _scope_group(_Out w, object scope, list rows, bint logs) except -1:
+cdef int _scope_group(_Out w, object scope, list rows, bint logs,
+                      _Projection proj=None) except -1:
     """ScopeSpans / ScopeLogs (field 2 of its resource group)."""
     cdef Py_ssize_t mark = _len(w), rmark, i
     if scope is not None:
@@ -806,6 +898,8 @@ cdef int _scope_group(_Out w, object scope, list rows, bint logs) except -1:
         rmark = _len(w)
         if logs:
             _log(w, <_Row>rows[i])
+        elif proj is not None:
+            _span_projected(w, <_Row>rows[i], proj)
         else:
             _span(w, <_Row>rows[i])
         _close(w, 2, rmark)
@@ -813,8 +907,9 @@ cdef int _scope_group(_Out w, object scope, list rows, bint logs) except -1:
     return _close(w, 2, mark)
 
 
-cdef bytes _request(object records, bint logs, list order=None):
-    cdef list groups = _group(records, logs)
+cdef bytes _request(object records, bint logs, list order=None, _Projection proj=None):
+    cdef list groups = _group(records, logs,
+                              proj is not None and "dropped" not in proj.parts)
     cdef Py_ssize_t n = 0, i, j, mark
     cdef list scopes
     for res, scopes in groups:
@@ -829,7 +924,7 @@ cdef bytes _request(object records, bint logs, list order=None):
         _string_field(w, 3, res.schema_url)
         for j in range(len(scopes) - 1, -1, -1):
             scope, rows = scopes[j]
-            _scope_group(w, scope, rows, logs)
+            _scope_group(w, scope, rows, logs, proj)
         _resource(w, res)
         _close(w, 1, mark)
     return w.result()
@@ -848,11 +943,14 @@ def encode_logs(records) -> bytes:
     return _request(records, True)
 
 
-def encode_spans_ordered(spans) -> tuple:
+def encode_spans_ordered(spans, projection=None) -> tuple:
     """``encode_spans(spans)`` and, for each span of the request in order, its index in
-    ``spans`` (the request groups spans by resource and scope)."""
+    ``spans`` (the request groups spans by resource and scope). With ``projection``
+    (``(parts, keys)``, see ``_Projection``) each span carries only what a filter reads:
+    the request is then for filtering, not for export."""
     order = []
-    data = _request(spans, False, order)
+    proj = None if projection is None else _Projection(*projection)
+    data = _request(spans, False, order, proj)
     return data, order
 
 

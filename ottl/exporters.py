@@ -31,6 +31,7 @@ import numpy as np
 from ottl import _sdk_wire
 from ottl._batch import decode_logs, decode_traces
 from ottl._vm import dirty_records
+from ottl.compiler.opcodes import FIELDS
 from ottl.config import Group, load_config
 from ottl.derive import NeedsReference
 from ottl.eval.batch_model import batch_from_payload, payload_from_batch
@@ -75,6 +76,10 @@ class _Engine:
         self.transform = TransformPipeline(self.tgroups, options)
         self.filter = FilterPipeline(self.fgroups, options)
         self.native = self.transform.native and self.filter.native
+        # A filter-only configuration reads a few parts of each span: encode only those.
+        self.projection = (_span_projection(self.filter.reads())
+                           if signal == "traces" and self.native and not self.tgroups
+                           and self.fgroups else None)
         self._options = options
         self._reference: Optional[tuple[TransformProcessor, FilterProcessor]] = None
         self.stats = PipelineStats()
@@ -82,7 +87,10 @@ class _Engine:
 
     def run(self, objects: Sequence[Any], encode: Any, decode: Any, back: Any) -> list[Any]:
         started = time.perf_counter()
-        data, order = encode(objects)
+        if self.projection is not None:
+            data, order = encode(objects, self.projection)
+        else:
+            data, order = encode(objects)
         batch = decode(data)
         n = len(batch)
         errors: dict[str, int] = {}
@@ -92,6 +100,8 @@ class _Engine:
                 out = self._native(objects, batch, order, decode, back)
             except NeedsReference:
                 native = False
+                if self.projection is not None:
+                    data, order = encode(objects)  # the reference needs whole records
                 batch = decode(data)  # the transform may have half changed the first one
         if not native:
             payload = payload_from_batch(batch)
@@ -138,6 +148,36 @@ class _Engine:
             self._reference = (TransformProcessor(self.tgroups, self._options),
                                FilterProcessor(self.fgroups, self._options))
         return self._reference
+
+
+# Span fields of the VM -> the part of a span (_sdk_wire.PROJECTABLE_SPAN_PARTS) holding them.
+_SPAN_PARTS = {"SPAN_NAME": "name", "SPAN_KIND": "kind", "SPAN_TRACE_STATE": "trace_state",
+               "SPAN_START": "times", "SPAN_END": "times", "SPAN_STATUS_CODE": "status",
+               "SPAN_STATUS_MESSAGE": "status", "SPAN_DROPPED_ATTRS": "dropped",
+               "SPAN_DROPPED_EVENTS": "dropped", "SPAN_DROPPED_LINKS": "dropped",
+               "SPAN_ATTRS": "attributes"}
+
+
+def _span_projection(reads: dict[int, Optional[set[str]]]) -> Optional[tuple]:
+    """(parts, attribute keys or None) of the spans a filter reads; None when it reads
+    something a projection cannot narrow (resource and scope parts are always whole)."""
+    if not reads:
+        return None
+    parts: set[str] = set()
+    keys: Optional[set[str]] = set()
+    for field, read in reads.items():
+        name = FIELDS[field].name
+        if name.startswith(("RESOURCE_", "SCOPE_")):
+            continue
+        part = _SPAN_PARTS.get(name)
+        if part is None:
+            return None
+        parts.add(part)
+        if part == "attributes":
+            keys = None if read is None else keys
+            if keys is not None and read is not None:
+                keys |= read
+    return (frozenset(parts), None if keys is None else tuple(sorted(keys)))
 
 
 def _instruments(meter_provider: Any) -> dict[str, Any]:

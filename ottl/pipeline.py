@@ -18,6 +18,8 @@ import numpy as np
 
 from ottl._batch import LogBatch, SpanBatch
 from ottl.config import Group
+from ottl.compiler.opcodes import FIELDS
+from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
 from ottl.eval.processors import compile_groups
 from ottl.resolver import Options
@@ -64,6 +66,23 @@ class FilterPipeline:
     @property
     def native(self) -> bool:
         return not self.reasons
+
+    def reads(self) -> dict[int, Optional[set[str]]]:
+        """What the conditions read: field id -> the attribute keys read (None for a scalar
+        field, or for a whole map). Empty when not native."""
+        out: dict[int, Optional[set[str]]] = {}
+        for group in self.groups:
+            for condition in group.conditions:
+                if condition.program is None:
+                    return {}
+                for field, key in program_reads(condition.program):
+                    if key is None or FIELDS[field].tag != "MAP":
+                        out.setdefault(field, None)
+                    elif field not in out or out[field] is not None:
+                        keys = out.setdefault(field, set())
+                        assert keys is not None
+                        keys.add(key)
+        return out
 
     def keep(self, batch: Batch) -> np.ndarray:
         """The records of ``batch`` that no condition drops (a bool mask). Raises

@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ottl.compiler.opcodes import OPCODE_INDEX, OPCODES
 from ottl.lang.ast import Span
 
 # Value tags shared with the batches (csrc/otlp_batch.h): the AnyValue oneof numbers.
@@ -83,3 +84,23 @@ def _payload(tag: int, value: Any) -> int:
     if tag == TAG_NONE:
         return 0
     return int(value)
+
+
+def program_reads(p: Program) -> list[tuple[int, Optional[str]]]:
+    """The (field id, attribute key or None) pairs a program loads, directly or as the inputs
+    of its derived columns."""
+    out: list[tuple[int, Optional[str]]] = []
+    pc = 0
+    load_field, load_attr = OPCODE_INDEX["LOAD_FIELD"], OPCODE_INDEX["LOAD_ATTR"]
+    while pc < len(p.code):
+        op = p.code[pc]
+        if op == load_field:
+            out.append((p.code[pc + 2], None))
+        elif op == load_attr:
+            out.append((p.code[pc + 2], p.strings[p.code[pc + 3]].decode("utf-8", "surrogatepass")))
+        pc += 1 + len(OPCODES[op].operands)
+    for d in p.derived:
+        for source in d.sources:
+            if source[0] == "field":
+                out.append((source[1], source[2]))
+    return out
