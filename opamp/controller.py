@@ -173,6 +173,10 @@ class Controller:
         self.dirty_configs = False
         # HTTP agents silent this long are disconnected (a rollout's strategy overrides it).
         self.liveness_seconds = 90.0
+        # Disconnected agents are forgotten after this long (uids churn: the official Python
+        # client makes a new one at every start), unless an active rollout counts them.
+        self.forget_seconds = 7 * 24 * 3600.0
+        self.forgotten: set[bytes] = set()  # for the store to delete
 
     # -- configurations and assignments ---------------------------------------------------
 
@@ -417,6 +421,12 @@ class Controller:
                 agent.connected = False
                 self.dirty_agents.add(agent.uid)
         r = self.rollout
+        for uid in [u for u, a in self.agents.items()
+                    if not a.connected and now - a.last_seen > self.forget_seconds
+                    and not (r is not None and r.active and u in r.members)]:
+            del self.agents[uid]
+            self.dirty_agents.discard(uid)
+            self.forgotten.add(uid)
         if r is None or not r.active:
             return
         st = r.strategy

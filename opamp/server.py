@@ -36,7 +36,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
@@ -133,6 +133,11 @@ class OpAMPServer:
             self._ticker.cancel()
         if self._server is not None:
             self._server.close()
+            # WebSocket agents get a Close frame (1001, going away) before the sockets go.
+            for session in {id(v): v for v in self._sessions.values()}.values():
+                if session.protocol.state.name == "OPEN":
+                    session.protocol.send_close(CloseCode.GOING_AWAY, "server shutting down")
+                    session.writer.write(b"".join(session.protocol.data_to_send()))
             tasks = list(self._tasks)
             for task in tasks:
                 task.cancel()

@@ -171,7 +171,7 @@ class Store:
 
     def save(self, c: Controller) -> None:
         """Write what changed, atomically."""
-        if not (c.dirty_agents or c.dirty_rollout or c.dirty_configs):
+        if not (c.dirty_agents or c.dirty_rollout or c.dirty_configs or c.forgotten):
             return
         cur = self.db.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -197,9 +197,13 @@ class Store:
                 cur.executemany("INSERT OR REPLACE INTO agents VALUES (?, ?)",
                                 [(u.hex(), json.dumps(agent_doc(c.agents[u])))
                                  for u in c.dirty_agents if u in c.agents])
+            if c.forgotten:
+                cur.executemany("DELETE FROM agents WHERE uid = ?",
+                                [(u.hex(),) for u in c.forgotten])
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
         c.dirty_agents.clear()
+        c.forgotten.clear()
         c.dirty_rollout = c.dirty_configs = False

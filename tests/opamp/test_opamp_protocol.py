@@ -255,3 +255,16 @@ def test_our_messages_and_the_official_clients_agree_on_the_wire() -> None:
     assert theirs.agent_description.identifying_attributes[0].value.string_value == "x"
     back = pb.AgentToServer.FromString(theirs.SerializeToString())
     assert back == ours
+
+
+def test_websocket_gets_close_1001_when_the_server_stops() -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    t = make_server()
+    with connect(t.ws_url) as ws:
+        ws.send(b"\x00" + message(0))
+        ws.recv(timeout=10)
+        t.stop()
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=10)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1001

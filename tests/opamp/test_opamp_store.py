@@ -120,3 +120,19 @@ def test_heartbeats_alone_write_nothing(tmp_path: Path) -> None:
     assert not c.dirty_agents
     c.observe(AgentReport(uid, 2, 7, healthy=False, last_error="x"), 3.0)
     assert c.dirty_agents == {uid}
+
+
+def test_long_gone_agents_are_forgotten(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "state.db"))
+    c = Controller()
+    c.forget_seconds = 100.0
+    gone, alive = b"\x05" * 16, b"\x06" * 16
+    c.observe(AgentReport(gone, 0, 7, identifying={"service.name": "a"}), 0.0)
+    c.observe(AgentReport(alive, 0, 7, identifying={"service.name": "b"}), 0.0)
+    store.save(c)
+    c.observe(AgentReport(gone, 1, 7, disconnect=True), 1.0)
+    c.observe(AgentReport(alive, 1, 7), 150.0)
+    c.tick(150.0)
+    assert set(c.agents) == {alive}
+    store.save(c)
+    assert set(Store(str(tmp_path / "state.db")).load().agents) == {alive}
