@@ -21,6 +21,7 @@ from cffi import FFI
 LIBBPF_NAME = "libbpf.so.1"
 
 _CDEF = r"""
+typedef uint8_t __u8;
 typedef uint16_t __u16;
 typedef uint32_t __u32;
 typedef int32_t __s32;
@@ -48,6 +49,7 @@ int bpf_link__destroy(struct bpf_link *link);
 int bpf_map_lookup_elem(int fd, const void *key, void *value);
 int bpf_map_lookup_and_delete_elem(int fd, const void *key, void *value);
 int bpf_map_delete_elem(int fd, const void *key);
+int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags);
 int bpf_map_get_next_key(int fd, const void *key, void *next_key);
 int bpf_prog_get_fd_by_id(__u32 id);
 int bpf_map_get_fd_by_id(__u32 id);

@@ -15,6 +15,20 @@ from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 from .symbolize import KIND_KERNEL, KIND_MISSING, Frame
 
+KIND_PYTHON = "python"  # ebpf.python.KIND_PYTHON (kept here so that this module imports alone)
+
+
+def frame_label(frame: Frame, lines: bool = False) -> str:
+    """A frame's name as folded stacks and flame graphs show it: Python frames as
+    ``qualname (file.py)``, or ``qualname (file.py:42)`` with ``lines``."""
+    if frame.kind != KIND_PYTHON:
+        return frame.name
+    path = frame.module
+    base = path.rsplit("/", 1)[-1] or path
+    if base == "__init__.py":
+        base = "/".join(path.split("/")[-2:])
+    return f"{frame.name} ({base}:{frame.line})" if lines else f"{frame.name} ({base})"
+
 
 class Sample(NamedTuple):
     tgid: int
@@ -31,6 +45,7 @@ class Profile:
     duration_ns: int = 0
     time_ns: int = 0
     extra: Dict[str, int] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)  # what the profile cannot show, and why
 
     @property
     def total(self) -> int:
@@ -39,27 +54,28 @@ class Profile:
 
 # ----------------------------------------------------------------------------------- folded
 
-def _folded_name(frame: Frame) -> str:
-    name = frame.name.replace(";", ":").replace("\n", " ")
+def _folded_name(frame: Frame, lines: bool = False) -> str:
+    name = frame_label(frame, lines).replace(";", ":").replace("\n", " ")
     if frame.kind == KIND_KERNEL:
         return name + "_[k]"
     return name
 
 
-def folded_lines(profile: Profile, per_process: bool = False) -> List[str]:
+def folded_lines(profile: Profile, per_process: bool = False, lines: bool = False) -> List[str]:
     """``comm;root;...;leaf count`` lines, merged and sorted (flamegraph.pl, speedscope).
-    Kernel frames carry the ``_[k]`` suffix, as BCC's profile -f writes them."""
+    Kernel frames carry the ``_[k]`` suffix, as BCC's profile -f writes them; Python frames read
+    ``function (file.py)``, or ``function (file.py:line)`` with ``lines``."""
     merged: Dict[str, int] = {}
     for s in profile.samples:
         head = f"{s.comm}-{s.tgid}" if per_process else s.comm
-        key = ";".join([head.replace(";", ":").replace(" ", "_") or "[unknown]"] + [_folded_name(f) for f in s.frames])
+        key = ";".join([head.replace(";", ":").replace(" ", "_") or "[unknown]"] + [_folded_name(f, lines) for f in s.frames])
         merged[key] = merged.get(key, 0) + s.count
     return [f"{k} {v}" for k, v in sorted(merged.items())]
 
 
-def to_folded(profile: Profile, per_process: bool = False) -> str:
-    lines = folded_lines(profile, per_process)
-    return "\n".join(lines) + ("\n" if lines else "")
+def to_folded(profile: Profile, per_process: bool = False, lines: bool = False) -> str:
+    out = folded_lines(profile, per_process, lines)
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def parse_folded(text: str) -> Dict[Tuple[str, ...], int]:
@@ -142,7 +158,7 @@ def to_pprof_bytes(profile: Profile) -> bytes:
             if lid is None:
                 module = frame.module or ("[kernel]" if frame.kind == KIND_KERNEL else "")
                 mid = 0
-                if module:
+                if module and frame.kind != KIND_PYTHON:  # a Python frame's module is its source file
                     mid = mappings.get(module)
                     if mid is None:
                         mid = mappings[module] = len(mappings) + 1
@@ -156,7 +172,7 @@ def to_pprof_bytes(profile: Profile) -> bytes:
                     func_msgs += _f_bytes(5, _f_varint(1, fid) + _f_varint(2, name_idx)
                                           + _f_varint(3, name_idx) + _f_varint(4, st(module)))
                 lid = locations[frame] = len(locations) + 1
-                line = _f_varint(1, fid)
+                line = _f_varint(1, fid) + _f_varint(2, frame.line if frame.line > 0 else 0)
                 loc_msgs += _f_bytes(4, _f_varint(1, lid) + _f_varint(2, mid) + _f_bytes(4, line))
             loc_ids.append(lid)
         labels = (_f_bytes(3, _f_varint(1, pid_key) + _f_varint(3, s.tgid))
@@ -166,10 +182,12 @@ def to_pprof_bytes(profile: Profile) -> bytes:
     out += map_msgs + loc_msgs + func_msgs
     period_type = _f_varint(1, st("cpu")) + _f_varint(2, st("nanoseconds"))
     cpu = st("cpu")
+    comments = [st(note) for note in profile.notes]
     for s in st.table:  # complete: every index above is already in it
         out += _f_bytes(6, s.encode("utf-8"))
     out += _f_varint(9, profile.time_ns) + _f_varint(10, profile.duration_ns)
     out += _f_bytes(11, period_type) + _f_varint(12, period_ns)
+    out += _f_packed(13, comments)  # comment: string-table indices
     out += _f_varint(14, cpu)  # default_sample_type: a string-table index
     return bytes(out)
 
@@ -193,7 +211,7 @@ def _tree(profile: Profile) -> _Node:
     for s in profile.samples:
         root.count += s.count
         node = root
-        for name, kind in [(s.comm or "[unknown]", "comm")] + [(f.name, f.kind) for f in s.frames]:
+        for name, kind in [(s.comm or "[unknown]", "comm")] + [(frame_label(f), f.kind) for f in s.frames]:
             child = node.children.get((name, kind))
             if child is None:
                 child = node.children[(name, kind)] = _Node(name, kind)
@@ -209,6 +227,8 @@ def _color(name: str, kind: str) -> str:
         return f"rgb({200 + int(55 * v1)},{100 + int(80 * v2)},{50})"
     if kind == KIND_MISSING:
         return "rgb(170,170,170)"
+    if kind == KIND_PYTHON:
+        return f"rgb({50 + int(40 * v1)},{130 + int(70 * v2)},{190 + int(50 * v1)})"
     if kind in ("comm", "root"):
         return f"rgb({100 + int(60 * v1)},{150 + int(60 * v2)},{210})"
     return f"rgb({225 + int(30 * v1)},{int(80 + 120 * v2)},{int(30 * v1)})"
@@ -217,7 +237,7 @@ def _color(name: str, kind: str) -> str:
 def to_svg(profile: Profile, title: str = "CPU flame graph", width: int = 1200) -> str:
     """A self-contained SVG flame graph (root at the bottom), with a tooltip per frame."""
     root = _tree(profile)
-    frame_h, pad_top, pad_bottom, pad_side = 16, 40, 24, 10
+    frame_h, pad_top, pad_bottom, pad_side = 16, 40, 24 + 14 * min(3, len(profile.notes)), 10
     rects: List[Tuple[int, float, float, _Node]] = []
 
     def depth_of(node: _Node) -> int:
@@ -249,6 +269,9 @@ def to_svg(profile: Profile, title: str = "CPU flame graph", width: int = 1200) 
         f'<text x="{width / 2:.0f}" y="24" text-anchor="middle" style="font-size:17px">'
         f"{html.escape(title)}</text>",
     ]
+    for i, note in enumerate(profile.notes[:3]):  # e.g. CPython processes without Python frames
+        parts.append(f'<text x="{width / 2:.0f}" y="{height - 6 - 14 * i}" text-anchor="middle" '
+                     f'style="font-size:11px">{html.escape(note)}</text>')
     total = root.count or 1
     for depth, x, w, node in rects:
         y = height - pad_bottom - (depth + 1) * frame_h

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Dict, List, Optional, Tuple
 
+from . import python as pyframes
 from .output import Profile, Sample
 from .symbolize import MISSING_KERNEL, MISSING_USER, Symbolizer
 
@@ -123,6 +124,11 @@ class Overhead:
     filtered: int = 0
     user_stack_missing: int = 0
     kern_stack_missing: int = 0
+    py_samples: int = 0           # samples with Python frames
+    py_errors: int = 0            # samples of a CPython process whose state could not be read
+    py_collisions: int = 0        # Python records dropped (hash collision or py_stacks map full)
+    python_processes: int = 0     # CPython processes whose frames are walked
+    python_unsupported: int = 0   # CPython processes seen whose version is not supported
     cpu_s: float = 0.0            # the profiler process's CPU time since start
     cpu_share: float = 0.0        # cpu_s / elapsed_s (1.0 = one CPU)
     drain_cpu_s: float = 0.0      # CPU time of the drain thread (draining and map snapshots)
@@ -186,7 +192,9 @@ class Profiler:
     def __init__(self, pid: Optional[int] = None, frequency: int = 99, event: str = "cpu-clock",
                  stack_entries: int = 4096, count_entries: int = 10240, drain_interval: float = 2.0,
                  skip_idle: bool = True, bpf_stats: bool = True, cpus: Optional[List[int]] = None,
-                 kallsyms: str = "/proc/kallsyms", object_file: Optional[str] = None) -> None:
+                 kallsyms: str = "/proc/kallsyms", object_file: Optional[str] = None,
+                 python: bool = True, py_stack_entries: int = 1024,
+                 python_offsets: Optional[Dict[Tuple[int, int], "pyframes.Offsets"]] = None) -> None:
         if frequency <= 0:
             raise ValueError("frequency must be positive")
         if event not in ("cpu-clock", "cycles", "auto"):
@@ -202,6 +210,13 @@ class Profiler:
         self.cpus = cpus
         self.object_file = object_file
         self.symbolizer = Symbolizer(kallsyms)
+        # Python frames (docs/ebpf.md): CPython processes are recognised when first seen (the
+        # target at start), and their interpreter frames walked by the BPF program.
+        self.python = python
+        self.py_stack_entries = int(py_stack_entries)
+        self.python_offsets = python_offsets  # None: ebpf.python.TABLE (tests replace it)
+        self.py_state = pyframes.PythonState()
+        self.code_resolver = pyframes.CodeResolver()
         self.event_used = ""
         self._obj = None
         self._prog = None
@@ -213,8 +228,10 @@ class Profiler:
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        # (tgid, pid, comm, user addrs | -errno, kernel addrs | -errno) -> count
+        # (tgid, pid, comm, user addrs | -errno, kernel addrs | -errno, python frames | None) -> count
         self._agg: Dict[Tuple, int] = {}
+        self._prev_stack_ids: set = set()
+        self._prev_py_ids: set = set()
         self._started_at = 0.0
         self._start_ns = 0
         self._cpu_at_start = 0.0
@@ -245,6 +262,10 @@ class Profiler:
             raise ProfilerError("pid", f"no process {self.pid}")
         try:
             self._open_and_load()
+            self.py_state = pyframes.PythonState()
+            self.code_resolver = pyframes.CodeResolver()
+            if self.python and self.pid:
+                self._note_python(self.pid)  # before attaching: every sample gets Python frames
             if self.bpf_stats:  # before attaching, so that every run is timed
                 self._enable_stats()
             self._attach()
@@ -252,6 +273,8 @@ class Profiler:
             self._release()
             raise
         self._agg = {}
+        self._prev_stack_ids: set = set()
+        self._prev_py_ids: set = set()
         self._drains, self._drain_cpu = 0, 0.0
         self._started_at = time.monotonic()
         self._start_ns = time.time_ns()
@@ -280,13 +303,14 @@ class Profiler:
             self._maps[ffi.string(lib.bpf_map__name(m)).decode()] = m
             m = lib.bpf_object__next_map(obj, m)
         rodata = next((m for name, m in self._maps.items() if name.endswith(".rodata")), None)
-        for need in ("stacks", "counts", "counters"):
+        for need in ("stacks", "counts", "counters", "py_procs", "py_stacks"):
             if need not in self._maps:
                 raise ProfilerError("object", f"the BPF object {path} has no map {need!r}: rebuild it")
         if rodata is None:
             raise ProfilerError("object", f"the BPF object {path} has no .rodata configuration: rebuild it")
         lib.bpf_map__set_max_entries(self._maps["stacks"], self.stack_entries)
         lib.bpf_map__set_max_entries(self._maps["counts"], self.count_entries)
+        lib.bpf_map__set_max_entries(self._maps["py_stacks"], max(1, self.py_stack_entries))
         size = ffi.new("size_t *")
         data = lib.bpf_map__initial_value(rodata, size)
         if data == ffi.NULL or size[0] < ffi.sizeof("struct profile_config"):
@@ -482,7 +506,37 @@ class Profiler:
                     stack_cache[sid] = got
                 return got
 
+            py_cache: Dict[int, object] = {}
+            py_ctx: Dict[int, Tuple[int, dict]] = {}  # tgid -> (/proc/PID/mem fd, code objects checked)
+            py_record = ffi.new("struct py_stack *")
+            py_fd = lib.bpf_map__fd(self._maps["py_stacks"])
+
+            def python_stack(tgid: int, ext_id: int):
+                """The resolved Python frames of record ext_id: (frame pointers, flags, frames)."""
+                got = py_cache.get(ext_id)
+                if got is None:
+                    proc = self.py_state.procs.get(tgid)
+                    ext_c = ffi.new("__u32 *", ext_id)
+                    if proc is None or lib.bpf_map_lookup_elem(py_fd, ext_c, py_record) != 0:
+                        got = py_cache[ext_id] = ()
+                        return None
+                    if tgid not in py_ctx:
+                        try:
+                            fd = os.open(f"/proc/{tgid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+                        except OSError:
+                            fd = -1
+                        py_ctx[tgid] = (fd, {})
+                    fd, checked = py_ctx[tgid]
+                    raw = pyframes.record_frames(proc, py_record, lib.PY_MAX_DEPTH)
+                    if fd < 0:
+                        frames = tuple((pyframes.UNREADABLE, bool(fl & pyframes.PY_FRAME_ENTRY)) for _, _, fl in raw)
+                    else:
+                        frames = tuple(self.code_resolver.resolve(proc, raw, fd, checked))
+                    got = py_cache[ext_id] = (proc.binary.frame_pointers, int(py_record.flags), frames)
+                return got or None
+
             seen_pids: Dict[int, set] = {}
+            seen_tgids: set = set()
             for i in range(n):
                 key = keys + i
                 if lib.bpf_map_lookup_and_delete_elem(counts_fd, key, value) != 0:
@@ -495,7 +549,13 @@ class Profiler:
                 if k.flags & lib.PROFILE_KEY_KTHREAD:
                     ustack = ()
                 comm = ffi.string(k.comm).decode("utf-8", "replace")
-                agg_key = (k.tgid, k.pid, comm, ustack, kstack)
+                py = None
+                if k.flags & lib.PROFILE_KEY_PYTHON:
+                    py = python_stack(k.tgid, k.ext_id)
+                    if py is None:
+                        py = (False, 0, ((pyframes.MISSING_PYTHON, False),))
+                seen_tgids.add(k.tgid)
+                agg_key = (k.tgid, k.pid, comm, ustack, kstack, py)
                 self._agg[agg_key] = self._agg.get(agg_key, 0) + int(value[0])
                 if isinstance(ustack, tuple) and ustack:
                     seen_pids.setdefault(k.tgid, set()).update(ustack)
@@ -504,11 +564,80 @@ class Profiler:
                 self.symbolizer.note_process(tgid, sorted(addrs))
             if self.symbolizer.files_loaded != files_before:
                 _libbpf.release_free_memory()
+            # Delete the stacks and Python records used by the previous drain but not by this one.
+            # Those used now stay one more round: a key inserted on another CPU while this drain
+            # ran may use them and is read next time (a record deleted under it would be lost,
+            # unless the same stack happened to be sampled again).
             sid_c = ffi.new("__u32 *")
-            for sid in stack_cache:
+            for sid in self._prev_stack_ids - stack_cache.keys():
                 sid_c[0] = sid
                 lib.bpf_map_delete_elem(stacks_fd, sid_c)
+            for ext_id in self._prev_py_ids - py_cache.keys():
+                sid_c[0] = ext_id
+                lib.bpf_map_delete_elem(py_fd, sid_c)
+            self._prev_stack_ids = {sid for sid in stack_cache if sid >= 0}
+            self._prev_py_ids = set(py_cache)
+            for fd, _ in py_ctx.values():
+                if fd >= 0:
+                    os.close(fd)
+            if self.python:
+                self._python_housekeeping(seen_tgids)
             self._drains += 1
+
+    # ------------------------------------------------------------------------------ CPython
+    def _note_python(self, tgid: int) -> None:
+        """Recognise ``tgid`` as a CPython process (or not) and tell the BPF program how to walk it."""
+        st = self.py_state
+        identity = pyframes.process_identity(tgid)
+        if identity is None:
+            return
+        try:
+            proc = pyframes.detect(tgid, self.python_offsets)
+        except pyframes.Unsupported as e:
+            st.unsupported[tgid] = (identity, str(e))
+            st.notes[(tgid, str(e))] = (f"process {tgid}: {e}; its samples have native stacks only, "
+                                        f"without Python function names")
+            return
+        if proc is None:
+            st.other[tgid] = identity
+            return
+        from . import _libbpf
+        from ._libbpf import ffi
+
+        lib = _libbpf._lib
+        key = ffi.new("__u32 *", tgid)
+        if lib.bpf_map_update_elem(lib.bpf_map__fd(self._maps["py_procs"]), key, proc.to_c(ffi, lib), 0) != 0:
+            msg = f"process {tgid}: too many CPython processes (py_procs is full)"
+            st.unsupported[tgid] = (identity, msg)
+            st.notes[(tgid, msg)] = msg + "; its samples have native stacks only"
+            return
+        st.procs[tgid] = proc
+
+    def _forget_python(self, tgid: int) -> None:
+        from . import _libbpf
+        from ._libbpf import ffi
+
+        st = self.py_state
+        if st.procs.pop(tgid, None) is not None and self._obj is not None:
+            lib = _libbpf._lib
+            lib.bpf_map_delete_elem(lib.bpf_map__fd(self._maps["py_procs"]), ffi.new("__u32 *", tgid))
+        st.unsupported.pop(tgid, None)
+        st.other.pop(tgid, None)
+        self.code_resolver.forget(tgid)
+
+    def _python_housekeeping(self, seen: set) -> None:
+        """Recognise processes seen for the first time; forget those that exited or exec'd (their
+        code object cache and their py_procs entry go; a live one is recognised afresh)."""
+        st = self.py_state
+        known = {t: p.identity for t, p in st.procs.items()}
+        known.update({t: v[0] for t, v in st.unsupported.items()})
+        known.update(st.other)
+        for tgid, identity in known.items():
+            if pyframes.process_identity(tgid) != identity:
+                self._forget_python(tgid)
+        for tgid in seen:
+            if tgid and tgid not in st.procs and tgid not in st.unsupported and tgid not in st.other:
+                self._note_python(tgid)
 
     # ------------------------------------------------------------------------------ results
     def counters(self) -> Dict[str, int]:
@@ -524,7 +653,8 @@ class Profiler:
         zero = ffi.new("__u32 *", 0)
         if lib.bpf_map_lookup_elem(lib.bpf_map__fd(self._maps["counters"]), zero, buf) != 0:
             return {}
-        names = ("runs", "samples", "idle", "filtered", "lost", "user_stack_missing", "kern_stack_missing")
+        names = ("runs", "samples", "idle", "filtered", "lost", "user_stack_missing", "kern_stack_missing",
+                 "py_samples", "py_errors", "py_collisions")
         return {name: sum(int(getattr(buf[i], name)) for i in range(ncpu)) for name in names}
 
     def _overhead_now(self) -> Overhead:
@@ -539,6 +669,8 @@ class Profiler:
         ov.cpu_s = time.process_time() - self._cpu_at_start
         ov.cpu_share = ov.cpu_s / elapsed if elapsed > 0 else 0.0
         ov.rss_bytes = _rss_bytes()
+        ov.python_processes = len(self.py_state.procs)
+        ov.python_unsupported = len(self.py_state.unsupported)
         lib = _libbpf._lib
         if self._obj is not None:
             for name, m in self._maps.items():
@@ -573,7 +705,8 @@ class Profiler:
 
         _libbpf.release_free_memory()
         profile = Profile(samples, frequency=self.frequency,
-                          duration_ns=int(ov.elapsed_s * 1e9), time_ns=self._start_ns)
+                          duration_ns=int(ov.elapsed_s * 1e9), time_ns=self._start_ns,
+                          notes=sorted(set(self.py_state.notes.values())))
         if self._drain_error is not None:
             err, self._drain_error = self._drain_error, None
             raise ProfilerError("drain", f"draining the BPF maps failed: {err}")
@@ -582,11 +715,17 @@ class Profiler:
     def _symbolize(self, agg: Dict[Tuple, int]) -> List[Sample]:
         out = []
         sym = self.symbolizer
-        for (tgid, pid, comm, ustack, kstack), count in agg.items():
+        for agg_key, count in agg.items():
+            tgid, pid, comm, ustack, kstack = agg_key[:5]
+            py = agg_key[5] if len(agg_key) > 5 else None
             if isinstance(ustack, int):
                 user = [MISSING_USER]
             else:
-                user = sym.user_frames(tgid, ustack)[::-1]
+                user = sym.user_frames(tgid, ustack)
+            if py is not None:
+                frame_pointers, flags, frames = py
+                user = pyframes.merge([] if user == [MISSING_USER] else user, frames, frame_pointers, flags)
+            user = user[::-1]
             if isinstance(kstack, int):
                 kern = [] if kstack == EFAULT else [MISSING_KERNEL]
             else:
@@ -603,6 +742,11 @@ class Snapshot:
     @property
     def samples(self) -> List[Sample]:
         return self.profile.samples
+
+    @property
+    def notes(self) -> List[str]:
+        """What the profile cannot show, e.g. CPython processes of an unsupported version."""
+        return self.profile.notes
 
     def folded(self, per_process: bool = False) -> str:
         from .output import to_folded

@@ -27,8 +27,10 @@ KIND_MISSING = "missing"
 
 class Frame(NamedTuple):
     name: str
-    module: str  # file base name for user frames, "[kernel]" for kernel frames
-    kind: str    # KIND_USER, KIND_KERNEL or KIND_MISSING
+    module: str  # file base name for user frames, "[kernel]" for kernel frames, the source file
+                 # for Python frames
+    kind: str    # KIND_USER, KIND_KERNEL, KIND_MISSING or "python" (ebpf.python.KIND_PYTHON)
+    line: int = 0  # Python frames: the line being run
 
 
 MISSING_USER = Frame("[missing user stack]", "", KIND_MISSING)
