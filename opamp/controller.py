@@ -442,17 +442,20 @@ class Controller:
             return
         if r.phase == PAUSED:
             return
-        eligible = [a for a in self.agents.values() if self.eligible(a, r)]
+        # Agents that already failed this config cannot take part: they do not count.
+        eligible = [a for a in self.agents.values()
+                    if self.eligible(a, r) and r.target_hash not in a.failed_hashes]
         n = target_count(r.weight, len(eligible), st.min_instances, st.max_instances)
         if len(r.members) < n:
-            candidates = sorted(
-                ((place(r.cohort_id(), a.key), a.uid) for a in eligible
-                 if a.uid not in r.members and r.target_hash not in a.failed_hashes))
-            for _, uid in candidates[: n - len(r.members)]:
+            candidates = sorted((place(r.cohort_id(), a.key), a.uid) for a in eligible
+                                if a.uid not in r.members)
+            added = candidates[: n - len(r.members)]
+            for _, uid in added:
                 r.members.add(uid)
                 self.dirty_agents.add(uid)
-            r.step_acked_at = None
-            self.dirty_rollout = True
+            if added:  # a grown cohort must acknowledge again before its bake time runs
+                r.step_acked_at = None
+                self.dirty_rollout = True
         connected = [self.agents[u] for u in r.members if self.agents[u].connected]
         acked = (len(eligible) >= st.min_instances and len(connected) > 0
                  and all(a.runs(r.target_hash) for a in connected))
