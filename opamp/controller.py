@@ -523,7 +523,9 @@ class Controller:
                 if w is not None:
                     canary[a.uid.hex()] = w
                 by_id[a.uid.hex()] = a
-            elif w is not None:
+            elif w is not None and a.uid not in r.members and self._matches(a, r) \
+                    and s.config_hash != r.target_hash:
+                # The baseline: the selector's agents still on the old configuration.
                 baseline.append(w)
         results = [judge(g, canary, baseline) for g in st.gates]
         unhealthy = [a for a in by_id.values() if a.healthy is False]

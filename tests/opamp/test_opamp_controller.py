@@ -391,3 +391,28 @@ def test_healthy_fleet_always_completes(n: int, lo: int, hi, failed_before) -> N
         f.round()
     assert {a.uid for a in f.on(NEW.hash)} == {
         a.uid for i, a in enumerate(f.agents) if i not in excluded}
+
+
+def test_ratio_gate_compares_with_the_selectors_old_config_agents() -> None:
+    f = fleet(12)
+    c = f.c
+    # Agents outside the selector (env=dev) have a high error rate: not the baseline.
+    for i, a in enumerate(f.agents):
+        if i % 2 == 0:
+            a.error_rate = 0.5
+    sel = parse_selector({"matchLabels": {"env": "prod"}})
+    r = c.start_rollout("ratio", sel, strategy(gates=(Gate("error_rate", max_ratio=2.0),),
+                                               steps=(Step(0.5, 4), Step(1.0, 2))), NEW, f.now)
+    prod = [a for i, a in enumerate(f.agents) if i % 2 == 1]
+    for _ in range(3):
+        f.round()
+    canary = [a for a in prod if a.uid in r.members]
+    assert canary
+    for a in prod:
+        a.error_rate = 0.01  # the old config's agents in the selector: the baseline
+    canary[0].error_rate = 0.1  # 10 x the baseline, far below the dev agents' 0.5
+    for _ in range(8):
+        f.round()
+        if r.phase == ROLLED_BACK_PHASE:
+            break
+    assert r.phase == ROLLED_BACK_PHASE and canary[0].uid.hex() in r.reason
