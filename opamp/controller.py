@@ -16,6 +16,7 @@ cohort agent is sent back to its previous configuration, without analysis).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -47,6 +48,16 @@ RUNNING, PAUSED, PROMOTED, COMPLETE, ROLLED_BACK_PHASE = (
 ACTIVE_PHASES = (RUNNING, PAUSED, PROMOTED)
 
 
+def clone_uid(uid: bytes, identifying: dict[str, str]) -> bytes:
+    """The uid a clone is told to take: derived from what it sent (the controller has no
+    randomness), shaped as a UUIDv8 so it cannot collide with UUIDv7 uids."""
+    digest = bytearray(hashlib.sha256(uid + repr(sorted(identifying.items())).encode())
+                       .digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return bytes(digest)
+
+
 class ControllerError(ValueError):
     """An operator request that cannot be carried out (the message says why)."""
 
@@ -76,6 +87,7 @@ class Decision:
 
     offer: Optional[bytes]
     report_full_state: bool
+    new_instance_uid: Optional[bytes] = None  # a clone of a live agent: it must take this uid
 
 
 @dataclass
@@ -269,6 +281,12 @@ class Controller:
 
     def observe(self, report: AgentReport, now: float) -> Decision:
         agent = self.agents.get(report.uid)
+        if agent is not None and agent.described and agent.connected \
+                and report.identifying is not None and report.identifying != agent.identifying \
+                and now - agent.last_seen < self.liveness_seconds:
+            # Another live agent already has this uid with other identifying attributes (a
+            # cloned VM or container image): it gets a new uid and nothing else changes.
+            return Decision(None, True, clone_uid(report.uid, report.identifying))
         full_state = False
         if agent is None:
             agent = Agent(report.uid)

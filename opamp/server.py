@@ -212,8 +212,10 @@ class OpAMPServer:
             return last[1], uid
         decision = self.controller.observe(to_report(msg, transport), self.clock())
         offer = self.controller.configs.get(decision.offer) if decision.offer else None
-        out = server_message(uid, offer=offer,
-                             report_full_state=decision.report_full_state).SerializeToString()
+        reply = server_message(uid, offer=offer, report_full_state=decision.report_full_state)
+        if decision.new_instance_uid is not None:
+            reply.agent_identification.new_instance_uid = decision.new_instance_uid
+        out = reply.SerializeToString()
         if len(out) > self.max_message_bytes:
             out = error_message(pb.ServerErrorResponseType_Unknown,
                                 "the response would exceed the size limit",

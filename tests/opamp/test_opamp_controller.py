@@ -416,3 +416,20 @@ def test_ratio_gate_compares_with_the_selectors_old_config_agents() -> None:
         if r.phase == ROLLED_BACK_PHASE:
             break
     assert r.phase == ROLLED_BACK_PHASE and canary[0].uid.hex() in r.reason
+
+
+def test_a_clone_with_the_same_uid_gets_a_new_one() -> None:
+    c = Controller()
+    uid = b"\x07" * 16
+    c.observe(AgentReport(uid, 0, 0x7, identifying={"service.instance.id": "a"}), 1.0)
+    d = c.observe(AgentReport(uid, 0, 0x7, identifying={"service.instance.id": "b"}), 2.0)
+    assert d.new_instance_uid is not None and len(d.new_instance_uid) == 16
+    assert d.new_instance_uid != uid and d.offer is None
+    assert c.agents[uid].identifying == {"service.instance.id": "a"}  # the original stays
+    # The clone under its new uid is a separate agent.
+    c.observe(AgentReport(d.new_instance_uid, 1, 0x7,
+                          identifying={"service.instance.id": "b"}), 3.0)
+    assert set(c.agents) == {uid, d.new_instance_uid}
+    # The same agent re-describing itself unchanged is not a clone.
+    assert c.observe(AgentReport(uid, 1, 0x7, identifying={"service.instance.id": "a"}),
+                     4.0).new_instance_uid is None

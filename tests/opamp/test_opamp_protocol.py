@@ -268,3 +268,17 @@ def test_websocket_gets_close_1001_when_the_server_stops() -> None:
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(timeout=10)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+
+
+def test_clone_is_told_its_new_uid_and_our_agent_adopts_it(server: ServerThread) -> None:
+    from opamp.agent import AgentCore, EngineHost
+
+    reply(post(server, message(0)))  # the original: service.name=x
+    clone = AgentCore(EngineHost(), {"service.name": "y"}, uid=UID)
+    r = reply(post(server, clone.next_message().SerializeToString()))
+    new_uid = r.agent_identification.new_instance_uid
+    assert len(new_uid) == 16 and new_uid != UID
+    clone.handle(r)
+    assert clone.uid == new_uid and clone.full_state
+    r = reply(post(server, clone.next_message().SerializeToString()))
+    assert r.instance_uid == new_uid and not r.HasField("agent_identification")
