@@ -342,17 +342,18 @@ def detect(pid: int, table: Optional[Dict[Tuple[int, int], Offsets]] = None) -> 
         binary = read_binary(f"/proc/{pid}/root{clean}") or read_binary(clean)
         if binary is None:
             continue
-        return _prepare(pid, binary, maps, identity, table)
+        return _prepare(pid, binary, clean, maps, identity, table)
     return None
 
 
-def _prepare(pid, binary: PythonBinary, maps, identity, table) -> PyProc:
+def _prepare(pid, binary: PythonBinary, target: str, maps, identity, table) -> PyProc:
+    """``target``: the binary's path as the process maps it (the cached ``binary`` may have been
+    read through another process's /proc/PID/root)."""
     if binary.version is None:
         raise Unsupported(f"CPython of unknown version ({binary.path})")
     version = binary.version
     label = f"CPython {version[0]}.{version[1]}"
     base = None
-    target = binary.path.replace(f"/proc/{pid}/root", "", 1)
     for m in maps:
         if m.offset == 0 and m.path.replace(" (deleted)", "") == target:
             base = m.start - binary.first_vaddr
