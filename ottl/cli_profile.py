@@ -4,7 +4,9 @@ or a pprof profile.
     ottl profile --pid PID --duration 30s --output out.svg|out.folded|out.pb.gz
 
 While it records, a status line shows the elapsed time, the samples and the profiler's own cost
-(CPU share, RSS, BPF map memory, BPF run time per sample). The profiler is the ``ebpf`` package
+(CPU share, RSS, BPF map memory, BPF run time per sample). CPython 3.11-3.13 processes get their
+Python function names (``--no-python`` turns that off); other versions keep native stacks, and a
+note says so. The profiler is the ``ebpf`` package
 (docs/ebpf.md); it needs Linux with BTF, libbpf.so.1, and root or CAP_BPF+CAP_PERFMON.
 """
 
@@ -40,6 +42,10 @@ def add_parser(sub) -> None:
                    help="perf event: cpu-clock (software, works in VMs), cycles (hardware PMU), "
                         "auto (cycles when available)")
     p.add_argument("--per-process", action="store_true", help="folded output: one root per process (comm-pid)")
+    p.add_argument("--lines", action="store_true",
+                   help="folded output: Python frames with their line, function (file.py:42)")
+    p.add_argument("--no-python", dest="python", action="store_false",
+                   help="do not walk CPython interpreter frames (native stacks only)")
     p.add_argument("--quiet", "-q", action="store_true", help="no status line")
 
 
@@ -56,7 +62,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     live = err.isatty() if hasattr(err, "isatty") else False
     try:
-        prof = ebpf.Profiler(pid=args.pid or None, frequency=args.frequency, event=args.event)
+        prof = ebpf.Profiler(pid=args.pid or None, frequency=args.frequency, event=args.event,
+                             python=getattr(args, "python", True))
         prof.start()
     except ebpf.ProfilerError as e:
         err.write(f"ottl profile: {e}\n")
@@ -91,9 +98,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         snap = prof.snapshot()
     finally:
         prof.close()
-    if args.output.lower().endswith((".folded", ".txt", ".collapsed")) and args.per_process:
+    lines = getattr(args, "lines", False)
+    if args.output.lower().endswith((".folded", ".txt", ".collapsed")) and (args.per_process or lines):
         with open(args.output, "w") as fh:
-            fh.write(output.to_folded(snap.profile, per_process=True))
+            fh.write(output.to_folded(snap.profile, per_process=args.per_process, lines=lines))
         fmt = "folded"
     else:
         fmt = snap.write(args.output)
@@ -102,4 +110,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"{ov.user_stack_missing} without user stack) in {ov.elapsed_s:.1f}s at {args.frequency} Hz "
               f"on {ov.cpus} CPUs ({ov.event}){' (interrupted)' if interrupted else ''}; wrote {fmt} to "
               f"{args.output}\nottl profile: overhead: {ov.status_line().strip()}\n")
+    if ov.py_samples or ov.python_processes:
+        err.write(f"ottl profile: Python frames in {ov.py_samples} samples of {ov.python_processes} "
+                  "CPython process(es)\n")
+    for note in snap.notes:
+        err.write(f"ottl profile: note: {note}\n")
     return 0

@@ -430,3 +430,30 @@ def test_system_wide_discovers_python_processes(bpf_ready, script):
     chained = sum(s.count for s in mine if any(f.name == "leaf" and f.kind == pyframes.KIND_PYTHON
                                                for f in s.frames))
     assert chained > 0.5 * sum(s.count for s in mine), snap.folded()[:2000]
+
+
+def test_cli_python_frames_and_note(bpf_ready, script, tmp_path, capsys):
+    if sys.version_info < (3, 11):
+        pytest.skip("needs CPython 3.11 or later")
+    from ottl.cli import main
+
+    proc = _run_target([sys.executable, script(KNOWN_CHAIN)])
+    try:
+        out = tmp_path / "out.folded"
+        assert main(["profile", "--pid", str(proc.pid), "--duration", "1s", "-q", "--lines", "-o", str(out)]) == 0
+        text = out.read_text()
+        assert re.search(r"outer \(chain_target\.py:\d+\);middle \(chain_target\.py:\d+\);"
+                         r"leaf \(chain_target\.py:\d+\)", text), text[:2000]
+        assert "Python frames in" in capsys.readouterr().err
+        exe = _pyenv("3.10")
+    finally:
+        _stop(proc)
+    if exe is None:
+        return
+    proc = _run_target([exe, script(KNOWN_CHAIN)])
+    try:
+        assert main(["profile", "--pid", str(proc.pid), "--duration", "500ms", "-q", "-o", str(out)]) == 0
+    finally:
+        _stop(proc)
+    err = capsys.readouterr().err
+    assert "note: process" in err and "CPython 3.10 is not supported" in err and "native stacks only" in err
