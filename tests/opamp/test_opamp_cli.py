@@ -45,11 +45,17 @@ def served(tmp_path: Path):
     (tmp_path / "old.yaml").write_bytes(OLD_YAML)
     (tmp_path / "new.yaml").write_bytes(NEW_YAML)
     (tmp_path / "r1.yaml").write_text(ROLLOUT.format(n=1))
+    # The same ottl and opamp this test imported (installed, or a built checkout), and a
+    # working directory where no source checkout shadows them.
+    import ottl
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(ottl.__file__)))
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from ottl.cli import main; sys.exit(main())",
          "opamp", "serve", "--port", "0", "--db", str(tmp_path / "s.db"),
          "--config", str(tmp_path / "old.yaml")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         line = proc.stdout.readline()
         assert "serving OpAMP on http://127.0.0.1:" in line, (line, proc.stderr.read())
