@@ -260,7 +260,7 @@ class PyProc:
     code_type: int               # address of PyCode_Type
     unicode_type: int
     bytes_type: int
-    identity: Tuple              # (start time, exe device and inode): changes on exec or pid reuse
+    identity: Tuple              # process_identity(): changes on exec or pid reuse
 
     @property
     def version_text(self) -> str:
@@ -290,7 +290,9 @@ class PyProc:
 
 
 def process_identity(pid: int) -> Optional[Tuple]:
-    """(start time, exe device, exe inode) of a live process; None when it is gone."""
+    """(start time, exe device, exe inode, auxiliary vector) of a live process; None when it is
+    gone. The start time tells a reused pid; the auxiliary vector (entry point, program header and
+    loader addresses, the AT_RANDOM pointer) changes on every exec, even of the same binary."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
@@ -300,7 +302,12 @@ def process_identity(pid: int) -> Optional[Tuple]:
             exe = (st.st_dev, st.st_ino)
         except OSError:
             exe = (0, 0)
-        return (start, *exe)
+        try:
+            with open(f"/proc/{pid}/auxv", "rb") as fh:
+                auxv = fh.read()
+        except OSError:
+            auxv = b""
+        return (start, *exe, auxv)
     except (OSError, ValueError, IndexError):
         return None
 

@@ -457,3 +457,47 @@ def test_cli_python_frames_and_note(bpf_ready, script, tmp_path, capsys):
         _stop(proc)
     err = capsys.readouterr().err
     assert "note: process" in err and "CPython 3.10 is not supported" in err and "native stacks only" in err
+
+
+EXEC_FIRST = textwrap.dedent("""
+    import os, sys
+
+    def before_exec():
+        x = 0
+        for i in range(2000):
+            x += i
+        return x
+
+    sys.stdout.write("ready\\n"); sys.stdout.flush()
+    while not os.path.exists(sys.argv[2]):  # until the test says: exec now
+        before_exec()
+    os.execv(sys.executable, [sys.executable, sys.argv[1]])
+""")
+
+
+def test_exec_is_noticed(bpf_ready, script, tmp_path):
+    """A process that execs (the same interpreter, a new script) is recognised afresh: the frames
+    before and after the exec are both resolved, none is lost to stale addresses."""
+    if sys.version_info < (3, 11):
+        pytest.skip("needs CPython 3.11 or later")
+    second = script(KNOWN_CHAIN.replace('sys.stdout.write("ready\\n"); sys.stdout.flush()\n', ""))
+    go = tmp_path / "exec-now"
+    fds = open_fds()
+    proc = _run_target([sys.executable, script(EXEC_FIRST, "exec_first.py"), second, str(go)])
+    try:
+        with ebpf.Profiler(pid=proc.pid, drain_interval=0.4) as prof:
+            time.sleep(1.0)
+            go.write_text("")
+            time.sleep(1.5)
+            snap = prof.snapshot()
+    finally:
+        _stop(proc)
+    assert open_fds() == fds
+    names = {}
+    for s in snap.samples:
+        for f in s.frames:
+            if f.kind == pyframes.KIND_PYTHON:
+                names[f.name] = names.get(f.name, 0) + s.count
+    assert names.get("before_exec", 0) > 0, names
+    assert names.get("leaf", 0) > 20, names
+    assert "outer" in names and "middle" in names, names
