@@ -23,9 +23,15 @@ def test_object_shape():
     assert ".BTF" in secs and ".BTF.ext" in secs, "CO-RE needs .BTF and .BTF.ext"
     assert not any(name.startswith(".debug") for name in secs), "the object must be stripped (-g)"
     assert b"do_sample" in secs[".strtab"]
-    for map_name in (b"stacks", b"counts", b"counters"):
+    for map_name in (b"stacks", b"counts", b"counters", b"py_procs", b"py_threads", b"py_stacks", b"py_scratch"):
         assert map_name in secs[".strtab"]
     assert secs["license"].rstrip(b"\0") == b"Dual BSD/GPL"
+
+
+def lib_const(name):
+    from ebpf import _libbpf
+
+    return getattr(_libbpf.ffi.dlopen(None), name)
 
 
 def test_header_is_the_cdef():
@@ -39,6 +45,11 @@ def test_header_is_the_cdef():
     assert ffi.sizeof("struct profile_key") == 40
     assert ffi.offsetof("struct profile_key", "comm") == 24
     assert ffi.sizeof("struct profile_config") == 16
+    # the Python frame record: 16 bytes per frame, and the walk's masked field reads stay in bounds
+    assert ffi.sizeof("struct py_frame") == 16
+    assert ffi.sizeof("struct py_stack") == 16 + 16 * lib_const("PY_MAX_DEPTH")
+    assert lib_const("PY_MAX_DEPTH") & (lib_const("PY_MAX_DEPTH") - 1) == 0, "a power of two (index mask)"
+    assert lib_const("PY_FRAME_READ") <= 128
 
 
 def test_rebuild_gives_identical_object(tmp_path):
