@@ -559,6 +559,8 @@ class Profiler:
                 self._agg[agg_key] = self._agg.get(agg_key, 0) + int(value[0])
                 if isinstance(ustack, tuple) and ustack:
                     seen_pids.setdefault(k.tgid, set()).update(ustack)
+            if self.python:  # first: new CPython processes get Python frames from the next sample on
+                self._python_housekeeping(seen_tgids)
             files_before = self.symbolizer.files_loaded
             for tgid, addrs in seen_pids.items():
                 self.symbolizer.note_process(tgid, sorted(addrs))
@@ -580,8 +582,6 @@ class Profiler:
             for fd, _ in py_ctx.values():
                 if fd >= 0:
                     os.close(fd)
-            if self.python:
-                self._python_housekeeping(seen_tgids)
             self._drains += 1
 
     # ------------------------------------------------------------------------------ CPython

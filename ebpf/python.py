@@ -136,9 +136,6 @@ def offsets_from_debug(raw: bytes, version: Tuple[int, int]) -> Offsets:
         raise Unsupported(f"_Py_DebugOffsets says version {vals['version']:#x}, the binary {version}")
     if vals["free_threaded"]:
         raise Unsupported("free-threaded CPython builds are not supported")
-    if vals["fr.size"] > 4096 or max(vals["fr.previous"], vals["fr.executable"], vals["fr.instr_ptr"],
-                                      vals["fr.owner"]) > PY_FRAME_READ - 8:
-        raise Unsupported("the interpreter frame layout does not fit what the BPF program reads")
     return Offsets(
         interp_head=vals["rt.interpreters_head"], interp_next=vals["is.next"],
         tstate_head=vals["is.threads_head"], tstate_next=vals["ts.next"],
@@ -155,6 +152,19 @@ def offsets_from_debug(raw: bytes, version: Tuple[int, int]) -> Offsets:
 
 class Unsupported(Exception):
     """A CPython process whose frames cannot be walked; the message says why."""
+
+
+def check_frame_layout(o: Offsets) -> None:
+    """The BPF walk reads PY_FRAME_READ bytes of a frame and takes pointer fields at offsets masked
+    with 0x78 and byte fields masked with 0x7f: refuse a layout that would not survive that."""
+    for name in ("frame_code", "frame_previous", "frame_instr"):
+        off = getattr(o, name)
+        if off % 8 or not 0 <= off <= PY_FRAME_READ - 8:
+            raise Unsupported(f"the interpreter frame layout does not fit the BPF walk ({name} at {off})")
+    for name in ("frame_owner", "frame_entry"):
+        off = getattr(o, name)
+        if off >= PY_FRAME_READ:
+            raise Unsupported(f"the interpreter frame layout does not fit the BPF walk ({name} at {off})")
 
 
 # ----------------------------------------------------------------------------------- ELF facts
@@ -381,6 +391,7 @@ def _prepare(pid, binary: PythonBinary, target: str, maps, identity, table) -> P
         offsets = table[major_minor]
     else:
         raise Unsupported(f"{label} is not supported (Python frames need {SUPPORTED})")
+    check_frame_layout(offsets)
     return PyProc(pid, binary, version, offsets, runtime, base + binary.symbols["PyCode_Type"],
                   base + binary.symbols["PyUnicode_Type"], base + binary.symbols["PyBytes_Type"], identity)
 
