@@ -3,7 +3,30 @@
 
 #include <string.h>
 
+/* Whether s is all ASCII: word loads ORed together, the last word overlapping the one before
+ * instead of a byte loop for the tail. */
+static inline int all_ascii(const uint8_t *s, size_t len) {
+    uint64_t acc = 0, w;
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 <= len; i += 8) {
+            memcpy(&w, s + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, s + len - 8, 8);
+        acc |= w;
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        acc = a | b;
+    } else {
+        for (size_t i = 0; i < len; i++) acc |= s[i];
+    }
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
 size_t ottl_utf8_check(const uint8_t *s, size_t len) {
+    if (all_ascii(s, len)) return len;
     size_t i = 0;
     while (i < len) {
         /* Telemetry strings are mostly ASCII: skip eight such bytes per step. */
