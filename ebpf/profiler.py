@@ -310,7 +310,7 @@ class Profiler:
             raise ProfilerError("object", f"the BPF object {path} has no .rodata configuration: rebuild it")
         lib.bpf_map__set_max_entries(self._maps["stacks"], self.stack_entries)
         lib.bpf_map__set_max_entries(self._maps["counts"], self.count_entries)
-        lib.bpf_map__set_max_entries(self._maps["py_stacks"], max(1, self.py_stack_entries))
+        lib.bpf_map__set_max_entries(self._maps["py_stacks"], max(1, self.py_stack_entries) if self.python else 1)
         size = ffi.new("size_t *")
         data = lib.bpf_map__initial_value(rodata, size)
         if data == ffi.NULL or size[0] < ffi.sizeof("struct profile_config"):
