@@ -470,8 +470,9 @@ class CodeInfo(NamedTuple):
 class CodeResolver:
     """Code object address -> (qualified name, file, line), per process, cached and re-checked."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int = 50000) -> None:
         self._cache: Dict[Tuple[int, int], CodeInfo] = {}
+        self.max_entries = max_entries  # a bound on memory (a few hundred bytes per entry)
         self.reads = 0        # code objects read (cache misses)
         self.rejected = 0     # addresses that did not hold a code object
 
@@ -539,6 +540,9 @@ class CodeResolver:
         firstlineno = identity[5]
         info = CodeInfo(identity, qualname, filename, firstlineno,
                         tuple(line_ranges(linetable or b"", firstlineno)))
+        if len(self._cache) >= self.max_entries:  # drop the older half (insertion order)
+            for old in list(self._cache)[:len(self._cache) // 2 + 1]:
+                del self._cache[old]
         self._cache[key] = info
         return info
 

@@ -205,6 +205,13 @@ def test_detect_and_resolve_own_process():
     assert all(f is pyframes.NOT_CODE for f, _ in frames)
     res.forget(os.getpid())
     assert len(res) == 0
+    # bounded: past max_entries the older half goes
+    small = pyframes.CodeResolver(max_entries=4)
+    codes = [compile(f"x = {i}", f"<gen{i}>", "exec") for i in range(9)]
+    for c in codes:
+        (f, _), = small.resolve(proc, [(id(c), 0, 0)])
+        assert f.module == c.co_filename
+    assert 0 < len(small) <= 4
 
 
 @pytest.mark.skipif(sys.version_info[:2] not in pyframes.TABLE, reason="the running CPython has no table entry")
