@@ -26,6 +26,11 @@ typedef struct {
     const void *col;          /* RK_I32 / RK_U32 / RK_U64: the whole batch's column */
     const uint8_t *tags;      /* RK_TAGGED */
     const int64_t *vals;
+    /* RK_TAGGED, when the column allows (else NULL): narrower copies the kernels read
+     * instead, for memory bandwidth. sids: every row a string or nil, as the string id or -1;
+     * i32: no doubles and every int within int32, the ints narrowed (tags still say which). */
+    const int32_t *sids;
+    const int32_t *i32;
     int64_t cval;             /* RK_CONST */
     size_t base;              /* RK_I64 */
 } vm_reg;
@@ -36,6 +41,7 @@ typedef struct {
     int32_t field, key; /* key: batch string id of the attribute key, or -1 for a field */
     uint8_t *tags;
     int64_t *vals;      /* attributes: tags + vals; parent fields: vals only (widened) */
+    int32_t *sids, *i32; /* attributes: the narrow copies of vm_reg (NULL when not possible) */
 } derived_col;
 
 typedef struct {
@@ -48,6 +54,8 @@ static void cache_free(void *p) {
     for (size_t i = 0; i < c->n; i++) {
         free(c->cols[i].tags);
         free(c->cols[i].vals);
+        free(c->cols[i].sids);
+        free(c->cols[i].i32);
     }
     free(c->cols);
     free(c);
@@ -82,6 +90,8 @@ static derived_col *cache_add(derived_cache *c, int32_t field, int32_t key) {
     d->key = key;
     d->tags = NULL;
     d->vals = NULL;
+    d->sids = NULL;
+    d->i32 = NULL;
     return d;
 }
 
@@ -117,6 +127,30 @@ static inline void find_attr(const ottl_kvpool *pool, int64_t lo, int64_t hi, in
     }
     *tag = norm_tag(t);
     *val = v;
+}
+
+/* The narrow copies of a gathered attribute column, where its values allow them. */
+static int narrow_attr(size_t n, derived_col *d) {
+    int strings = 1, ints = 1;
+    for (size_t i = 0; i < n && (strings || ints); i++) {
+        uint8_t t = d->tags[i];
+        if (t != OTTL_V_STRING && t != OTTL_V_NONE) strings = 0;
+        if (t == OTTL_V_DOUBLE || (t == OTTL_V_INT && (d->vals[i] < INT32_MIN || d->vals[i] > INT32_MAX)))
+            ints = 0;
+    }
+    if (strings) {
+        d->sids = malloc((n ? n : 1) * sizeof *d->sids);
+        if (!d->sids) return -1;
+        for (size_t i = 0; i < n; i++)
+            d->sids[i] = d->tags[i] == OTTL_V_STRING ? (int32_t)d->vals[i] : -1;
+    }
+    if (ints) {
+        d->i32 = malloc((n ? n : 1) * sizeof *d->i32);
+        if (!d->i32) return -1;
+        for (size_t i = 0; i < n; i++)
+            d->i32[i] = d->tags[i] == OTTL_V_INT ? (int32_t)d->vals[i] : 0;
+    }
+    return 0;
 }
 
 static int gather_attr(const ottl_batch *b, derived_col *d) {
@@ -225,7 +259,7 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
         int32_t key = program_string_in_batch(p, b, p->attr_key[j]);
         if (cache_find(c, p->attr_field[j], key)) continue;
         derived_col *d = cache_add(c, p->attr_field[j], key);
-        if (!d || gather_attr(b, d)) goto nomem;
+        if (!d || gather_attr(b, d) || narrow_attr(rows_of(b), d)) goto nomem;
     }
     for (size_t pc = 0; pc < p->ncode; pc += 1 + strlen(ottl_op_operands[p->code[pc]])) {
         if (p->code[pc] != OP_LOAD_FIELD || !is_parent_scalar(p->code[pc + 2])) continue;
@@ -460,7 +494,10 @@ static void compare_const(const vm_ctx *x, const ottl_vm_kernels *K, int op, con
             return;
         }
         if (r->kind == RK_TAGGED) {
-            K->cmp_tagged_int(r->tags + s, r->vals + s, len, op, cv, m);
+            if (r->i32 && cv >= INT32_MIN && cv <= INT32_MAX)
+                K->cmp_tagged_i32(r->tags + s, r->i32 + s, len, op, (int32_t)cv, m);
+            else
+                K->cmp_tagged_int(r->tags + s, r->vals + s, len, op, cv, m);
             return;
         }
     }
@@ -479,6 +516,10 @@ static void compare_const(const vm_ctx *x, const ottl_vm_kernels *K, int op, con
             return;
         }
         if (r->kind == RK_TAGGED) {
+            if (r->sids) { /* nil rows hold -1, which no id equals */
+                K->cmp_i32(r->sids + s, len, op, (int32_t)cv, m);
+                return;
+            }
             K->eq_tagged_id(r->tags + s, r->vals + s, len, OTTL_V_STRING, cv, m);
             if (op == CMP_NE) K->mask_not(m, m, len);
             return;
@@ -553,6 +594,7 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
         r->kind = RK_TAGGED;
         r->tags = L->body_tag;
         r->vals = L->body;
+        r->sids = r->i32 = NULL;
         return;
     default: { /* a parent's field, gathered by ottl_vm_prepare, widened to int64 */
         derived_col *d = cache_find(c, f, -1);
@@ -631,6 +673,8 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                 r->kind = RK_TAGGED;
                 r->tags = d->tags;
                 r->vals = d->vals;
+                r->sids = d->sids;
+                r->i32 = d->i32;
                 pc += 4;
                 break;
             }
@@ -639,6 +683,7 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                 r->kind = RK_TAGGED;
                 r->tags = derived[in[2]].tags;
                 r->vals = derived[in[2]].vals;
+                r->sids = r->i32 = NULL;
                 pc += 3;
                 break;
             }
@@ -674,7 +719,7 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                 pc += 5;
                 break;
             case OP_CMP_CONST: {
-                vm_reg cr = {RK_CONST, p->const_tag[in[4]], NULL, NULL, NULL, csid[in[4]], 0};
+                vm_reg cr = {.kind = RK_CONST, .tag = p->const_tag[in[4]], .cval = csid[in[4]]};
                 compare_const(&x, K, in[2], &regs[in[3]], &cr, s, len,
                               masks + (size_t)in[1] * OTTL_VM_BLOCK_SIZE);
                 pc += 5;
@@ -810,7 +855,7 @@ int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const
         if (field != F_SPAN_ATTRS && field != F_LOG_ATTRS && field != F_RESOURCE_ATTRS &&
             field != F_SCOPE_ATTRS)
             return -1;
-        derived_col d = {field, ottl_strtab_find(&b->strings, key, key_len), NULL, NULL};
+        derived_col d = {.field = field, .key = ottl_strtab_find(&b->strings, key, key_len)};
         if (gather_attr(b, &d)) {
             free(d.tags);
             free(d.vals);

@@ -34,7 +34,7 @@
 
 #define TABLE(suffix)                                                                      \
     {#suffix, cmp_i32_##suffix, cmp_u32_##suffix, cmp_i64_##suffix,                       \
-     cmp_tagged_int_##suffix, eq_tagged_id_##suffix, mask_and_##suffix, mask_or_##suffix, \
+     cmp_tagged_int_##suffix, cmp_tagged_i32_##suffix, eq_tagged_id_##suffix, mask_and_##suffix, mask_or_##suffix, \
      mask_not_##suffix, mask_count_##suffix}
 
 static const ottl_vm_kernels scalar = TABLE(scalar);

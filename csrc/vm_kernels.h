@@ -13,6 +13,8 @@ typedef struct {
     void (*cmp_i64)(const uint64_t *col, size_t n, int op, int64_t c, uint8_t *out);
     void (*cmp_tagged_int)(const uint8_t *tags, const int64_t *vals, size_t n, int op, int64_t c,
                            uint8_t *out);
+    void (*cmp_tagged_i32)(const uint8_t *tags, const int32_t *vals, size_t n, int op, int32_t c,
+                           uint8_t *out);
     void (*eq_tagged_id)(const uint8_t *tags, const int64_t *vals, size_t n, uint8_t tag,
                          int64_t id, uint8_t *out);
     void (*mask_and)(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n);

@@ -66,6 +66,21 @@ K_ATTR static void K(cmp_tagged_int)(const uint8_t *restrict tags, const int64_t
     }
 }
 
+/* Tagged values without doubles, their ints narrowed to int32 (vm.c's narrow copies), against
+ * an int32 constant: an int row compares, any other is unequal and unordered. */
+K_ATTR static void K(cmp_tagged_i32)(const uint8_t *restrict tags, const int32_t *restrict vals,
+                                     size_t n, int op, int32_t c, uint8_t *restrict out) {
+    const uint8_t t = OTTL_V_INT;
+    switch (op) {
+    case CMP_EQ: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] == c); break;
+    case CMP_NE: for (size_t i = 0; i < n; i++) out[i] = !((tags[i] == t) & (vals[i] == c)); break;
+    case CMP_LT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] < c); break;
+    case CMP_LE: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] <= c); break;
+    case CMP_GT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] > c); break;
+    default:     for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] >= c); break;
+    }
+}
+
 /* Tagged values equal to one string (or bytes) id of the batch: tag and id both match. */
 K_ATTR static void K(eq_tagged_id)(const uint8_t *restrict tags, const int64_t *restrict vals,
                                    size_t n, uint8_t tag, int64_t id, uint8_t *restrict out) {
