@@ -28,7 +28,8 @@ typedef struct {
     const int64_t *vals;
     /* RK_TAGGED, when the column allows (else NULL): narrower copies the kernels read
      * instead, for memory bandwidth. sids: every row a string or nil, as the string id or -1;
-     * i32: no doubles and every int within int32, the ints narrowed (tags still say which). */
+     * i32: no doubles and every int above INT32_MIN and within int32, the ints narrowed and
+     * every other row INT32_MIN (so ==, !=, > and >= against a larger constant need no tags). */
     const int32_t *sids;
     const int32_t *i32;
     int64_t cval;             /* RK_CONST */
@@ -135,7 +136,7 @@ static int narrow_attr(size_t n, derived_col *d) {
     for (size_t i = 0; i < n && (strings || ints); i++) {
         uint8_t t = d->tags[i];
         if (t != OTTL_V_STRING && t != OTTL_V_NONE) strings = 0;
-        if (t == OTTL_V_DOUBLE || (t == OTTL_V_INT && (d->vals[i] < INT32_MIN || d->vals[i] > INT32_MAX)))
+        if (t == OTTL_V_DOUBLE || (t == OTTL_V_INT && (d->vals[i] <= INT32_MIN || d->vals[i] > INT32_MAX)))
             ints = 0;
     }
     if (strings) {
@@ -148,7 +149,7 @@ static int narrow_attr(size_t n, derived_col *d) {
         d->i32 = malloc((n ? n : 1) * sizeof *d->i32);
         if (!d->i32) return -1;
         for (size_t i = 0; i < n; i++)
-            d->i32[i] = d->tags[i] == OTTL_V_INT ? (int32_t)d->vals[i] : 0;
+            d->i32[i] = d->tags[i] == OTTL_V_INT ? (int32_t)d->vals[i] : INT32_MIN;
     }
     return 0;
 }
@@ -494,9 +495,12 @@ static void compare_const(const vm_ctx *x, const ottl_vm_kernels *K, int op, con
             return;
         }
         if (r->kind == RK_TAGGED) {
-            if (r->i32 && cv >= INT32_MIN && cv <= INT32_MAX)
-                K->cmp_tagged_i32(r->tags + s, r->i32 + s, len, op, (int32_t)cv, m);
-            else
+            if (r->i32 && cv > INT32_MIN && cv <= INT32_MAX) {
+                if (op == CMP_LT || op == CMP_LE) /* the INT32_MIN of non-ints would hold */
+                    K->cmp_tagged_i32(r->tags + s, r->i32 + s, len, op, (int32_t)cv, m);
+                else
+                    K->cmp_i32(r->i32 + s, len, op, (int32_t)cv, m);
+            } else
                 K->cmp_tagged_int(r->tags + s, r->vals + s, len, op, cv, m);
             return;
         }
