@@ -61,6 +61,21 @@ def timed(fn, repeat: int) -> float:
     return statistics.median(samples)
 
 
+def timed_together(fns: dict, repeat: int) -> dict:
+    """Median seconds of each function over ``repeat`` rounds that call every one of them in
+    turn (after one warm-up round): each meets the caches as the others left them, so a
+    ratio is not skewed by one side running with everything warm."""
+    for fn in fns.values():
+        fn()
+    samples: dict = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
 def attribute_column(batch, key: str):
     """Dense (tag, value) columns of one span attribute, gathered with numpy (setup only)."""
     ids = batch.column("strings.offsets")
@@ -180,8 +195,8 @@ def main() -> None:
     assert f1.native and f2.native
     assert (f1.filter(batch) == numpy_f1()).all() and (f2.filter(batch) == numpy_f2()).all()
 
-    rows1 = [("numpy (same columns)", timed(numpy_f1, args.repeat))]
-    rows2 = [("numpy (same columns)", timed(numpy_f2, args.repeat))]
+    cases1 = {"numpy (same columns)": numpy_f1}
+    cases2 = {"numpy (same columns)": numpy_f2}
     try:
         import polars as pl
 
@@ -189,14 +204,18 @@ def main() -> None:
                            "m": m_ids, "name": name, "start": start, "end": end})
         e1 = (pl.col("sc_ok") & (pl.col("sc") >= 500) & (pl.col("m") == post)).alias("k")
         e2 = ((pl.col("name") == gets) | ((pl.col("end") - pl.col("start")) > 10_000_000)).alias("k")
-        rows1.append(("polars (same columns, select mask)", timed(lambda: df.select(e1), args.repeat)))
-        rows2.append(("polars (same columns, select mask)", timed(lambda: df.select(e2), args.repeat)))
+        cases1["polars (same columns, select mask)"] = lambda: df.select(e1)
+        cases2["polars (same columns, select mask)"] = lambda: df.select(e2)
     except ImportError:
         print("(polars is not installed: pip install polars to compare with it)")
-    for label, scalar in (("ours, " + _vm.simd(), False), ("ours, scalar kernels", True)):
-        _vm.force_scalar(scalar)
-        rows1.append((label, timed(lambda: f1.filter(batch), args.repeat)))
-        rows2.append((label, timed(lambda: f2.filter(batch), args.repeat)))
+    cases1["ours, " + _vm.simd()] = lambda: f1.filter(batch)
+    cases2["ours, " + _vm.simd()] = lambda: f2.filter(batch)
+    # numpy, polars and ours round-robin (timed_together), then the scalar kernels on their own
+    rows1 = list(timed_together(cases1, args.repeat).items())
+    rows2 = list(timed_together(cases2, args.repeat).items())
+    _vm.force_scalar(True)
+    rows1.append(("ours, scalar kernels", timed(lambda: f1.filter(batch), args.repeat)))
+    rows2.append(("ours, scalar kernels", timed(lambda: f2.filter(batch), args.repeat)))
     _vm.force_scalar(False)
     table(f"F1: {F1}", rows1, n, "numpy (same columns)")
     table(f"F2: {F2}", rows2, n, "numpy (same columns)")
