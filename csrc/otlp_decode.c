@@ -379,17 +379,100 @@ int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int6
     return dec_anyvalue(d, p, end, 1, tag, val, NULL);
 }
 
-int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                  int32_t *count, int hints) {
-    if (PB_UNLIKELY((size_t)*count >= d->max_attrs))
-        return dec_fail(d, p, NULL, "more than %zu attributes", d->max_attrs);
-    int32_t key;
-    uint8_t tag;
-    int64_t val;
-    int32_t *kh = NULL, *vh = NULL;
-    if (*count < DEC_HINTS) {
-        kh = &d->hint_key[hints][*count];
-        vh = &d->hint_val[hints][*count];
+static inline int same_string(const ottl_strtab *t, int32_t id, const uint8_t *p, size_t len) {
+    return (size_t)(t->off[id + 1] - t->off[id]) == len &&
+           ottl_bytes_eq(t->arena + t->off[id], p, len);
+}
+
+/* A string's id, comparing with the predicted one first (and, given `seen`, with the ids seen
+ * before at this position); 0 when the string is too long or not UTF-8 (or memory ran out):
+ * the caller then takes the path that reports it. */
+static inline int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
+                              int32_t *seen, int32_t *out) {
+    ottl_strtab *t = &d->b->strings;
+    int32_t h = *hint;
+    if (same_string(t, h, p, len)) {
+        *out = h;
+        return 1;
+    }
+    int32_t *slot = NULL;
+    if (seen) {
+        slot = &seen[(len + (len ? p[0] + 3u * p[len - 1] : 0)) & (DEC_SEEN - 1)];
+        if (same_string(t, *slot, p, len)) {
+            *hint = *out = *slot;
+            return 1;
+        }
+    }
+    if (PB_UNLIKELY(len > d->max_string)) return 0;
+    int32_t id = ottl_strtab_intern(t, p, len);
+    if (PB_UNLIKELY(id < 0)) return 0;
+    if (PB_UNLIKELY(!t->utf8[id])) {
+        if (ottl_utf8_check(p, len) != len) return 0;
+        t->utf8[id] = 1;
+    }
+    *hint = *out = id;
+    if (slot) *slot = id;
+    return 1;
+}
+
+/* The most common KeyValue exactly: one-byte lengths, the key, then a value holding one
+ * scalar, nothing else. No error bookkeeping: anything unusual (or wrong) returns 0 and the
+ * caller decodes the attribute again the general way, which reports errors with their path.
+ * Strings interned on the way are harmless then. */
+static inline int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
+                                 int32_t *kh, int32_t *vh, int32_t *seen, int32_t *key,
+                                 uint8_t *tag, int64_t *val) {
+    if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
+    const uint8_t *k = p + 2, *kend = k + p[1];
+    if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
+    const uint8_t *v = kend + 2, *vend = v + kend[1];
+    if (vend != end) return 0;
+    if (v == vend) {
+        *tag = OTTL_V_EMPTY;
+        *val = 0;
+    } else {
+        uint8_t t = v[0];
+        const uint8_t *q = v + 1;
+        uint64_t x;
+        switch (t) {
+        case PB_TAG(1, PB_LEN): {
+            if (q >= vend || q[0] >= 0x80 || q + 1 + q[0] != vend) return 0;
+            int32_t sid;
+            if (!fast_string(d, q + 1, q[0], vh, seen, &sid)) return 0;
+            *tag = OTTL_V_STRING;
+            *val = sid;
+            break;
+        }
+        case PB_TAG(2, PB_VARINT):
+        case PB_TAG(3, PB_VARINT):
+            if (pb_read_varint(&q, vend, &x) || q != vend) return 0;
+            *tag = t == PB_TAG(2, PB_VARINT) ? OTTL_V_BOOL : OTTL_V_INT;
+            *val = t == PB_TAG(2, PB_VARINT) ? (x != 0) : (int64_t)x;
+            break;
+        case PB_TAG(4, PB_I64):
+            if (vend - q != 8 || pb_read_fixed64(&q, vend, &x)) return 0;
+            *tag = OTTL_V_DOUBLE;
+            *val = (int64_t)x;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return fast_string(d, k, (size_t)(kend - k), kh, NULL, key);
+}
+
+/* Every shape but fast_attribute's, with the error bookkeeping (the attribute's own path
+ * frame included). Kept out of line so the fast path's caller stays small. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t index,
+                          int32_t *kh, int32_t *vh, int32_t *key, uint8_t *tag, int64_t *val) {
+    int rc = -1;
+    dec_push(d, "attributes", index);
+    if (PB_UNLIKELY((size_t)index >= d->max_attrs)) {
+        dec_fail(d, p, NULL, "more than %zu attributes", d->max_attrs);
+        goto out;
     }
     /* The usual shape, key then a scalar value, read directly; anything else (other order,
      * repeated fields, containers, unknown fields) takes the general loop. */
@@ -399,20 +482,42 @@ int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *p
         const uint8_t *v = kend + 1;
         if (!pb_read_len(&v, end, &vend) && vend == end) {
             dec_push(d, "key", -1);
-            int rc = dec_string_hinted(d, q, (size_t)(kend - q), kh, &key, NULL);
+            int r = dec_string_hinted(d, q, (size_t)(kend - q), kh, key, NULL);
             dec_pop(d);
-            if (rc) return -1;
+            if (r) goto out;
             dec_push(d, "value", -1);
-            rc = dec_scalar(d, v, vend, &tag, &val, vh);
+            r = dec_scalar(d, v, vend, tag, val, vh);
             dec_pop(d);
-            if (rc < 0) return -1;
-            if (rc > 0) goto done;
+            if (r < 0) goto out;
+            if (r > 0) {
+                rc = 0;
+                goto out;
+            }
         }
     }
-    if (dec_keyvalue(d, p, end, 1, &key, &tag, &val, kh, vh)) return -1;
+    rc = dec_keyvalue(d, p, end, 1, key, tag, val, kh, vh);
+out:
+    if (!rc) dec_pop(d); /* on an error the frames stay: the message has been formatted */
+    return rc;
+}
+
+int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
+                  int32_t *count, int hints) {
+    int32_t key;
+    uint8_t tag;
+    int64_t val;
+    int32_t n = *count;
+    int32_t *kh = NULL, *vh = NULL;
+    if (PB_LIKELY(n < DEC_HINTS && (size_t)n < d->max_attrs)) {
+        kh = &d->hint_key[hints][n];
+        vh = &d->hint_val[hints][n];
+        if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val))
+            goto done;
+    }
+    if (slow_attribute(d, p, end, n, kh, vh, &key, &tag, &val)) return -1;
 done:
     if (ottl_kvpool_push(pool, key, tag, val)) return dec_nomem(d);
-    (*count)++;
+    *count = n + 1;
     return 0;
 }
 

@@ -25,6 +25,7 @@ typedef struct {
 enum { DEC_H_RESOURCE, DEC_H_SCOPE, DEC_H_SPAN, DEC_H_EVENT, DEC_H_LINK, DEC_H_LOG,
        DEC_HINT_POOLS };
 #define DEC_HINTS 32
+#define DEC_SEEN 8
 
 typedef struct dec_s dec_t;
 typedef int (*dec_record_fn)(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
@@ -43,6 +44,10 @@ struct dec_s {
      * had at the same position usually saves hashing and probing. Zero is "", a valid guess. */
     int32_t hint_key[DEC_HINT_POOLS][DEC_HINTS];
     int32_t hint_val[DEC_HINT_POOLS][DEC_HINTS];
+    /* Beside each value hint, the ids last seen at that position by a small hash of the
+     * bytes (length and end bytes): attributes such as a method or a route take a few values
+     * in turn, which one prediction keeps missing. */
+    int32_t hint_seen[DEC_HINT_POOLS][DEC_HINTS][DEC_SEEN];
     int32_t hint_name[DEC_HINT_POOLS];
     int depth;
     dec_frame path[DEC_PATH_MAX];
@@ -67,8 +72,8 @@ int dec_wire_fail(dec_t *d, int rc, const uint8_t *at, const char *field);
 int dec_skip(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t field, int wt);
 int dec_string_slow(dec_t *d, const uint8_t *p, size_t len, int utf8, int32_t *out,
                     const char *field);
-/* One KeyValue appended to pool; *count is the owner's attribute count so far; hints is the
- * owner's DEC_H_* row. */
+/* One KeyValue (an "attributes" entry) appended to pool; *count is the owner's attribute count
+ * so far; hints is the owner's DEC_H_* row. */
 int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
                   int32_t *count, int hints);
 /* A top-level AnyValue (a log body). */
@@ -217,12 +222,11 @@ static inline int dec_string_hinted(dec_t *d, const uint8_t *p, size_t len, int3
         if (dec_fixed32(d, &p, end, &(dst), name)) return -1; \
     } while (0)
 
+/* An "attributes" entry (dec_attribute pushes its path frame only where it needs one). */
 #define DEC_ATTRIBUTE(name, pool, count, hints)                              \
     do {                                                                     \
         DEC_SUB(name);                                                       \
-        dec_push(d, name, count);                                            \
         if (dec_attribute(d, p, sub, pool, &(count), hints)) return -1;      \
-        dec_pop(d);                                                          \
         p = sub;                                                             \
     } while (0)
 
