@@ -20,23 +20,6 @@ static inline int table_has(const ottl_mapedit *op, int64_t id) {
     return id >= 0 && (size_t)id < op->table_len;
 }
 
-/* The row [lo, hi) of pool as the reference's map holds it, appended to out: each key once,
- * at its first position, with its last value. */
-static int dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out) {
-    size_t first = out->n;
-    for (int64_t j = lo; j < hi; j++) {
-        size_t k = first;
-        while (k < out->n && out->key[k] != pool->key[j]) k++;
-        if (k < out->n) {
-            out->tag[k] = pool->tag[j];
-            out->val[k] = pool->val[j];
-        } else if (ottl_kvpool_push(out, pool->key[j], pool->tag[j], pool->val[j])) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Removes out's entries [first, n) where drop[i - first] is set, keeping the order. */
 static void compact(ottl_kvpool *out, size_t first, const uint8_t *drop) {
     size_t w = first;
@@ -149,7 +132,7 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
                 if (ottl_kvpool_push(&out, pool->key[j], pool->tag[j], pool->val[j])) goto done;
             continue;
         }
-        if (dedup_row(pool, lo, hi, &out)) goto done;
+        if (vm_dedup_row(pool, lo, hi, &out)) goto done;
         int e = edit_row(op, &out, first, scratch);
         if (e) {
             rc = e;

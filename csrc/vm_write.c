@@ -80,6 +80,32 @@ int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, 
     return 0;
 }
 
+static inline uint64_t key_bit(int32_t key) {
+    return 1ull << (((uint32_t)key * 0x9E3779B1u) >> 26);
+}
+
+int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out) {
+    size_t first = out->n;
+    /* A 64-bit filter of the keys so far: most keys are new, and those skip the search. */
+    uint64_t seen = 0;
+    for (int64_t j = lo; j < hi; j++) {
+        int32_t key = pool->key[j];
+        uint64_t bit = key_bit(key);
+        if (seen & bit) {
+            size_t k = first;
+            while (k < out->n && out->key[k] != key) k++;
+            if (k < out->n) {
+                out->tag[k] = pool->tag[j];
+                out->val[k] = pool->val[j];
+                continue;
+            }
+        }
+        seen |= bit;
+        if (ottl_kvpool_push(out, key, pool->tag[j], pool->val[j])) return -1;
+    }
+    return 0;
+}
+
 /* One row's attributes with its edits applied, into the new pool. The reference evaluator
  * holds attributes as a map, so a changed record leaves with each key once (at its first
  * position, with its last value), then the edits in order: a set replaces or appends, a
@@ -87,16 +113,7 @@ int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, 
 static int rebuild_row(const ottl_kvpool *old, int64_t lo, int64_t hi, const vm_edit *ed,
                        size_t ned, ottl_kvpool *out) {
     size_t first = out->n;
-    for (int64_t j = lo; j < hi; j++) {
-        size_t k = first;
-        while (k < out->n && out->key[k] != old->key[j]) k++;
-        if (k < out->n) {
-            out->tag[k] = old->tag[j];
-            out->val[k] = old->val[j];
-        } else if (ottl_kvpool_push(out, old->key[j], old->tag[j], old->val[j])) {
-            return -1;
-        }
-    }
+    if (vm_dedup_row(old, lo, hi, out)) return -1;
     for (size_t x = 0; x < ned; x++) {
         size_t k = first;
         while (k < out->n && out->key[k] != ed[x].key) k++;

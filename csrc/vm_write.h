@@ -26,6 +26,9 @@ int vm_mark_dirty(ottl_batch *b, size_t row);
 /* Writes a scalar field of one record by the reference setter's rules; 0, or -1 (memory). */
 int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val);
 int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, int64_t val);
+/* The row [lo, hi) of pool as the reference evaluator's map holds it, appended to out: each
+ * key once, at its first position, with its last value. 0, or -1 when out of memory. */
+int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out);
 /* Rebuilds the attribute pool of owner (F_SPAN_ATTRS or F_LOG_ATTRS) with the logged edits
  * applied, and empties the log. 0, or -1 when out of memory (the batch is then unusable). */
 int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e);
