@@ -107,8 +107,8 @@ class _Engine:
             payload = payload_from_batch(batch)
             payload, tstats = self.reference[0].process(payload)
             payload, fstats = self.reference[1].process(payload)
-            for s in (tstats, fstats):
-                for text in s.errors:
+            for run_stats in (tstats, fstats):
+                for text in run_stats.errors:
                     first = text.splitlines()[0]
                     errors[first] = errors.get(first, 0) + 1
             out = back(batch_from_payload(payload)) if len(payload.resources) else []
@@ -198,16 +198,18 @@ def _instruments(meter_provider: Any) -> dict[str, Any]:
     }
 
 
-class OttlSpanExporter(SpanExporter):
-    """Wraps a SpanExporter: spans go through the configuration before it exports them."""
+class _Wrapping:
+    """What both wrappers share: the engine of their signal, stats, and passing on."""
 
-    def __init__(self, exporter: SpanExporter, config: Optional[str] = None, *,
+    _signal = ""
+
+    def __init__(self, exporter: Any, config: Optional[str] = None, *,
                  statements: Sequence[str] = (), conditions: Sequence[str] = (),
                  context: Optional[str] = None, error_mode: str = "propagate",
                  options: Optional[Options] = None, meter_provider: Any = None) -> None:
         self.exporter = exporter
-        self._engine = _Engine("traces", config, statements, conditions, context, error_mode,
-                               options, meter_provider)
+        self._engine = _Engine(self._signal, config, statements, conditions, context,
+                               error_mode, options, meter_provider)
 
     @property
     def native(self) -> bool:
@@ -217,15 +219,15 @@ class OttlSpanExporter(SpanExporter):
     def stats(self) -> PipelineStats:
         return self._engine.stats
 
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+    def _through(self, objects: Sequence[Any], encode: Any, decode: Any, back: Any,
+                 success: Any, failure: Any) -> Any:
         try:
-            out = self._engine.run(list(spans), _sdk_wire.encode_spans_ordered, decode_traces,
-                                   batch_to_spans)
+            out = self._engine.run(list(objects), encode, decode, back)
         except OttlError as exc:  # error_mode propagate: the batch fails, as in the collector
             log.error("OTTL failed on an export batch: %s", exc)
-            return SpanExportResult.FAILURE
+            return failure
         if not out:
-            return SpanExportResult.SUCCESS
+            return success
         return self.exporter.export(out)
 
     def shutdown(self) -> None:
@@ -235,37 +237,21 @@ class OttlSpanExporter(SpanExporter):
         return self.exporter.force_flush(timeout_millis)
 
 
-class OttlLogExporter(LogExporter):
+class OttlSpanExporter(_Wrapping, SpanExporter):
+    """Wraps a SpanExporter: spans go through the configuration before it exports them."""
+
+    _signal = "traces"
+
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+        return self._through(spans, _sdk_wire.encode_spans_ordered, decode_traces,
+                             batch_to_spans, SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
+
+
+class OttlLogExporter(_Wrapping, LogExporter):
     """Wraps a LogExporter: log records go through the configuration before it exports them."""
 
-    def __init__(self, exporter: Any, config: Optional[str] = None, *,
-                 statements: Sequence[str] = (), conditions: Sequence[str] = (),
-                 context: Optional[str] = None, error_mode: str = "propagate",
-                 options: Optional[Options] = None, meter_provider: Any = None) -> None:
-        self.exporter = exporter
-        self._engine = _Engine("logs", config, statements, conditions, context, error_mode,
-                               options, meter_provider)
-
-    @property
-    def native(self) -> bool:
-        return self._engine.native
-
-    def stats(self) -> PipelineStats:
-        return self._engine.stats
+    _signal = "logs"
 
     def export(self, batch: Sequence[Any]) -> Any:
-        try:
-            out = self._engine.run(list(batch), _sdk_wire.encode_logs_ordered, decode_logs,
-                                   batch_to_logs)
-        except OttlError as exc:
-            log.error("OTTL failed on an export batch: %s", exc)
-            return LogExportResult.FAILURE
-        if not out:
-            return LogExportResult.SUCCESS
-        return self.exporter.export(out)
-
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.exporter.force_flush(timeout_millis)
+        return self._through(batch, _sdk_wire.encode_logs_ordered, decode_logs, batch_to_logs,
+                             LogExportResult.SUCCESS, LogExportResult.FAILURE)
