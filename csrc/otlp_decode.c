@@ -461,44 +461,20 @@ static inline int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
     return fast_string(d, k, (size_t)(kend - k), kh, NULL, key);
 }
 
-/* Every shape but fast_attribute's, with the error bookkeeping (the attribute's own path
- * frame included). Kept out of line so the fast path's caller stays small. */
+/* Every shape but fast_attribute's, through the general KeyValue loop with the error
+ * bookkeeping (the attribute's own path frame included). Kept out of line so the fast path's
+ * caller stays small. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
 static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t index,
                           int32_t *kh, int32_t *vh, int32_t *key, uint8_t *tag, int64_t *val) {
-    int rc = -1;
-    dec_push(d, "attributes", index);
-    if (PB_UNLIKELY((size_t)index >= d->max_attrs)) {
-        dec_fail(d, p, NULL, "more than %zu attributes", d->max_attrs);
-        goto out;
-    }
-    /* The usual shape, key then a scalar value, read directly; anything else (other order,
-     * repeated fields, containers, unknown fields) takes the general loop. */
-    const uint8_t *q = p, *kend, *vend;
-    if (kh && q < end && *q == PB_TAG(1, PB_LEN) && (++q, !pb_read_len(&q, end, &kend)) &&
-        kend < end && *kend == PB_TAG(2, PB_LEN)) {
-        const uint8_t *v = kend + 1;
-        if (!pb_read_len(&v, end, &vend) && vend == end) {
-            dec_push(d, "key", -1);
-            int r = dec_string_hinted(d, q, (size_t)(kend - q), kh, key, NULL);
-            dec_pop(d);
-            if (r) goto out;
-            dec_push(d, "value", -1);
-            r = dec_scalar(d, v, vend, tag, val, vh);
-            dec_pop(d);
-            if (r < 0) goto out;
-            if (r > 0) {
-                rc = 0;
-                goto out;
-            }
-        }
-    }
-    rc = dec_keyvalue(d, p, end, 1, key, tag, val, kh, vh);
-out:
-    if (!rc) dec_pop(d); /* on an error the frames stay: the message has been formatted */
-    return rc;
+    dec_push(d, "attributes", index); /* on an error it stays: the message names the path */
+    if (PB_UNLIKELY((size_t)index >= d->max_attrs))
+        return dec_fail(d, p, NULL, "more than %zu attributes", d->max_attrs);
+    if (dec_keyvalue(d, p, end, 1, key, tag, val, kh, vh)) return -1;
+    dec_pop(d);
+    return 0;
 }
 
 int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,

@@ -226,6 +226,15 @@ def decode_logs(data, *, max_string_length=None, max_attributes=None) -> LogBatc
     return _decode(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes)
 
 
+cdef const uint8_t *_mask_data(object marr) except *:
+    """The bytes of a mask from _Batch._mask (NULL for no mask); the caller keeps it alive."""
+    cdef const uint8_t[::1] m
+    if marr is None:
+        return NULL
+    m = marr
+    return &m[0] if m.shape[0] else <const uint8_t *>b""
+
+
 cdef class _Batch:
     """Shared by SpanBatch and LogBatch: strings, values, resources, scopes, encoding."""
 
@@ -497,18 +506,11 @@ cdef class _Batch:
         """The batch as OTLP protobuf bytes; with mask (one entry per record, true keeps) only
         the kept records, dropping scopes and resources left empty. verbatim copies each
         record's input bytes instead of encoding its columns."""
-        cdef const uint8_t[::1] m
-        cdef const uint8_t *mp = NULL
         cdef int rc = -1
         cdef size_t n = 0
         cdef uint8_t *op
-        marr = self._mask(mask)
-        if marr is not None:
-            m = marr
-            if m.shape[0]:
-                mp = &m[0]
-            else:
-                mp = <const uint8_t *>b""
+        marr = self._mask(mask)  # kept alive while the encoder reads it
+        cdef const uint8_t *mp = _mask_data(marr)
         # The encoder writes backwards into a bytes object of a guessed size: the input's size,
         # which an unchanged batch never exceeds; if it does not fit, a larger one.
         cdef size_t cap = <size_t>PyBytes_GET_SIZE(self.data) + 16
@@ -536,18 +538,11 @@ cdef class _Batch:
         """The batch as OTLP/JSON (compact UTF-8, the form protojson writes: lowerCamelCase
         names, hex ids, 64-bit integers as strings, enums as numbers, defaults left out); with
         mask, only the kept records, as encode() does. The GIL is released meanwhile."""
-        cdef const uint8_t[::1] m
-        cdef const uint8_t *mp = NULL
         cdef int rc = -1
         cdef size_t n = 0
         cdef uint8_t *op
-        marr = self._mask(mask)
-        if marr is not None:
-            m = marr
-            if m.shape[0]:
-                mp = &m[0]
-            else:
-                mp = <const uint8_t *>b""
+        marr = self._mask(mask)  # kept alive while the encoder reads it
+        cdef const uint8_t *mp = _mask_data(marr)
         # A first guess at the size (OTLP/JSON runs two to three times the protobuf); when it is
         # short, the encoder reports the exact size and the second call fits.
         cdef size_t cap = 3 * <size_t>PyBytes_GET_SIZE(self.data) + 64

@@ -18,7 +18,6 @@ import numpy as np
 
 from ottl._batch import LogBatch, SpanBatch
 from ottl.config import Group
-from ottl.compiler.opcodes import FIELDS
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
 from ottl.eval.processors import compile_groups
@@ -76,12 +75,10 @@ class FilterPipeline:
                 if condition.program is None:
                     return {}
                 for field, key in program_reads(condition.program):
-                    if key is None or FIELDS[field].tag != "MAP":
-                        out.setdefault(field, None)
-                    elif field not in out or out[field] is not None:
-                        keys = out.setdefault(field, set())
-                        assert keys is not None
-                        keys.add(key)
+                    if key is None:
+                        out[field] = None  # a scalar field, or a whole map
+                    elif out.get(field, set()) is not None:
+                        out.setdefault(field, set()).add(key)  # type: ignore[union-attr]
         return out
 
     def keep(self, batch: Batch) -> np.ndarray:
@@ -129,7 +126,8 @@ class TransformPipeline:
             statements = [Statement(s.source, options) for s in cg.statements]
             if cg.context not in ("span", "log"):
                 self.reasons.append(f"{cg.group.where}: the {cg.context} context")
-            for item in (*conditions, *statements):
+            items: list[Union[Condition, Statement]] = [*conditions, *statements]
+            for item in items:
                 if not item.native:
                     self.reasons.append(f"{cg.group.where}: '{item.text}': {item.reason}")
             self.groups.append(_NativeTransformGroup(cg.group.signal, cg.context, conditions,

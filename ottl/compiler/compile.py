@@ -248,14 +248,11 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
             b.program.map_edit = MapEdit(editor, field)
             return b.finish(gate, editor.span)
         # An editor of one value: what it writes, computed once per distinct value, is set.
-        value = b.derived(Derived(editor, ((0, None),), (("field", field, target_key),),
-                                  editor=True), editor.span)
-        if is_map:
-            b.emit(editor.span, "SET_ATTR", field,
-                   b.string(target_key.encode("utf-8", "surrogatepass")), value, gate)
-        else:
-            b.emit(editor.span, "SET_FIELD", field, value, gate)
+        written = b.derived(Derived(editor, ((0, None),), (("field", field, target_key),),
+                                    editor=True), editor.span)
+        _emit_set(b, editor.span, target, field, target_key, written, gate)
         return b.finish(gate, editor.span)
+    assert editor.args[1] is not None  # set and delete_key have no optional arguments
     if name == "delete_key":
         key = editor.args[1].value
         if target_key is not None or not is_map:
@@ -272,15 +269,21 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
             return b.finish(_Const(False), editor.span)  # set(x, nil) does nothing
         reg = b.register()
         b.emit(editor.span, "LOAD_CONST", reg, b.const(value.value))
-        value = reg
-    if is_map:
-        if target_key is None:
-            raise NotNative(f"set of {target.text()} (only one string key is native)")
-        key = b.string(target_key.encode("utf-8", "surrogatepass"))
-        b.emit(editor.span, "SET_ATTR", field, key, value, gate)
     else:
-        b.emit(editor.span, "SET_FIELD", field, value, gate)
+        reg = value
+    _emit_set(b, editor.span, target, field, target_key, reg, gate)
     return b.finish(gate, editor.span)
+
+
+def _emit_set(b: _Builder, span: Span, target: RPath, field: int, key: Optional[str],
+              value: int, gate: int) -> None:
+    """Writes register ``value`` into a scalar field or one attribute where ``gate`` holds."""
+    if FIELDS[field].tag != "MAP":
+        b.emit(span, "SET_FIELD", field, value, gate)
+        return
+    if key is None:
+        raise NotNative(f"set of {target.text()} (only one string key is native)")
+    b.emit(span, "SET_ATTR", field, b.string(key.encode("utf-8", "surrogatepass")), value, gate)
 
 
 def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
@@ -335,6 +338,7 @@ def _compare(b: _Builder, node: RCompare) -> Union[int, _Const]:
     m = b.mask()
     if isinstance(left, _Const):
         left, right, op = right, left, _FLIP[op]
+    assert not isinstance(left, _Const)
     if isinstance(right, _Const):
         b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index(op), left, b.const(right.value))
     else:

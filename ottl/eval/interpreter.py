@@ -209,6 +209,16 @@ class _Compiler:
     # -- calls --------------------------------------------------------------------------------
 
     def call(self, node: RCall) -> Fn:
+        fn = self.implementation(node)
+        if node.keys:
+            keys = self.keys(node.keys)
+            base = fn
+            fn = self.guard(lambda ctx: paths.read_keys(base(ctx), keys, ctx), node.span)
+        return fn
+
+    def implementation(self, node: RCall, first: Any = None) -> Fn:
+        """The function's implementation bound to its compiled arguments; ``first``, when
+        given, stands for the first argument instead of its compiled form."""
         spec = node.spec
         factory = IMPLEMENTATIONS.get(spec.name)
         if factory is None:
@@ -218,8 +228,9 @@ class _Compiler:
                 node.span,
             )
         args: dict[str, Any] = {
-            p.name: (None if a is None else self.argument(spec, p.kind, p.is_list, a))
-            for p, a in zip(spec.params, node.args)
+            p.name: (first if i == 0 and first is not None
+                     else None if a is None else self.argument(spec, p.kind, p.is_list, a))
+            for i, (p, a) in enumerate(zip(spec.params, node.args))
         }
         # Implementations whose behaviour depends on a feature gate read it from here.
         args["_gates"] = self.gates
@@ -228,12 +239,7 @@ class _Compiler:
         except EvalError as exc:
             raise OttlCompileError(f"invalid arguments to '{spec.name}': {exc}", self.text,
                                    node.span) from None
-        fn = self.guard(run, node.span)
-        if node.keys:
-            keys = self.keys(node.keys)
-            base = fn
-            fn = self.guard(lambda ctx: paths.read_keys(base(ctx), keys, ctx), node.span)
-        return fn
+        return self.guard(run, node.span)
 
     def argument(self, spec: FunctionSpec, kind: ParamKind, is_list: bool, arg: RArg) -> Any:
         value = arg.value
@@ -384,7 +390,7 @@ def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], te
     def apply(*values: Any) -> Any:
         _FRAMES.frames.append(dict(zip(names, values)))
         try:
-            return fn(None)  # type: ignore[arg-type] - every other argument is a constant
+            return fn(None)  # type: ignore[arg-type]  # every other argument is a constant
         finally:
             _FRAMES.frames.pop()
 
@@ -401,36 +407,18 @@ def compile_edit_of(node: RCall, text: str,
     and returns what the editor wrote, or None when it wrote nothing. What the fast engine uses
     once per distinct value (or distinct key of a map). Raises ``OttlRuntimeError`` where the
     editor would fail on a record with that value."""
-    spec = node.spec
-    compiler = _Compiler(text, gates)  # loads the implementations
-    factory = IMPLEMENTATIONS.get(spec.name)
-    if factory is None:
-        raise OttlCompileError(
-            f"function '{spec.name}' is not implemented by the reference evaluator yet",
-            text, node.span)
     cell: dict[str, Any] = {}
 
     def write(ctx: Any, value: Any) -> None:
         cell["written"] = value
 
     target = GetSetter(lambda ctx: cell["value"], write)
-    args: dict[str, Any] = {}
-    for i, (p, a) in enumerate(zip(spec.params, node.args)):
-        if i == 0:
-            args[p.name] = target
-        else:
-            args[p.name] = None if a is None else compiler.argument(spec, p.kind, p.is_list, a)
-    args["_gates"] = gates
-    try:
-        run = compiler.guard(factory(args), node.span)
-    except EvalError as exc:
-        raise OttlCompileError(f"invalid arguments to '{spec.name}': {exc}", text,
-                               node.span) from None
+    run = _Compiler(text, gates).implementation(node, first=target)
 
     def apply(value: Any) -> Any:
         cell.clear()
         cell["value"] = value
-        run(None)  # type: ignore[arg-type] - every other argument is a constant
+        run(None)  # type: ignore[arg-type]  # every other argument is a constant
         written = cell.get("written", _UNWRITTEN)
         return None if written is _UNWRITTEN else written
 
