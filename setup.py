@@ -75,6 +75,8 @@ def ext(name: str, sources: list) -> Extension:
         name,
         sources,
         include_dirs=["csrc", numpy.get_include()],
+        # Inline fast paths live in the headers: editing one must rebuild what includes it.
+        depends=sorted(glob.glob("csrc/*.h")),
         define_macros=macros,
         extra_compile_args=compile_args,
         extra_link_args=link_args,

@@ -10,10 +10,11 @@ round-robin so every ratio is a same-run ratio:
   official: ExportTraceServiceRequest.FromString(bytes), msg.SerializeToString()
 
 and prints medians in spans/s and MB/s with the ratios. Two tables from the same run:
-"interleaved" runs the cases round-robin (each call meets caches and heap as the other cases
-left them, so every call also pays fresh pages for its output), "back to back" repeats each
-case on its own (warm caches and reused memory, as a process encoding batch after batch
-sees). A third table times OTLP/JSON, back to back:
+"interleaved" runs the cases round-robin, each round starting one case later (each call meets
+caches and heap as another case left them, so a call may pay fresh pages for its output),
+"back to back" repeats each case three times in a row and keeps the warm repeats (reused
+memory, as a process encoding batch after batch sees), rounds again interleaved so that the
+shared machine's slow phases fall on every case alike. A third table times OTLP/JSON, back to back:
 
   ours:     decode_traces_json(text) -> SpanBatch (transcoded to protobuf, then decoded)
             SpanBatch.encode_json()
@@ -68,22 +69,12 @@ def main() -> None:
         "ours encode (from columns)": batch.encode,
         "ours encode (verbatim spans)": lambda: batch.encode(verbatim=True),
     }
-    inter: dict[str, list[float]] = {k: [] for k in cases}
     for fn in cases.values():  # warm up
         fn()
     gc.disable()
     try:
-        for _ in range(args.repeat):
-            for name, fn in cases.items():
-                t = time.perf_counter()
-                fn()
-                inter[name].append(time.perf_counter() - t)
-        solo: dict[str, list[float]] = {k: [] for k in cases}
-        for name, fn in cases.items():
-            for _ in range(args.repeat):
-                t = time.perf_counter()
-                fn()
-                solo[name].append(time.perf_counter() - t)
+        inter = interleaved(cases, args.repeat)
+        solo = back_to_back(cases, args.repeat)
     finally:
         gc.enable()
 
@@ -100,6 +91,36 @@ def main() -> None:
                   f"{ref / t:11.2f}x")
 
     json_table(msg, batch, n, args.json_repeat)
+
+
+def interleaved(cases: dict, repeat: int) -> dict[str, list[float]]:
+    """One call of each case per round, each round starting one case later, so that every case
+    follows every other equally often: a call's cost depends on the heap the previous call
+    left (whether its output lands on pages already mapped or on fresh ones)."""
+    names = list(cases)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(repeat):
+        for j in range(len(names)):
+            name = names[(r + j) % len(names)]
+            t = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def back_to_back(cases: dict, repeat: int, run: int = 3) -> dict[str, list[float]]:
+    """Each round calls each case `run` times in a row and keeps the timings after the first
+    (warm caches, memory the same case just freed); the rounds interleave the cases so that a
+    slow phase of a shared machine falls on all of them alike."""
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(max(1, repeat // (run - 1))):
+        for name, fn in cases.items():
+            for i in range(run):
+                t = time.perf_counter()
+                fn()
+                if i:
+                    times[name].append(time.perf_counter() - t)
+    return times
 
 
 def json_table(msg, batch, n: int, repeat: int) -> None:

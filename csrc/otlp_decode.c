@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "otlp_decode_attr.h"
 #include "utf8.h"
 
 /* ---- errors ---- */
@@ -164,8 +165,9 @@ static void irr_clear(dec_t *d, int owner, int32_t row, int field) {
     }
 }
 
-int dec_id(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t row, int field,
-           uint8_t *dst, size_t width, uint8_t *present, uint8_t bit, uint8_t irr_bit) {
+int dec_id_slow(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t row,
+                int field, uint8_t *dst, size_t width, uint8_t *present, uint8_t bit,
+                uint8_t irr_bit) {
     size_t len = (size_t)(end - p);
     if (PB_UNLIKELY(*present & irr_bit)) {
         irr_clear(d, owner, row, field);
@@ -379,88 +381,6 @@ int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int6
     return dec_anyvalue(d, p, end, 1, tag, val, NULL);
 }
 
-static inline int same_string(const ottl_strtab *t, int32_t id, const uint8_t *p, size_t len) {
-    return (size_t)(t->off[id + 1] - t->off[id]) == len &&
-           ottl_bytes_eq(t->arena + t->off[id], p, len);
-}
-
-/* A string's id, comparing with the predicted one first (and, given `seen`, with the ids seen
- * before at this position); 0 when the string is too long or not UTF-8 (or memory ran out):
- * the caller then takes the path that reports it. */
-static inline int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
-                              int32_t *seen, int32_t *out) {
-    ottl_strtab *t = &d->b->strings;
-    int32_t h = *hint;
-    if (same_string(t, h, p, len)) {
-        *out = h;
-        return 1;
-    }
-    int32_t *slot = NULL;
-    if (seen) {
-        slot = &seen[(len + (len ? p[0] + 3u * p[len - 1] : 0)) & (DEC_SEEN - 1)];
-        if (same_string(t, *slot, p, len)) {
-            *hint = *out = *slot;
-            return 1;
-        }
-    }
-    if (PB_UNLIKELY(len > d->max_string)) return 0;
-    int32_t id = ottl_strtab_intern(t, p, len);
-    if (PB_UNLIKELY(id < 0)) return 0;
-    if (PB_UNLIKELY(!t->utf8[id])) {
-        if (ottl_utf8_check(p, len) != len) return 0;
-        t->utf8[id] = 1;
-    }
-    *hint = *out = id;
-    if (slot) *slot = id;
-    return 1;
-}
-
-/* The most common KeyValue exactly: one-byte lengths, the key, then a value holding one
- * scalar, nothing else. No error bookkeeping: anything unusual (or wrong) returns 0 and the
- * caller decodes the attribute again the general way, which reports errors with their path.
- * Strings interned on the way are harmless then. */
-static inline int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
-                                 int32_t *kh, int32_t *vh, int32_t *seen, int32_t *key,
-                                 uint8_t *tag, int64_t *val) {
-    if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
-    const uint8_t *k = p + 2, *kend = k + p[1];
-    if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
-    const uint8_t *v = kend + 2, *vend = v + kend[1];
-    if (vend != end) return 0;
-    if (v == vend) {
-        *tag = OTTL_V_EMPTY;
-        *val = 0;
-    } else {
-        uint8_t t = v[0];
-        const uint8_t *q = v + 1;
-        uint64_t x;
-        switch (t) {
-        case PB_TAG(1, PB_LEN): {
-            if (q >= vend || q[0] >= 0x80 || q + 1 + q[0] != vend) return 0;
-            int32_t sid;
-            if (!fast_string(d, q + 1, q[0], vh, seen, &sid)) return 0;
-            *tag = OTTL_V_STRING;
-            *val = sid;
-            break;
-        }
-        case PB_TAG(2, PB_VARINT):
-        case PB_TAG(3, PB_VARINT):
-            if (pb_read_varint(&q, vend, &x) || q != vend) return 0;
-            *tag = t == PB_TAG(2, PB_VARINT) ? OTTL_V_BOOL : OTTL_V_INT;
-            *val = t == PB_TAG(2, PB_VARINT) ? (x != 0) : (int64_t)x;
-            break;
-        case PB_TAG(4, PB_I64):
-            if (vend - q != 8 || pb_read_fixed64(&q, vend, &x)) return 0;
-            *tag = OTTL_V_DOUBLE;
-            *val = (int64_t)x;
-            break;
-        default:
-            return 0;
-        }
-    }
-    return fast_string(d, k, (size_t)(kend - k), kh, NULL, key);
-}
-
 /* Every shape but fast_attribute's, through the general KeyValue loop with the error
  * bookkeeping (the attribute's own path frame included). Kept out of line so the fast path's
  * caller stays small. */
@@ -477,21 +397,13 @@ static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_
     return 0;
 }
 
-int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                  int32_t *count, int hints) {
+int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
+                       int32_t *count, int32_t *kh, int32_t *vh) {
     int32_t key;
     uint8_t tag;
     int64_t val;
     int32_t n = *count;
-    int32_t *kh = NULL, *vh = NULL;
-    if (PB_LIKELY(n < DEC_HINTS && (size_t)n < d->max_attrs)) {
-        kh = &d->hint_key[hints][n];
-        vh = &d->hint_val[hints][n];
-        if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val))
-            goto done;
-    }
     if (slow_attribute(d, p, end, n, kh, vh, &key, &tag, &val)) return -1;
-done:
     if (ottl_kvpool_push(pool, key, tag, val)) return dec_nomem(d);
     *count = n + 1;
     return 0;

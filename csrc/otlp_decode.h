@@ -12,6 +12,8 @@
 #include "otlp_batch.h"
 #include "pbwire.h"
 
+#include <string.h>
+
 /* Request, resource group, resource/scope group, record, attributes[i], value, then per nested
  * level array_value/kvlist_value, values[i], value. */
 #define DEC_PATH_MAX (16 + 3 * (OTTL_MAX_NESTING_DEPTH + 2))
@@ -72,15 +74,24 @@ int dec_wire_fail(dec_t *d, int rc, const uint8_t *at, const char *field);
 int dec_skip(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t field, int wt);
 int dec_string_slow(dec_t *d, const uint8_t *p, size_t len, int utf8, int32_t *out,
                     const char *field);
-/* One KeyValue (an "attributes" entry) appended to pool; *count is the owner's attribute count
- * so far; hints is the owner's DEC_H_* row. */
-int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                  int32_t *count, int hints);
 /* A top-level AnyValue (a log body). */
 int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int64_t *val);
 /* Sets a fixed-width id field, or records it as irregular; *present carries the row's bits. */
-int dec_id(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t row, int field,
-           uint8_t *dst, size_t width, uint8_t *present, uint8_t bit, uint8_t irr_bit);
+int dec_id_slow(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t row,
+                int field, uint8_t *dst, size_t width, uint8_t *present, uint8_t bit,
+                uint8_t irr_bit);
+/* The usual id, exactly `width` bytes in a record that had no other one yet, copied inline
+ * (width is a constant at every call, so the copy is a move or two). */
+static inline int dec_id(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32_t row,
+                         int field, uint8_t *dst, size_t width, uint8_t *present, uint8_t bit,
+                         uint8_t irr_bit) {
+    if (PB_LIKELY((size_t)(end - p) == width && !(*present & irr_bit))) {
+        memcpy(dst, p, width);
+        *present |= bit;
+        return 0;
+    }
+    return dec_id_slow(d, p, end, owner, row, field, dst, width, present, bit, irr_bit);
+}
 
 static inline int dec_tag(dec_t *d, const uint8_t **p, const uint8_t *end, uint32_t *field,
                           int *wt) {
@@ -222,7 +233,8 @@ static inline int dec_string_hinted(dec_t *d, const uint8_t *p, size_t len, int3
         if (dec_fixed32(d, &p, end, &(dst), name)) return -1; \
     } while (0)
 
-/* An "attributes" entry (dec_attribute pushes its path frame only where it needs one). */
+/* An "attributes" entry (dec_attribute, otlp_decode_attr.h, pushes its path frame only where
+ * it needs one). */
 #define DEC_ATTRIBUTE(name, pool, count, hints)                              \
     do {                                                                     \
         DEC_SUB(name);                                                       \

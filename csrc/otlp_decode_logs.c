@@ -1,6 +1,7 @@
 /* ExportLogsServiceRequest -> LogBatch: log records. The framing around them (resources,
  * scopes) is in otlp_decode.c. */
 #include "otlp_decode.h"
+#include "otlp_decode_attr.h"
 
 #include <string.h>
 

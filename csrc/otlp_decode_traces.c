@@ -1,6 +1,7 @@
 /* ExportTraceServiceRequest -> SpanBatch: spans, their events, links and status. The framing
  * around spans (resources, scopes) is in otlp_decode.c. */
 #include "otlp_decode.h"
+#include "otlp_decode_attr.h"
 
 #include <string.h>
 

@@ -59,9 +59,66 @@ int rw_value(rw_t *w, const ottl_batch *b, uint8_t tag, int64_t val) {
     }
 }
 
+/* Most attributes are a short key with a short string, an int or a bool: all their lengths
+ * fit one byte and are known before writing, so the whole entry goes out front to back
+ * after one room check. Returns 1 (nothing written) for any other shape. */
+static inline int rw_kv_short(rw_t *w, const ottl_batch *b, uint8_t entry_tag, int32_t key,
+                              uint8_t tag, int64_t val) {
+    const ottl_strtab *t = &b->strings;
+    size_t kl = ottl_strtab_len(t, key), vl = 0, any; /* any: the AnyValue's size */
+    if (!key || kl > 0x7f) return 1;
+    switch (tag) {
+    case OTTL_V_STRING:
+    case OTTL_V_BYTES:
+        vl = ottl_strtab_len(t, (int32_t)val);
+        any = 2 + vl;
+        break;
+    case OTTL_V_INT:
+        any = 1 + pb_varint_size((uint64_t)val);
+        break;
+    case OTTL_V_BOOL:
+        any = 2;
+        break;
+    default:
+        return 1;
+    }
+    size_t body = 2 + kl + 2 + any; /* the KeyValue's size */
+    if (body > 0x7f) return 1;
+    if (PB_UNLIKELY((size_t)(w->p - w->start) < body + 2)) return -1;
+    uint8_t *o = w->p -= body + 2;
+    o[0] = entry_tag;
+    o[1] = (uint8_t)body;
+    o[2] = PB_TAG(1, PB_LEN);
+    o[3] = (uint8_t)kl;
+    pb_copy(o + 4, ottl_strtab_ptr(t, key), kl);
+    o += 4 + kl;
+    o[0] = PB_TAG(2, PB_LEN);
+    o[1] = (uint8_t)any;
+    switch (tag) {
+    case OTTL_V_INT:
+        o[2] = PB_TAG(3, PB_VARINT);
+        pb_put_varint(o + 3, (uint64_t)val);
+        break;
+    case OTTL_V_BOOL:
+        o[2] = PB_TAG(2, PB_VARINT);
+        o[3] = val ? 1 : 0;
+        break;
+    default:
+        o[2] = PB_TAG(tag, PB_LEN);
+        o[3] = (uint8_t)vl;
+        pb_copy(o + 4, ottl_strtab_ptr(t, (int32_t)val), vl);
+    }
+    return 0;
+}
+
 int rw_attrs(rw_t *w, const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to,
              uint8_t tag) {
     for (int64_t k = to; k-- > from;) {
+        int rc = rw_kv_short(w, b, tag, pool->key[k], pool->tag[k], pool->val[k]);
+        if (rc <= 0) {
+            if (rc) return -1;
+            continue;
+        }
         size_t m = rw_used(w);
         RW_TRY(rw_kv(w, b, pool->key[k], pool->tag[k], pool->val[k]));
         RW_TRY(rw_close(w, tag, m));

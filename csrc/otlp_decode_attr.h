@@ -1,0 +1,119 @@
+/*
+ * The attribute fast path, inlined into every record decoder (spans, events, links, logs):
+ * an attribute is the innermost loop of a decode, and a call per attribute cost about a
+ * tenth of the whole. Not a public header; included after otlp_decode.h.
+ */
+#ifndef OTTL_OTLP_DECODE_ATTR_H
+#define OTTL_OTLP_DECODE_ATTR_H
+
+#include "otlp_decode.h"
+#include "utf8.h"
+
+PB_INLINE int same_string(const ottl_strtab *t, int32_t id, const uint8_t *p, size_t len) {
+    return (size_t)(t->off[id + 1] - t->off[id]) == len &&
+           ottl_bytes_eq(t->arena + t->off[id], p, len);
+}
+
+/* A string's id, comparing with the predicted one first (and, given `seen`, with the ids seen
+ * before at this position); 0 when the string is too long or not UTF-8 (or memory ran out):
+ * the caller then takes the path that reports it. */
+PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
+                              int32_t *seen, int32_t *out) {
+    ottl_strtab *t = &d->b->strings;
+    int32_t h = *hint;
+    if (same_string(t, h, p, len)) {
+        *out = h;
+        return 1;
+    }
+    int32_t *slot = NULL;
+    if (seen) {
+        slot = &seen[(len + (len ? p[0] + 3u * p[len - 1] : 0)) & (DEC_SEEN - 1)];
+        if (same_string(t, *slot, p, len)) {
+            *hint = *out = *slot;
+            return 1;
+        }
+    }
+    if (PB_UNLIKELY(len > d->max_string)) return 0;
+    int32_t id = ottl_strtab_intern(t, p, len);
+    if (PB_UNLIKELY(id < 0)) return 0;
+    if (PB_UNLIKELY(!t->utf8[id])) {
+        if (ottl_utf8_check(p, len) != len) return 0;
+        t->utf8[id] = 1;
+    }
+    *hint = *out = id;
+    if (slot) *slot = id;
+    return 1;
+}
+
+/* The most common KeyValue exactly: one-byte lengths, the key, then a value holding one
+ * scalar, nothing else. No error bookkeeping: anything unusual (or wrong) returns 0 and the
+ * caller decodes the attribute again the general way, which reports errors with their path.
+ * Strings interned on the way are harmless then. */
+PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
+                                 int32_t *kh, int32_t *vh, int32_t *seen, int32_t *key,
+                                 uint8_t *tag, int64_t *val) {
+    if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
+    const uint8_t *k = p + 2, *kend = k + p[1];
+    if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
+    const uint8_t *v = kend + 2, *vend = v + kend[1];
+    if (vend != end) return 0;
+    if (v == vend) {
+        *tag = OTTL_V_EMPTY;
+        *val = 0;
+    } else {
+        uint8_t t = v[0];
+        const uint8_t *q = v + 1;
+        uint64_t x;
+        switch (t) {
+        case PB_TAG(1, PB_LEN): {
+            if (q >= vend || q[0] >= 0x80 || q + 1 + q[0] != vend) return 0;
+            int32_t sid;
+            if (!fast_string(d, q + 1, q[0], vh, seen, &sid)) return 0;
+            *tag = OTTL_V_STRING;
+            *val = sid;
+            break;
+        }
+        case PB_TAG(2, PB_VARINT):
+        case PB_TAG(3, PB_VARINT):
+            if (pb_read_varint(&q, vend, &x) || q != vend) return 0;
+            *tag = t == PB_TAG(2, PB_VARINT) ? OTTL_V_BOOL : OTTL_V_INT;
+            *val = t == PB_TAG(2, PB_VARINT) ? (x != 0) : (int64_t)x;
+            break;
+        case PB_TAG(4, PB_I64):
+            if (vend - q != 8 || pb_read_fixed64(&q, vend, &x)) return 0;
+            *tag = OTTL_V_DOUBLE;
+            *val = (int64_t)x;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return fast_string(d, k, (size_t)(kend - k), kh, NULL, key);
+}
+
+/* Every other shape (and every error), through the general KeyValue loop; appends to pool. */
+int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
+                       int32_t *count, int32_t *kh, int32_t *vh);
+
+/* One KeyValue (an "attributes" entry) appended to pool; *count is the owner's attribute count
+ * so far; hints is the owner's DEC_H_* row. */
+PB_INLINE int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
+                                ottl_kvpool *pool, int32_t *count, int hints) {
+    int32_t key;
+    uint8_t tag;
+    int64_t val;
+    int32_t n = *count;
+    int32_t *kh = NULL, *vh = NULL;
+    if (PB_LIKELY(n < DEC_HINTS && (size_t)n < d->max_attrs)) {
+        kh = &d->hint_key[hints][n];
+        vh = &d->hint_val[hints][n];
+        if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
+            PB_LIKELY(!ottl_kvpool_push(pool, key, tag, val))) {
+            *count = n + 1;
+            return 0;
+        }
+    }
+    return dec_attribute_slow(d, p, end, pool, count, kh, vh);
+}
+
+#endif /* OTTL_OTLP_DECODE_ATTR_H */
