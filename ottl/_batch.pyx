@@ -16,16 +16,6 @@ from cpython.ref cimport PyObject
 from libc.string cimport memcpy, memmove
 
 
-cdef extern from "sys/mman.h" nogil:
-    int madvise(void *, size_t, int)
-    int MADV_HUGEPAGE
-
-cdef inline void _prefer_huge(uint8_t *p, size_t n) noexcept:
-    cdef size_t lo = (<size_t>p + 0x1FFFFF) & ~(<size_t>0x1FFFFF)
-    cdef size_t hi = (<size_t>p + n) & ~(<size_t>0x1FFFFF)
-    if hi > lo:
-        madvise(<void *>lo, hi - lo, MADV_HUGEPAGE)
-
 cdef extern from "Python.h":
     # Borrowed-pointer forms, so the bytes object can be resized in place before Python sees it.
     PyObject *_new_bytes "PyBytes_FromStringAndSize"(const char *, Py_ssize_t)
@@ -530,7 +520,6 @@ cdef class _Batch:
             if raw == NULL:
                 raise MemoryError("out of memory while encoding")
             op = <uint8_t *>_bytes_data(raw)
-            _prefer_huge(op, cap)
             with nogil:
                 rc = ottl_encode(self.b, mp, verbatim, op, cap, &n)
             if rc == 0:
