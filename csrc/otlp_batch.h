@@ -149,6 +149,9 @@ typedef struct {
     /* One flag per record that a statement changed (NULL: none). The encoder re-encodes those
      * from the columns even when asked to copy records verbatim. */
     uint8_t *dirty;
+    /* Set when the records' own attributes were decoded under a projection: only some keys
+     * are in the pools, so the batch may be filtered and copied out verbatim, nothing else. */
+    uint8_t attrs_projected;
 } ottl_batch;
 
 /* ---- errors ---- */
@@ -166,6 +169,17 @@ typedef struct {
     int64_t max_string_length;
     int64_t max_attributes;
 } ottl_decode_options;
+
+/* A projection for a filter: of each record's own attributes (span.attributes,
+ * log.attributes) only those under these keys are kept; every other one is checked exactly as
+ * a whole decode checks it (framing, UTF-8, the limits) and then dropped, which spares
+ * interning its value. Resources, scopes, events, links and every other field decode whole. */
+#define OTTL_MAX_PROJECTED_KEYS 16
+typedef struct {
+    const char *const *keys; /* UTF-8 */
+    const size_t *lens;
+    size_t n; /* at most OTTL_MAX_PROJECTED_KEYS */
+} ottl_projection;
 
 ottl_batch *ottl_batch_new(int kind, size_t input_len);
 void ottl_batch_free(ottl_batch *b);
@@ -204,6 +218,11 @@ int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options 
  * from then on: it comes back as *out, or is freed on error. */
 int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                      const ottl_decode_options *opt, ottl_batch **out, ottl_decode_error *err);
+/* ottl_decode_into under a projection (see ottl_projection); the batch is marked
+ * attrs_projected. Input that a whole decode refuses is refused the same way. */
+int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
+                          const ottl_decode_options *opt, const ottl_projection *proj,
+                          ottl_batch **out, ottl_decode_error *err);
 
 /* Encoder: writes the batch (or, with mask, one byte per record, nonzero keeps; verbatim
  * copies records' input bytes) backwards into buf[0, cap), the output ending at buf + cap.

@@ -614,8 +614,24 @@ static int finish(dec_t *d) {
     return 0;
 }
 
+/* The projection's keys as string ids (interned ahead: the record's keys then match them by
+ * id). More keys than OTTL_MAX_PROJECTED_KEYS: no projection. */
+static int project(dec_t *d, const ottl_projection *proj) {
+    d->b->attrs_projected = 0;
+    if (!proj || proj->n > OTTL_MAX_PROJECTED_KEYS) return 0;
+    for (size_t i = 0; i < proj->n; i++) {
+        int32_t id = ottl_strtab_intern(&d->b->strings, (const uint8_t *)proj->keys[i],
+                                        proj->lens[i]);
+        if (id < 0) return dec_nomem(d);
+        d->keep[i] = id;
+    }
+    d->nkeep = (int)proj->n;
+    d->b->attrs_projected = 1;
+    return 0;
+}
+
 int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decode_options *opt,
-            int kind, ottl_batch **out, ottl_decode_error *err) {
+            const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err) {
     static const uint8_t empty[1] = {0};
     memset(err, 0, sizeof *err);
     *out = NULL;
@@ -653,8 +669,10 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
         } else {
             d->b = ottl_batch_new(kind, len);
         }
+        d->nkeep = -1;
         if (!d->b) rc = dec_nomem(d);
-        else rc = dec_request(d, data, data + len);
+        else rc = project(d, proj);
+        if (!rc) rc = dec_request(d, data, data + len);
         if (!rc) rc = finish(d);
     }
     free(d->stack.key);
@@ -674,5 +692,11 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
 
 int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                      const ottl_decode_options *opt, ottl_batch **out, ottl_decode_error *err) {
-    return dec_run(reuse, data, len, opt, kind, out, err);
+    return dec_run(reuse, data, len, opt, NULL, kind, out, err);
+}
+
+int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
+                          const ottl_decode_options *opt, const ottl_projection *proj,
+                          ottl_batch **out, ottl_decode_error *err) {
+    return dec_run(reuse, data, len, opt, proj, kind, out, err);
 }

@@ -51,6 +51,10 @@ struct dec_s {
      * in turn, which one prediction keeps missing. */
     int32_t hint_seen[DEC_HINT_POOLS][DEC_HINTS][DEC_SEEN];
     int32_t hint_name[DEC_HINT_POOLS];
+    /* Under a projection: how many keys a record's own attributes keep (-1: all), and their
+     * string ids. */
+    int nkeep;
+    int32_t keep[OTTL_MAX_PROJECTED_KEYS];
     int depth;
     dec_frame path[DEC_PATH_MAX];
 };
@@ -249,6 +253,6 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
                    int32_t resource);
 
 int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decode_options *opt,
-            int kind, ottl_batch **out, ottl_decode_error *err);
+            const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err);
 
 #endif /* OTTL_OTLP_DECODE_H */

@@ -91,6 +91,37 @@ PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
     return fast_string(d, k, (size_t)(kend - k), kh, NULL, key);
 }
 
+/* Under a projection, a record attribute whose key is not kept: checked as fast_attribute
+ * checks it (one-byte lengths, one scalar; a string value within the length limit and valid
+ * UTF-8), then dropped. 1: dropped; 0: a kept key or another shape, to be decoded whole (which
+ * reports any error). */
+PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *kh) {
+    if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
+    const uint8_t *k = p + 2, *kend = k + p[1];
+    if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
+    const uint8_t *v = kend + 2, *vend = v + kend[1];
+    if (vend != end) return 0;
+    int32_t key;
+    if (!fast_string(d, k, (size_t)(kend - k), kh, NULL, &key)) return 0;
+    for (int i = 0; i < d->nkeep; i++)
+        if (d->keep[i] == key) return 0;
+    if (v == vend) return 1;
+    const uint8_t *q = v + 1;
+    uint64_t x;
+    switch (v[0]) {
+    case PB_TAG(1, PB_LEN):
+        if (q >= vend || q[0] >= 0x80 || q + 1 + q[0] != vend) return 0;
+        return q[0] <= d->max_string && ottl_utf8_check(q + 1, q[0]) == q[0];
+    case PB_TAG(2, PB_VARINT):
+    case PB_TAG(3, PB_VARINT):
+        return !pb_read_varint(&q, vend, &x) && q == vend;
+    case PB_TAG(4, PB_I64):
+        return vend - q == 8;
+    default:
+        return 0;
+    }
+}
+
 /* Every other shape (and every error), through the general KeyValue loop; appends to pool. */
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
                        int32_t *count, int32_t *kh, int32_t *vh);
@@ -107,6 +138,11 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
     if (PB_LIKELY(n < DEC_HINTS && (size_t)n < d->max_attrs)) {
         kh = &d->hint_key[hints][n];
         vh = &d->hint_val[hints][n];
+        if ((hints == DEC_H_SPAN || hints == DEC_H_LOG) && d->nkeep >= 0 &&
+            skip_attribute(d, p, end, kh)) {
+            *count = n + 1;
+            return 0;
+        }
         if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
             PB_LIKELY(!ottl_kvpool_push(pool, key, tag, val))) {
             *count = n + 1;

@@ -91,5 +91,5 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
 
 int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                      ottl_batch **out, ottl_decode_error *err) {
-    return dec_run(NULL, data, len, opt, OTTL_BATCH_LOGS, out, err);
+    return dec_run(NULL, data, len, opt, NULL, OTTL_BATCH_LOGS, out, err);
 }

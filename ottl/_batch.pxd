@@ -155,6 +155,8 @@ cdef extern from "otlp_batch.h" nogil:
         ottl_kvpool log_attrs
         size_t input_len
         size_t unknown_fields
+        uint8_t *dirty
+        uint8_t attrs_projected
 
     ctypedef struct ottl_decode_error:
         int code
@@ -174,6 +176,14 @@ cdef extern from "otlp_batch.h" nogil:
                            ottl_batch **out, ottl_decode_error *err)
     int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                          ottl_batch **out, ottl_decode_error *err)
+    ctypedef struct ottl_projection:
+        const char *const *keys
+        const size_t *lens
+        size_t n
+    enum: OTTL_MAX_PROJECTED_KEYS
+    int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
+                              const ottl_decode_options *opt, const ottl_projection *proj,
+                              ottl_batch **out, ottl_decode_error *err)
     int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t *buf,
                     size_t cap, size_t *len)
 
@@ -190,8 +200,10 @@ cdef class _Batch:
     cdef ottl_batch *b
     cdef bytes data
     cdef dict _specs
+    cdef object _projection  # frozenset of the kept record attribute keys, or None
 
     cdef object _str(self, int32_t sid)
+    cdef _whole(self, what)
     cdef object _bytes(self, int32_t sid)
     cdef object _value(self, uint8_t tag, int64_t val)
     cdef _check_value(self, uint8_t tag, int64_t val, int depth)

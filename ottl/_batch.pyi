@@ -1,4 +1,4 @@
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,7 @@ TAG_KVLIST: int
 TAG_BYTES: int
 TAG_STRINDEX: int
 TAG_NONE: int
+MAX_PROJECTED_KEYS: int
 
 class OtlpDecodeError(ValueError):
     reason: str
@@ -24,6 +25,10 @@ class OtlpJsonDecodeError(OtlpDecodeError): ...
 
 class _Batch:
     def __len__(self) -> int: ...
+    @property
+    def attributes_projected(self) -> bool: ...
+    @property
+    def attribute_keys(self) -> frozenset[str] | None: ...
     @property
     def unknown_field_count(self) -> int: ...
     @property
@@ -48,12 +53,14 @@ def decode_traces(
     *,
     max_string_length: int | None = None,
     max_attributes: int | None = None,
+    attribute_keys: Iterable[str] | None = None,
 ) -> SpanBatch: ...
 def decode_logs(
     data: bytes | bytearray | memoryview,
     *,
     max_string_length: int | None = None,
     max_attributes: int | None = None,
+    attribute_keys: Iterable[str] | None = None,
 ) -> LogBatch: ...
 def decode_traces_json(
     data: bytes | bytearray | memoryview | str,

@@ -131,8 +131,9 @@ cdef bytes _as_bytes(data):
     return bytes(memoryview(data))
 
 
-cdef _decode(data, int kind, type cls, max_string_length, max_attributes):
-    """Decode ``data`` as ``kind`` into a new ``cls`` batch, the GIL released meanwhile."""
+cdef _decode(data, int kind, type cls, max_string_length, max_attributes, attribute_keys=None):
+    """Decode ``data`` as ``kind`` into a new ``cls`` batch, the GIL released meanwhile; with
+    ``attribute_keys``, under that projection of the records' own attributes."""
     cdef bytes raw = _as_bytes(data)
     cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
     cdef ottl_decode_error err
@@ -140,14 +141,52 @@ cdef _decode(data, int kind, type cls, max_string_length, max_attributes):
     cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
     cdef size_t n = <size_t>PyBytes_GET_SIZE(raw)
     cdef int rc
+    cdef ottl_projection proj
+    cdef const char *keys[OTTL_MAX_PROJECTED_KEYS]
+    cdef size_t lens[OTTL_MAX_PROJECTED_KEYS]
+    cdef list encoded
+    if attribute_keys is not None:
+        encoded = _projected_keys(attribute_keys)
+        for i, key in enumerate(encoded):
+            keys[i] = <const char *>PyBytes_AS_STRING(key)
+            lens[i] = <size_t>PyBytes_GET_SIZE(key)
+        proj.keys = keys
+        proj.lens = lens
+        proj.n = len(encoded)
     cdef ottl_batch *reuse = _take_spare()
     with nogil:
-        rc = ottl_decode_into(reuse, kind, p, n, &opt, &b, &err)
+        if attribute_keys is None:
+            rc = ottl_decode_into(reuse, kind, p, n, &opt, &b, &err)
+        else:
+            rc = ottl_decode_projected(reuse, kind, p, n, &opt, &proj, &b, &err)
     if rc != OTTL_DECODE_OK:
         _raise(&err)
     cdef _Batch out = cls.__new__(cls)
     out.b = b
     out.data = raw
+    if b.attrs_projected:
+        out._projection = frozenset(k.decode("utf-8") for k in encoded)
+    return out
+
+
+MAX_PROJECTED_KEYS = OTTL_MAX_PROJECTED_KEYS
+
+
+cdef list _projected_keys(attribute_keys):
+    """The keys of a projection as UTF-8 bytes, deduplicated, checked."""
+    if isinstance(attribute_keys, (str, bytes)):
+        raise TypeError("attribute_keys must be a collection of str keys, not a single "
+                        f"{type(attribute_keys).__name__}")
+    out = []
+    for key in attribute_keys:
+        if not isinstance(key, str):
+            raise TypeError(f"attribute_keys holds {key!r}, not a str")
+        raw = key.encode("utf-8")
+        if raw not in out:
+            out.append(raw)
+    if len(out) > OTTL_MAX_PROJECTED_KEYS:
+        raise ValueError(f"attribute_keys has {len(out)} keys; a projection keeps at most "
+                         f"{OTTL_MAX_PROJECTED_KEYS}")
     return out
 
 
@@ -216,14 +255,25 @@ def decode_logs_json(data, *, max_string_length=None, max_attributes=None) -> Lo
     return _decode_json(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes)
 
 
-def decode_traces(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
-    """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile)."""
-    return _decode(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes)
+def decode_traces(data, *, max_string_length=None, max_attributes=None,
+                  attribute_keys=None) -> SpanBatch:
+    """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile).
+
+    attribute_keys (at most 16 str keys) is a projection for a filter: each span's own
+    attributes are kept only under those keys, the others checked as a whole decode checks them
+    and dropped (resources, scopes, events, links and every other field decode whole). Such a
+    batch can be filtered on what it holds and encoded verbatim, nothing else (see
+    ``attributes_projected``); it refuses exactly the input a whole decode refuses."""
+    return _decode(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes,
+                   attribute_keys)
 
 
-def decode_logs(data, *, max_string_length=None, max_attributes=None) -> LogBatch:
-    """Decode an ExportLogsServiceRequest into a LogBatch (the GIL is released meanwhile)."""
-    return _decode(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes)
+def decode_logs(data, *, max_string_length=None, max_attributes=None,
+                attribute_keys=None) -> LogBatch:
+    """Decode an ExportLogsServiceRequest into a LogBatch (the GIL is released meanwhile);
+    attribute_keys projects each log record's own attributes as decode_traces does a span's."""
+    return _decode(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes,
+                   attribute_keys)
 
 
 cdef const uint8_t *_mask_data(object marr) except *:
@@ -258,6 +308,24 @@ cdef class _Batch:
 
     def __len__(self):
         return self._count()
+
+    @property
+    def attributes_projected(self) -> bool:
+        """True when the records' own attributes were decoded under a projection
+        (``attribute_keys``): the batch holds only those keys, so it may be filtered on them
+        and encoded verbatim, and refuses everything that would show the missing ones."""
+        return bool(self.b.attrs_projected)
+
+    @property
+    def attribute_keys(self):
+        """The record attribute keys a projected batch holds (a frozenset); None when whole."""
+        return self._projection if self.b.attrs_projected else None
+
+    cdef _whole(self, what):
+        if self.b.attrs_projected:
+            raise ValueError(f"{what} needs a whole batch; this one was decoded with "
+                             "attribute_keys (a projection for filters: encode(mask, "
+                             "verbatim=True) is what it can do)")
 
     @property
     def unknown_field_count(self) -> int:
@@ -402,6 +470,7 @@ cdef class _Batch:
         """The whole request as nested dicts with the protobuf field names and native values
         (bytes for bytes, int for 64-bit integers), defaults included, unset messages left out.
         """
+        self._whole("to_dict()")
         cdef size_t r, s, i
         cdef ottl_resources *R = &self.b.resources
         cdef ottl_scopes *S = &self.b.scopes
@@ -421,6 +490,7 @@ cdef class _Batch:
 
     def records(self):
         """Each record as a dict (as in to_dict()), in order; for debugging."""
+        self._whole("records()")
         cdef size_t i
         for i in range(self._count()):
             yield self._record(i)
@@ -506,6 +576,8 @@ cdef class _Batch:
         """The batch as OTLP protobuf bytes; with mask (one entry per record, true keeps) only
         the kept records, dropping scopes and resources left empty. verbatim copies each
         record's input bytes instead of encoding its columns."""
+        if not verbatim or self.b.dirty != NULL:
+            self._whole("encode() from the columns")
         cdef int rc = -1
         cdef size_t n = 0
         cdef uint8_t *op
@@ -538,6 +610,7 @@ cdef class _Batch:
         """The batch as OTLP/JSON (compact UTF-8, the form protojson writes: lowerCamelCase
         names, hex ids, 64-bit integers as strings, enums as numbers, defaults left out); with
         mask, only the kept records, as encode() does. The GIL is released meanwhile."""
+        self._whole("encode_json()")
         cdef int rc = -1
         cdef size_t n = 0
         cdef uint8_t *op

@@ -28,6 +28,7 @@ from ottl._batch import (
     decode_traces_json,
 )
 from ottl.config import ERROR_MODES, SIGNAL_CONTEXTS, Group, Located, load_config
+from ottl.lang.errors import OttlError
 from ottl.eval.batch_model import Batch, batch_from_payload, filter_mask, payload_from_batch
 from ottl.eval.otlp_json import OtlpFormatError, Payload
 from ottl.eval.processors import FilterProcessor, Stats, TransformProcessor
@@ -78,8 +79,11 @@ def decode(doc: Document) -> tuple[Payload, str]:
     return payload_from_batch(batch), fmt
 
 
-def decode_batch(doc: Document) -> tuple[Batch, str]:
-    """A document as a columnar batch (through the native codec), and its format."""
+def decode_batch(doc: Document,
+                 projection: Optional[dict[str, frozenset[str]]] = None) -> tuple[Batch, str]:
+    """A document as a columnar batch (through the native codec), and its format. With
+    ``projection`` (signal -> record attribute keys), protobuf input of a listed signal decodes
+    only those keys (a batch for a filter; JSON input always decodes whole)."""
     if isinstance(doc, dict):
         return _json_batch(json.dumps(doc).encode("utf-8")), "otlp-json"
     if isinstance(doc, str):
@@ -88,17 +92,17 @@ def decode_batch(doc: Document) -> tuple[Batch, str]:
         data = bytes(doc)
         if data.lstrip()[:1] in (b"{", b"["):
             return _json_batch(data), "otlp-json"
-        return _proto_batch(data), "otlp-proto"
+        return _proto_batch(data, projection or {}), "otlp-proto"
     raise TypeError(f"expected an OTLP document (dict, str or bytes), got {type(doc).__name__}")
 
 
-def _proto_batch(data: bytes) -> Batch:
+def _proto_batch(data: bytes, projection: dict[str, frozenset[str]]) -> Batch:
     """Traces or logs, whichever the bytes are: the decode that fails on no known field and
     skips no unknown one (the two messages share field numbers down to the records)."""
     errors = []
     for name, decoder in (("traces", decode_traces), ("logs", decode_logs)):
         try:
-            batch = decoder(data)
+            batch = decoder(data, attribute_keys=projection.get(name))
         except OtlpDecodeError as exc:
             errors.append(f"as {name}: {exc}")
             continue
@@ -180,7 +184,10 @@ def run(
     and the reference evaluator for the rest; ``engine="reference"`` runs only the latter."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    batch, fmt = decode_batch(doc)
+    projection = None
+    if kind == "conditions" and engine == "fast" and output_format in (None, "otlp-proto"):
+        projection = _filter_projection(config, texts, context, conditions, error_mode, options)
+    batch, fmt = decode_batch(doc, projection)
     signal = "traces" if isinstance(batch, SpanBatch) else "logs"
     if config is not None:
         groups = [g for g in load_config(config) if g.kind == kind]
@@ -206,6 +213,28 @@ def run(
     else:
         document = encode(out, fmt, doc)
     return Result(document, stats, batch, lambda: out, before=lambda: payload)
+
+
+def _filter_projection(config: Optional[str], texts: Sequence[str], context: Optional[str],
+                       conditions: Sequence[str], error_mode: str,
+                       options: Optional[Options]) -> dict[str, frozenset[str]]:
+    """Per signal, the record attribute keys a native filter reads (see
+    FilterPipeline.attribute_keys); signals whose filter needs more are left out."""
+    out = {}
+    for signal in ("traces", "logs"):
+        try:
+            if config is not None:
+                groups = [g for g in load_config(config) if g.kind == "conditions"]
+            else:
+                groups = groups_from_arguments("conditions", texts, context=context,
+                                               conditions=conditions, error_mode=error_mode,
+                                               signal=signal)
+            keys = FilterPipeline(groups, options).attribute_keys(signal)
+        except (OttlError, ValueError, LookupError):
+            continue  # not this signal's filter; the run itself reports any error
+        if keys is not None:
+            out[signal] = keys
+    return out
 
 
 def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: str,

@@ -127,6 +127,21 @@ static int json_logs(const uint8_t *data, size_t len, const ottl_decode_options 
     return json_decode(OTTL_BATCH_LOGS, data, len, opt, out, err);
 }
 
+/* Projected decodes (keys the generated requests use, and one they do not), which must
+ * refuse exactly what the whole decodes refuse. */
+static const char *const proj_keys[] = {"a", "k", "http.method", "absent"};
+static const size_t proj_lens[] = {1, 1, 11, 6};
+static const ottl_projection projection = {proj_keys, proj_lens, 4};
+
+static int projected_traces(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                            ottl_batch **out, ottl_decode_error *err) {
+    return ottl_decode_projected(NULL, OTTL_BATCH_SPANS, data, len, opt, &projection, out, err);
+}
+static int projected_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
+                          ottl_batch **out, ottl_decode_error *err) {
+    return ottl_decode_projected(NULL, OTTL_BATCH_LOGS, data, len, opt, &projection, out, err);
+}
+
 /* 0 ok, 1 rejected, -1 inconsistent */
 static int check(decode_fn decode, int json, const uint8_t *data, size_t len) {
     ottl_batch *b = NULL;
@@ -219,14 +234,17 @@ int main(int argc, char **argv) {
         size_t nlen = strlen(argv[f]);
         int json = nlen > 5 && strcmp(argv[f] + nlen - 5, ".json") == 0;
         for (int it = 0; it < iterations; it++) {
-            decode_fn fns[2] = {ottl_decode_traces, ottl_decode_logs};
+            decode_fn fns[4] = {ottl_decode_traces, ottl_decode_logs, projected_traces,
+                                projected_logs};
+            int nfns = 4, rcs[4];
             if (json) {
                 fns[0] = json_traces;
                 fns[1] = json_logs;
+                nfns = 2;
             }
-            for (int k = 0; k < 2; k++) {
-                int rc = check(fns[k], json, data, (size_t)len);
-                if (rc < 0) {
+            for (int k = 0; k < nfns; k++) {
+                int rc = rcs[k] = check(fns[k], json, data, (size_t)len);
+                if (rc < 0 || (k >= 2 && rc != rcs[k - 2])) {
                     fprintf(stderr, "inconsistent result for %s\n", argv[f]);
                     return 1;
                 }

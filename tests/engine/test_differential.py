@@ -94,6 +94,17 @@ def _check(cond, ref: Reference, run_both, stats: Counter) -> None:
     stats["mixed"] += 0 < ones < len(expected)
 
 
+def _pivot(context: str, batch) -> str:
+    """A condition that splits this batch where its times differ (``>`` its middle time): the
+    generated conditions alone may all come out constant over a few large batches, which would
+    test too little."""
+    column = "start_time_unix_nano" if context == "span" else "time_unix_nano"
+    times = batch.column(column)
+    times = times[times <= np.iinfo(np.int64).max]  # OTTL integers are int64
+    pivot = int(np.sort(times)[len(times) // 2]) if len(times) else 0  # exact, unlike a mean
+    return f"{context}.{column} > {pivot}"
+
+
 @pytest.mark.parametrize("signal", ["traces", "logs"])
 @pytest.mark.parametrize("size, examples, per_batch", SIZES, ids=[str(s[0]) for s in SIZES])
 def test_vm_mask_equals_the_reference(signal, size, examples, per_batch, both_kernels):
@@ -106,7 +117,7 @@ def test_vm_mask_equals_the_reference(signal, size, examples, per_batch, both_ke
            texts=st.lists(conditions(context), min_size=per_batch, max_size=per_batch))
     def check(drawn, texts):
         ref = Reference(drawn[0])
-        for text in texts:
+        for text in texts + [_pivot(context, ref.batch)]:
             _check(engine.compile_condition(text, context), ref, both_kernels, stats)
 
     check()
