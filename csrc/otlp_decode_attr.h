@@ -1,7 +1,8 @@
 /*
  * The attribute fast path, inlined into every record decoder (spans, events, links, logs):
- * an attribute is the innermost loop of a decode, and a call per attribute cost about a
- * tenth of the whole. Not a public header; included after otlp_decode.h.
+ * an attribute is the innermost loop of a decode, and inlining it took a fifth off the
+ * instructions of a decode. Also the projection's check-and-drop of the attributes a filter
+ * does not read. Not a public header; included after otlp_decode.h.
  */
 #ifndef OTTL_OTLP_DECODE_ATTR_H
 #define OTTL_OTLP_DECODE_ATTR_H
@@ -18,7 +19,7 @@ PB_INLINE int same_string(const ottl_strtab *t, int32_t id, const uint8_t *p, si
  * before at this position); 0 when the string is too long or not UTF-8 (or memory ran out):
  * the caller then takes the path that reports it. */
 PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
-                              int32_t *seen, int32_t *out) {
+                          int32_t *seen, int32_t *out) {
     ottl_strtab *t = &d->b->strings;
     int32_t h = *hint;
     if (same_string(t, h, p, len)) {
@@ -49,9 +50,9 @@ PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
  * scalar, nothing else. No error bookkeeping: anything unusual (or wrong) returns 0 and the
  * caller decodes the attribute again the general way, which reports errors with their path.
  * Strings interned on the way are harmless then. */
-PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
-                                 int32_t *kh, int32_t *vh, int32_t *seen, int32_t *key,
-                                 uint8_t *tag, int64_t *val) {
+PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *kh,
+                             int32_t *vh, int32_t *seen, int32_t *key, uint8_t *tag,
+                             int64_t *val) {
     if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
     const uint8_t *k = p + 2, *kend = k + p[1];
     if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
@@ -128,8 +129,8 @@ int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpo
 
 /* One KeyValue (an "attributes" entry) appended to pool; *count is the owner's attribute count
  * so far; hints is the owner's DEC_H_* row. */
-PB_INLINE int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end,
-                                ottl_kvpool *pool, int32_t *count, int hints) {
+PB_INLINE int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
+                            int32_t *count, int hints) {
     int32_t key;
     uint8_t tag;
     int64_t val;

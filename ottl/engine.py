@@ -23,7 +23,8 @@ from ottl.compiler.compile import NotNative
 from ottl.compiler.compile import compile_condition as _compile_condition
 from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
-from ottl.compiler.program import Program
+from ottl.compiler.opcodes import FIELD_INDEX
+from ottl.compiler.program import Program, program_reads
 from ottl.derive import DerivedColumns, NeedsReference
 from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
@@ -70,6 +71,30 @@ class Condition:
         """True when the C VM runs this condition."""
         return self._vm is not None
 
+    @property
+    def attribute_keys(self) -> Optional[frozenset[str]]:
+        """The keys of the records' own attributes this condition reads, when keys are all it
+        reads of that map (what a projected batch must hold); None when it needs the whole
+        map or does not run natively."""
+        if self.program is None or self.context not in ("span", "log"):
+            return None
+        own = FIELD_INDEX["SPAN_ATTRS" if self.context == "span" else "LOG_ATTRS"]
+        keys = set()
+        for field_id, key in program_reads(self.program):
+            if field_id == own:
+                if key is None:
+                    return None
+                keys.add(key)
+        return frozenset(keys)
+
+    def _check_projection(self, batch: Batch) -> None:
+        if batch.attributes_projected:
+            needed, held = self.attribute_keys, batch.attribute_keys or frozenset()
+            if needed is None or not needed <= held:
+                missing = "the whole map" if needed is None else ", ".join(sorted(needed - held))
+                raise ValueError(f"'{self.text}' reads {missing}, but the batch was decoded "
+                                 f"with attribute_keys={sorted(held)}")
+
     def filter(self, batch: Batch) -> np.ndarray:
         """A bool array with one entry per record of ``batch``: True where the condition holds.
         Raises ``OttlRuntimeError`` when the reference evaluator fails on a record."""
@@ -90,6 +115,7 @@ class Condition:
         reference evaluator (a converter that fails or returns what the VM cannot hold)."""
         if self._vm is None:
             raise NeedsReference(self.reason)
+        self._check_projection(batch)
         derived = self._derived.compute(batch) if len(self._derived) else ()
         return self._vm.filter(batch, derived).view(np.bool_)
 
@@ -155,6 +181,9 @@ class Statement:
         if not isinstance(batch, expected):
             raise ValueError(f"a {self.context} statement cannot run over a "
                              f"{type(batch).__name__}")
+        if batch.attributes_projected:
+            raise ValueError("a statement needs a whole batch; this one was decoded with "
+                             "attribute_keys (a projection for filters)")
         derived = self._derived.compute(batch) if len(self._derived) else ()
         ran = self._vm.execute(batch, gate, derived).view(np.bool_)
         if self._map_editor is not None:

@@ -18,7 +18,6 @@ import numpy as np
 
 from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, decode_traces
 from ottl.config import Group
-from ottl.compiler.opcodes import FIELD_INDEX
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
 from ottl.eval.processors import compile_groups
@@ -89,19 +88,15 @@ class FilterPipeline:
         whole map, reads more than MAX_PROJECTED_KEYS keys, or the pipeline is not native."""
         if not self.native:
             return None
-        own = FIELD_INDEX["SPAN_ATTRS" if signal == "traces" else "LOG_ATTRS"]
         keys: set[str] = set()
         for group in self.groups:
             if group.signal != signal:
                 continue
             for condition in group.conditions:
-                if condition.program is None:
+                needed = condition.attribute_keys
+                if needed is None:
                     return None
-                for field_id, key in program_reads(condition.program):
-                    if field_id == own:
-                        if key is None:
-                            return None
-                        keys.add(key)
+                keys |= needed
         return frozenset(keys) if len(keys) <= MAX_PROJECTED_KEYS else None
 
     def filter_otlp(self, data: bytes, signal: str = "traces") -> bytes:
@@ -119,18 +114,10 @@ class FilterPipeline:
     def keep(self, batch: Batch) -> np.ndarray:
         """The records of ``batch`` that no condition drops (a bool mask). Raises
         ``ottl.derive.NeedsReference`` when this batch needs the reference evaluator, and
-        ValueError when ``batch`` was decoded under a projection that lacks a key the
-        conditions read."""
+        ValueError when ``batch`` was decoded under a projection that lacks a key a condition
+        reads."""
         if not self.native:
             raise ValueError("this pipeline does not run natively: " + "; ".join(self.reasons))
-        if batch.attributes_projected:
-            signal = "traces" if isinstance(batch, SpanBatch) else "logs"
-            needed = self.attribute_keys(signal)
-            held = batch.attribute_keys or frozenset()
-            if needed is None or not needed <= held:
-                missing = "the whole map" if needed is None else ", ".join(sorted(needed - held))
-                raise ValueError(f"the batch was decoded with attribute_keys={sorted(held)}, "
-                                 f"but the conditions read {missing}")
         started = time.perf_counter()
         signal = "traces" if isinstance(batch, SpanBatch) else "logs"
         drop = np.zeros(len(batch), dtype=np.bool_)
@@ -190,9 +177,6 @@ class TransformPipeline:
         the input)."""
         if not self.native:
             raise ValueError("this pipeline does not run natively: " + "; ".join(self.reasons))
-        if batch.attributes_projected:
-            raise ValueError("a transform needs a whole batch; this one was decoded with "
-                             "attribute_keys (a projection for filters)")
         started = time.perf_counter()
         signal = "traces" if isinstance(batch, SpanBatch) else "logs"
         ran = 0

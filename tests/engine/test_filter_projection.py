@@ -127,3 +127,18 @@ def test_the_filter_command_decodes_protobuf_under_the_projection():
     # JSON out (or in) decodes whole.
     assert not run(data, "conditions", texts=[F1], output_format="otlp-json").batch \
         .attributes_projected
+
+
+def test_conditions_and_statements_check_a_projected_batch():
+    from ottl import engine
+    batch = decode_traces(traces(), attribute_keys=["http.method"])
+    cond = engine.compile_condition('span.attributes["http.method"] == "GET"', "span")
+    assert cond.attribute_keys == frozenset({"http.method"})
+    whole = decode_traces(traces())
+    assert (cond.filter(batch) == cond.filter(whole)).all()
+    with pytest.raises(ValueError, match="http.status_code"):
+        engine.compile_condition(F1, "span").filter(batch)
+    with pytest.raises(ValueError, match="attribute_keys"):
+        cond.reference_filter(batch)
+    with pytest.raises(ValueError, match="projection"):
+        engine.compile_statement('set(span.name, "x")', "span").execute(batch)
