@@ -231,4 +231,15 @@ int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size
 int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t *buf, size_t cap,
                 size_t *len);
 
+/* Verbatim copy-out at the exact size, for a batch no statement changed: a plan (the output's
+ * size, its resource and scope headers encoded once) then a front-to-back write into exactly
+ * that many bytes, the same bytes ottl_encode(verbatim) writes. NULL: records were changed
+ * (use ottl_encode) or memory ran out. Safe without the GIL. */
+typedef struct ottl_verbatim_plan ottl_verbatim_plan;
+ottl_verbatim_plan *ottl_verbatim_plan_new(const ottl_batch *b, const uint8_t *mask);
+size_t ottl_verbatim_size(const ottl_verbatim_plan *p);
+void ottl_verbatim_write(const ottl_verbatim_plan *p, const ottl_batch *b, const uint8_t *mask,
+                         uint8_t *out);
+void ottl_verbatim_free(ottl_verbatim_plan *p);
+
 #endif /* OTTL_OTLP_BATCH_H */

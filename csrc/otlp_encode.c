@@ -141,7 +141,7 @@ int rw_id(rw_t *w, const ottl_batch *b, int owner, size_t row, int field, uint8_
 
 /* ---- framing ---- */
 
-static int rw_resource(rw_t *w, const ottl_batch *b, size_t r) {
+int rw_resource(rw_t *w, const ottl_batch *b, size_t r) {
     const ottl_resources *t = &b->resources;
     for (int64_t k = t->entity_off[r + 1]; k-- > t->entity_off[r];)
         RW_TRY(rw_bytes(w, PB_TAG(3, PB_LEN), ottl_strtab_ptr(&b->strings, b->entity_refs[k]),
@@ -151,7 +151,7 @@ static int rw_resource(rw_t *w, const ottl_batch *b, size_t r) {
                     PB_TAG(1, PB_LEN));
 }
 
-static int rw_scope(rw_t *w, const ottl_batch *b, size_t s) {
+int rw_scope(rw_t *w, const ottl_batch *b, size_t s) {
     const ottl_scopes *t = &b->scopes;
     RW_TRY(rw_uvarint(w, PB_TAG(4, PB_VARINT), t->dropped[s]));
     RW_TRY(rw_attrs(w, b, &b->scope_attrs, t->attr_off[s], t->attr_off[s + 1], PB_TAG(3, PB_LEN)));

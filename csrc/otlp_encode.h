@@ -103,6 +103,10 @@ int rw_attrs(rw_t *w, const ottl_batch *b, const ottl_kvpool *pool, int64_t from
 int rw_id(rw_t *w, const ottl_batch *b, int owner, size_t row, int field, uint8_t present,
           uint8_t bit, uint8_t irr_bit, const uint8_t *fixed, size_t width);
 
+/* A Resource's / an InstrumentationScope's content (the framing writes the field around it). */
+int rw_resource(rw_t *w, const ottl_batch *b, size_t r);
+int rw_scope(rw_t *w, const ottl_batch *b, size_t s);
+
 /* Per signal: one record's content. */
 int rw_span(rw_t *w, const ottl_batch *b, size_t i);
 int rw_log(rw_t *w, const ottl_batch *b, size_t i);

@@ -186,6 +186,13 @@ cdef extern from "otlp_batch.h" nogil:
                               ottl_batch **out, ottl_decode_error *err)
     int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t *buf,
                     size_t cap, size_t *len)
+    ctypedef struct ottl_verbatim_plan:
+        pass
+    ottl_verbatim_plan *ottl_verbatim_plan_new(const ottl_batch *b, const uint8_t *mask)
+    size_t ottl_verbatim_size(const ottl_verbatim_plan *p)
+    void ottl_verbatim_write(const ottl_verbatim_plan *p, const ottl_batch *b,
+                             const uint8_t *mask, uint8_t *out)
+    void ottl_verbatim_free(ottl_verbatim_plan *p)
 
 
 cdef extern from "otlp_json.h" nogil:

@@ -583,10 +583,29 @@ cdef class _Batch:
         cdef uint8_t *op
         marr = self._mask(mask)  # kept alive while the encoder reads it
         cdef const uint8_t *mp = _mask_data(marr)
-        # The encoder writes backwards into a bytes object of a guessed size: the input's size,
-        # which an unchanged batch never exceeds; if it does not fit, a larger one.
-        cdef size_t cap = <size_t>PyBytes_GET_SIZE(self.data) + 16
         cdef PyObject *raw = NULL
+        cdef ottl_verbatim_plan *plan = NULL
+        if verbatim and self.b.dirty == NULL:
+            # Nothing re-encoded: the exact size is known up front, and the output is written
+            # front to back into it (no move of the whole output afterwards).
+            with nogil:
+                plan = ottl_verbatim_plan_new(self.b, mp)
+            if plan != NULL:
+                try:
+                    out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>ottl_verbatim_size(plan))
+                    op = <uint8_t *>PyBytes_AS_STRING(out)
+                    with nogil:
+                        ottl_verbatim_write(plan, self.b, mp, op)
+                finally:
+                    ottl_verbatim_free(plan)
+                return out
+        # The encoder writes backwards into a bytes object of a guessed size: the input's size
+        # (which an unchanged batch never exceeds), a quarter more when statements changed
+        # records (they may have grown: a retry re-encodes everything); if it does not fit, a
+        # larger one.
+        cdef size_t cap = <size_t>PyBytes_GET_SIZE(self.data) + 16
+        if self.b.dirty != NULL:
+            cap += cap // 4 + 4096
         while True:
             raw = _new_bytes(NULL, <Py_ssize_t>cap)
             if raw == NULL:

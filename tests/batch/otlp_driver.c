@@ -58,6 +58,30 @@ static uint8_t *encode_json(const ottl_batch *b, const uint8_t *mask, size_t *le
     return out;
 }
 
+/* The exact-size verbatim writer must write what the backward encoder writes, into a heap
+ * block of exactly the size it planned (so ASan sees any write past it). */
+static int check_verbatim_plan(const ottl_batch *b, const uint8_t *mask, const uint8_t *want,
+                               size_t wlen) {
+    ottl_verbatim_plan *p = ottl_verbatim_plan_new(b, mask);
+    if (!p) {
+        fprintf(stderr, "no verbatim plan for a clean batch\n");
+        return -1;
+    }
+    size_t n = ottl_verbatim_size(p);
+    uint8_t *out = malloc(n ? n : 1);
+    int bad = !out;
+    if (out) {
+        ottl_verbatim_write(p, b, mask, out);
+        if (n != wlen || memcmp(out, want, n) != 0) {
+            fprintf(stderr, "exact-size verbatim output differs (%zu vs %zu bytes)\n", n, wlen);
+            bad = 1;
+        }
+    }
+    free(out);
+    ottl_verbatim_free(p);
+    return bad ? -1 : 0;
+}
+
 static size_t record_count(const ottl_batch *b) {
     return b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
 }
@@ -161,7 +185,11 @@ static int check(decode_fn decode, int json, const uint8_t *data, size_t len) {
     uint8_t *e = encode(b, NULL, 0, &elen);
     uint8_t *m = encode(b, mask, 0, &mlen);
     uint8_t *v = encode(b, NULL, 1, &vlen);
-    int bad = !e || !m || !v;
+    size_t mvlen = 0;
+    uint8_t *mv = encode(b, mask, 1, &mvlen);
+    int bad = !e || !m || !v || !mv;
+    if (!bad && (check_verbatim_plan(b, NULL, v, vlen) || check_verbatim_plan(b, mask, mv, mvlen)))
+        bad = 1;
     if (!bad && check_json(b, mask, e, elen)) bad = 1;
     if (!bad) {
         /* What we encode we must read back, to the same bytes. */
@@ -185,6 +213,7 @@ static int check(decode_fn decode, int json, const uint8_t *data, size_t len) {
     free(e);
     free(m);
     free(v);
+    free(mv);
     free(mask);
     ottl_batch_free(b);
     free(json_buf);
