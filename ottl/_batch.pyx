@@ -599,13 +599,11 @@ cdef class _Batch:
                 finally:
                     ottl_verbatim_free(plan)
                 return out
-        # The encoder writes backwards into a bytes object of a guessed size: the input's size
-        # (which an unchanged batch never exceeds), a quarter more when statements changed
-        # records (they may have grown: a retry re-encodes everything); if it does not fit, a
-        # larger one.
+        # The encoder writes backwards into a bytes object of a guessed size: the input's size,
+        # which an unchanged batch never exceeds; if it does not fit, a larger one. (A larger
+        # first guess for changed batches was measured: the fresh pages it touched cost more
+        # than the retry it spares a transform that grew its output.)
         cdef size_t cap = <size_t>PyBytes_GET_SIZE(self.data) + 16
-        if self.b.dirty != NULL:
-            cap += cap // 4 + 4096
         while True:
             raw = _new_bytes(NULL, <Py_ssize_t>cap)
             if raw == NULL:
