@@ -119,9 +119,36 @@ def run_python_workload(python: str, script: str, iterations: int, cpu: int, fre
     return float(out[0]), float(out[1]), ov
 
 
+def _median(xs: list, empty=None):
+    return statistics.median(xs) if xs else empty
+
+
+def summarize(frequency: int, pairs: int, ratios: list, overheads: list,
+              target: dict | None = None, **extra) -> dict:
+    """One measurement's figures: ``ratios`` holds (cpu, wall) time ratios with/without the
+    profiler per pair, ``overheads`` the profiled runs' ``Overhead``; ``target`` (e.g.
+    {"target": "python"}) follows the frequency, ``extra`` figures follow the BPF cost."""
+    mem = [ov.rss_bytes + ov.map_memory_bytes for ov in overheads]
+    return {
+        "frequency": frequency,
+        **(target or {}),
+        "pairs": pairs,
+        "cpu_time_ratio_median": statistics.median(r[0] for r in ratios),
+        "wall_time_ratio_median": statistics.median(r[1] for r in ratios),
+        "cpu_time_ratios": [r[0] for r in ratios],
+        "profiler_memory_max_mb": max(mem, default=0) / 2**20,
+        "profiler_rss_max_mb": max((ov.rss_bytes for ov in overheads), default=0) / 2**20,
+        "bpf_map_memory_mb": max((ov.map_memory_bytes for ov in overheads), default=0) / 2**20,
+        "bpf_ns_per_sample_median": _median([ov.bpf_ns_per_run for ov in overheads
+                                             if ov.bpf_ns_per_run]),
+        **extra,
+        "samples_per_s_median": _median([ov.samples_per_s for ov in overheads], 0.0),
+        "profiler_cpu_share_median": _median([ov.cpu_share for ov in overheads], 0.0),
+    }
+
+
 def measure_python(python: str, script: str, iterations: int, pairs: int, frequency: int, cpu: int) -> dict:
-    ratios_cpu, ratios_wall, mem, rss, maps, bpf_ns, py_share, own_cpu = [], [], [], [], [], [], [], []
-    samples_s, per_sample = [], []
+    ratios, overheads = [], []
     for i in range(pairs):
         order = ("without", "with") if i % 2 == 0 else ("with", "without")
         res = {}
@@ -130,35 +157,16 @@ def measure_python(python: str, script: str, iterations: int, pairs: int, freque
             cpu_s, wall_s, ov = run_python_workload(python, script, iterations, cpu, freq)
             res[which] = (cpu_s, wall_s)
             if ov is not None:
-                mem.append(ov.rss_bytes + ov.map_memory_bytes)
-                rss.append(ov.rss_bytes)
-                maps.append(ov.map_memory_bytes)
-                py_share.append(ov.py_samples / ov.samples if ov.samples else 0.0)
-                samples_s.append(ov.samples_per_s)
-                if ov.samples and ov.bpf_run_time_ns:
-                    per_sample.append(ov.bpf_run_time_ns / ov.samples)
-                own_cpu.append(ov.cpu_share)
-                if ov.bpf_ns_per_run:
-                    bpf_ns.append(ov.bpf_ns_per_run)
-        ratios_cpu.append(res["with"][0] / res["without"][0])
-        ratios_wall.append(res["with"][1] / res["without"][1])
-    return {
-        "frequency": frequency,
-        "target": "python",
-        "pairs": pairs,
-        "cpu_time_ratio_median": statistics.median(ratios_cpu),
-        "wall_time_ratio_median": statistics.median(ratios_wall),
-        "cpu_time_ratios": ratios_cpu,
-        "profiler_memory_max_mb": max(mem, default=0) / 2**20,
-        "profiler_rss_max_mb": max(rss, default=0) / 2**20,
-        "bpf_map_memory_mb": max(maps, default=0) / 2**20,
-        "bpf_ns_per_sample_median": statistics.median(bpf_ns) if bpf_ns else None,
-        "python_sample_share_median": statistics.median(py_share) if py_share else 0.0,
+                overheads.append(ov)
+        ratios.append((res["with"][0] / res["without"][0], res["with"][1] / res["without"][1]))
+    return summarize(
+        frequency, pairs, ratios, overheads, target={"target": "python"},
+        python_sample_share_median=_median(
+            [ov.py_samples / ov.samples if ov.samples else 0.0 for ov in overheads], 0.0),
         # all BPF run time charged to the recorded samples: an upper bound of one Python sample's cost
-        "bpf_ns_per_recorded_sample_median": statistics.median(per_sample) if per_sample else None,
-        "samples_per_s_median": statistics.median(samples_s) if samples_s else 0.0,
-        "profiler_cpu_share_median": statistics.median(own_cpu) if own_cpu else 0.0,
-    }
+        bpf_ns_per_recorded_sample_median=_median(
+            [ov.bpf_run_time_ns / ov.samples for ov in overheads
+             if ov.samples and ov.bpf_run_time_ns]))
 
 
 def profiled_run(exe: str, iterations: int, cpu: int, frequency: int):
@@ -170,7 +178,7 @@ def profiled_run(exe: str, iterations: int, cpu: int, frequency: int):
 
 
 def measure(exe: str, iterations: int, pairs: int, frequency: int, cpu: int) -> dict:
-    ratios_cpu, ratios_wall, mem, rss, maps, bpf_ns, samples_s, own_cpu = [], [], [], [], [], [], [], []
+    ratios, overheads = [], []
     for i in range(pairs):
         order = ("without", "with") if i % 2 == 0 else ("with", "without")
         res = {}
@@ -180,28 +188,9 @@ def measure(exe: str, iterations: int, pairs: int, frequency: int, cpu: int) -> 
             else:
                 cpu_s, wall_s, ov = profiled_run(exe, iterations, cpu, frequency)
                 res[which] = (cpu_s, wall_s)
-                mem.append(ov.rss_bytes + ov.map_memory_bytes)
-                rss.append(ov.rss_bytes)
-                maps.append(ov.map_memory_bytes)
-                samples_s.append(ov.samples_per_s)
-                own_cpu.append(ov.cpu_share)
-                if ov.bpf_ns_per_run:
-                    bpf_ns.append(ov.bpf_ns_per_run)
-        ratios_cpu.append(res["with"][0] / res["without"][0])
-        ratios_wall.append(res["with"][1] / res["without"][1])
-    return {
-        "frequency": frequency,
-        "pairs": pairs,
-        "cpu_time_ratio_median": statistics.median(ratios_cpu),
-        "wall_time_ratio_median": statistics.median(ratios_wall),
-        "cpu_time_ratios": ratios_cpu,
-        "profiler_memory_max_mb": max(mem, default=0) / 2**20,
-        "profiler_rss_max_mb": max(rss, default=0) / 2**20,
-        "bpf_map_memory_mb": max(maps, default=0) / 2**20,
-        "bpf_ns_per_sample_median": statistics.median(bpf_ns) if bpf_ns else None,
-        "samples_per_s_median": statistics.median(samples_s) if samples_s else 0.0,
-        "profiler_cpu_share_median": statistics.median(own_cpu) if own_cpu else 0.0,
-    }
+                overheads.append(ov)
+        ratios.append((res["with"][0] / res["without"][0], res["with"][1] / res["without"][1]))
+    return summarize(frequency, pairs, ratios, overheads)
 
 
 def main(argv=None) -> int:

@@ -27,38 +27,39 @@ static size_t str_field_size(const ottl_batch *b, int32_t sid) {
     return sid ? field_size(ottl_strtab_len(&b->strings, sid)) : 0;
 }
 
-/* The resource (is_res) or scope field of group g, written backwards into a scratch buffer
- * that grows until it fits; appended to *hdr at *used. */
-static int add_header(const ottl_batch *b, int is_res, size_t g, uint8_t **hdr, size_t *used,
-                      size_t *cap) {
+/* A growable buffer: the header arena, and the scratch the backward writer fills first. */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} vbuf;
+
+static int vbuf_reserve(vbuf *v, size_t need) {
+    if (need <= v->cap) return 0;
+    size_t want = need * 2;
+    uint8_t *grown = realloc(v->p, want);
+    if (!grown) return -1;
+    v->p = grown;
+    v->cap = want;
+    return 0;
+}
+
+/* The resource (is_res) or scope field of group g, written backwards into scratch (grown
+ * until it fits), then appended to hdr. */
+static int add_header(const ottl_batch *b, int is_res, size_t g, vbuf *hdr, vbuf *scratch) {
     const int present = is_res ? b->resources.present[g] : b->scopes.present[g];
     if (!present) return 0;
-    size_t scratch = 256;
     for (;;) {
-        uint8_t *buf = malloc(scratch);
-        if (!buf) return -1;
-        rw_t w = {buf, buf + scratch, buf + scratch};
+        rw_t w = {scratch->p, scratch->p + scratch->cap, scratch->p + scratch->cap};
         int rc = is_res ? rw_resource(&w, b, g) : rw_scope(&w, b, g);
         if (!rc) rc = rw_close(&w, PB_TAG(1, PB_LEN), 0);
         if (!rc) {
             size_t n = rw_used(&w);
-            if (*used + n > *cap) {
-                size_t want = (*used + n) * 2;
-                uint8_t *grown = realloc(*hdr, want);
-                if (!grown) {
-                    free(buf);
-                    return -1;
-                }
-                *hdr = grown;
-                *cap = want;
-            }
-            memcpy(*hdr + *used, w.p, n);
-            *used += n;
-            free(buf);
+            if (vbuf_reserve(hdr, hdr->len + n)) return -1;
+            memcpy(hdr->p + hdr->len, w.p, n);
+            hdr->len += n;
             return 0;
         }
-        free(buf);
-        scratch *= 4;
+        if (vbuf_reserve(scratch, scratch->cap * 2)) return -1;
     }
 }
 
@@ -81,18 +82,19 @@ ottl_verbatim_plan *ottl_verbatim_plan_new(const ottl_batch *b, const uint8_t *m
     const int64_t *end = spans ? b->spans.byte_end : b->logs.byte_end;
     ottl_verbatim_plan *p = calloc(1, sizeof *p);
     if (!p) return NULL;
-    size_t cap = 1024, used = 0;
+    vbuf hdr = {0}, scratch = {0};
     p->res_len = malloc((R->n + 1) * sizeof *p->res_len);
     p->scope_len = malloc((S->n + 1) * sizeof *p->scope_len);
     p->res_hdr = malloc((R->n + 1) * sizeof *p->res_hdr);
     p->scope_hdr = malloc((S->n + 1) * sizeof *p->scope_hdr);
-    p->hdr = malloc(cap);
-    if (!p->res_len || !p->scope_len || !p->res_hdr || !p->scope_hdr || !p->hdr) goto fail;
+    if (!p->res_len || !p->scope_len || !p->res_hdr || !p->scope_hdr ||
+        vbuf_reserve(&hdr, 512) || vbuf_reserve(&scratch, 128))
+        goto fail;
     for (size_t r = 0; r < R->n; r++) {
         size_t content = 0, kept_scopes = 0;
-        p->res_hdr[r] = used;
-        if (add_header(b, 1, r, &p->hdr, &used, &cap)) goto fail;
-        content += used - p->res_hdr[r];
+        p->res_hdr[r] = hdr.len;
+        if (add_header(b, 1, r, &hdr, &scratch)) goto fail;
+        content += hdr.len - p->res_hdr[r];
         for (int64_t s = R->scope_off[r]; s < R->scope_off[r + 1]; s++) {
             size_t sc = 0, kept = 0;
             for (int64_t i = S->rec_off[s]; i < S->rec_off[s + 1]; i++) {
@@ -100,30 +102,34 @@ ottl_verbatim_plan *ottl_verbatim_plan_new(const ottl_batch *b, const uint8_t *m
                 sc += field_size((size_t)(end[i] - start[i]));
                 kept++;
             }
-            p->scope_hdr[s] = used;
+            p->scope_hdr[s] = hdr.len;
             if (mask && !kept) {
                 p->scope_len[s] = SIZE_MAX; /* dropped, schema_url and all */
                 continue;
             }
-            if (add_header(b, 0, (size_t)s, &p->hdr, &used, &cap)) goto fail;
-            sc += used - p->scope_hdr[s] + str_field_size(b, S->schema_url[s]);
+            if (add_header(b, 0, (size_t)s, &hdr, &scratch)) goto fail;
+            sc += hdr.len - p->scope_hdr[s] + str_field_size(b, S->schema_url[s]);
             p->scope_len[s] = sc;
             content += field_size(sc);
             kept_scopes++;
         }
         if (mask && !kept_scopes) {
             p->res_len[r] = SIZE_MAX;
-            used = p->res_hdr[r];
+            hdr.len = p->res_hdr[r];
             continue;
         }
         content += str_field_size(b, R->schema_url[r]);
         p->res_len[r] = content;
         p->size += field_size(content);
     }
-    p->res_hdr[R->n] = used;
-    p->scope_hdr[S->n] = used;
+    p->res_hdr[R->n] = hdr.len;
+    p->scope_hdr[S->n] = hdr.len;
+    p->hdr = hdr.p;
+    free(scratch.p);
     return p;
 fail:
+    free(hdr.p);
+    free(scratch.p);
     ottl_verbatim_free(p);
     return NULL;
 }

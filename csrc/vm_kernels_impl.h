@@ -15,6 +15,18 @@
     default:     for (size_t i = 0; i < n; i++) out[i] = (EXPR) >= c; break; \
     }
 
+/* The same over tagged values: an int row compares, any other is unequal and unordered. */
+#define K_INT_ROW(OP) ((tags[i] == OTTL_V_INT) & (vals[i] OP c))
+#define K_CMP_TAGGED_INTS                                                                  \
+    switch (op) {                                                                          \
+    case CMP_EQ: for (size_t i = 0; i < n; i++) out[i] = K_INT_ROW(==); break;             \
+    case CMP_NE: for (size_t i = 0; i < n; i++) out[i] = !K_INT_ROW(==); break;            \
+    case CMP_LT: for (size_t i = 0; i < n; i++) out[i] = K_INT_ROW(<); break;              \
+    case CMP_LE: for (size_t i = 0; i < n; i++) out[i] = K_INT_ROW(<=); break;             \
+    case CMP_GT: for (size_t i = 0; i < n; i++) out[i] = K_INT_ROW(>); break;              \
+    default:     for (size_t i = 0; i < n; i++) out[i] = K_INT_ROW(>=); break;             \
+    }
+
 K_ATTR static void K(cmp_i32)(const int32_t *restrict col, size_t n, int op, int32_t c,
                               uint8_t *restrict out) {
     K_CMP_LOOP(col[i])
@@ -37,15 +49,7 @@ K_ATTR static void K(cmp_tagged_int)(const uint8_t *restrict tags, const int64_t
                                      size_t n, int op, int64_t c, uint8_t *restrict out) {
     const double cd = (double)c;
     if (!memchr(tags, OTTL_V_DOUBLE, n)) { /* the usual block: ints and non-numbers only */
-        const uint8_t t = OTTL_V_INT;
-        switch (op) {
-        case CMP_EQ: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] == c); break;
-        case CMP_NE: for (size_t i = 0; i < n; i++) out[i] = !((tags[i] == t) & (vals[i] == c)); break;
-        case CMP_LT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] < c); break;
-        case CMP_LE: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] <= c); break;
-        case CMP_GT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] > c); break;
-        default:     for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] >= c); break;
-        }
+        K_CMP_TAGGED_INTS
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -70,15 +74,7 @@ K_ATTR static void K(cmp_tagged_int)(const uint8_t *restrict tags, const int64_t
  * an int32 constant: an int row compares, any other is unequal and unordered. */
 K_ATTR static void K(cmp_tagged_i32)(const uint8_t *restrict tags, const int32_t *restrict vals,
                                      size_t n, int op, int32_t c, uint8_t *restrict out) {
-    const uint8_t t = OTTL_V_INT;
-    switch (op) {
-    case CMP_EQ: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] == c); break;
-    case CMP_NE: for (size_t i = 0; i < n; i++) out[i] = !((tags[i] == t) & (vals[i] == c)); break;
-    case CMP_LT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] < c); break;
-    case CMP_LE: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] <= c); break;
-    case CMP_GT: for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] > c); break;
-    default:     for (size_t i = 0; i < n; i++) out[i] = (tags[i] == t) & (vals[i] >= c); break;
-    }
+    K_CMP_TAGGED_INTS
 }
 
 /* Tagged values equal to one string (or bytes) id of the batch: tag and id both match. */

@@ -13,6 +13,7 @@ same result; ``Condition.native`` says which, and ``Condition.reason`` why not.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Optional, Union
 
 import numpy as np
@@ -71,11 +72,11 @@ class Condition:
         """True when the C VM runs this condition."""
         return self._vm is not None
 
-    @property
+    @cached_property
     def attribute_keys(self) -> Optional[frozenset[str]]:
         """The keys of the records' own attributes this condition reads, when keys are all it
         reads of that map (what a projected batch must hold); None when it needs the whole
-        map or does not run natively."""
+        map or does not run natively. Found once, from the bytecode."""
         if self.program is None or self.context not in ("span", "log"):
             return None
         own = FIELD_INDEX["SPAN_ATTRS" if self.context == "span" else "LOG_ATTRS"]

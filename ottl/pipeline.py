@@ -61,6 +61,7 @@ class FilterPipeline:
                     self.reasons.append(f"{cg.group.where}: '{c.text}': {c.reason}")
             self.groups.append(_NativeGroup(cg.group.signal, conditions))
         self.stats = PipelineStats()
+        self._projections: dict[str, Optional[frozenset[str]]] = {}
 
     @property
     def native(self) -> bool:
@@ -86,6 +87,11 @@ class FilterPipeline:
         or "logs") read, when keys are all they read of that map: the projection to decode
         with (``decode_traces(data, attribute_keys=...)``). None when a condition needs the
         whole map, reads more than MAX_PROJECTED_KEYS keys, or the pipeline is not native."""
+        if signal not in self._projections:
+            self._projections[signal] = self._projection(signal)
+        return self._projections[signal]
+
+    def _projection(self, signal: str) -> Optional[frozenset[str]]:
         if not self.native:
             return None
         keys: set[str] = set()

@@ -184,19 +184,29 @@ def run(
     and the reference evaluator for the rest; ``engine="reference"`` runs only the latter."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    projection = None
+    # A native filter with protobuf out decodes only what it reads: its pipeline comes first.
+    filters: dict[str, tuple[list[Group], FilterPipeline]] = {}
     if kind == "conditions" and engine == "fast" and output_format in (None, "otlp-proto"):
-        projection = _filter_projection(config, texts, context, conditions, error_mode, options)
+        filters = _filter_pipelines(config, texts, context, conditions, error_mode, options)
+    projection: dict[str, frozenset[str]] = {}
+    for name, (_, p) in filters.items():
+        keys = p.attribute_keys(name)
+        if keys is not None:
+            projection[name] = keys
     batch, fmt = decode_batch(doc, projection)
     signal = "traces" if isinstance(batch, SpanBatch) else "logs"
-    if config is not None:
+    pipeline = None
+    if signal in filters:
+        groups, pipeline = filters[signal]
+    elif config is not None:
         groups = [g for g in load_config(config) if g.kind == kind]
     else:
         groups = groups_from_arguments(kind, texts, context=context, conditions=conditions,
                                        error_mode=error_mode, signal=signal)
     fmt = output_format or fmt
     try:
-        fast = _run_fast(doc, kind, groups, batch, fmt, options) if engine == "fast" else None
+        fast = (_run_fast(doc, kind, groups, batch, fmt, options, pipeline)
+                if engine == "fast" else None)
     except NeedsReference:
         fast = None
         batch, _ = decode_batch(doc)  # a transform may have half changed the first one
@@ -215,33 +225,36 @@ def run(
     return Result(document, stats, batch, lambda: out, before=lambda: payload)
 
 
-def _filter_projection(config: Optional[str], texts: Sequence[str], context: Optional[str],
-                       conditions: Sequence[str], error_mode: str,
-                       options: Optional[Options]) -> dict[str, frozenset[str]]:
-    """Per signal, the record attribute keys a native filter reads (see
-    FilterPipeline.attribute_keys); signals whose filter needs more are left out."""
-    out = {}
+def _filter_pipelines(config: Optional[str], texts: Sequence[str], context: Optional[str],
+                      conditions: Sequence[str], error_mode: str,
+                      options: Optional[Options]) -> dict[str, tuple[list[Group], FilterPipeline]]:
+    """Per signal, the filter's groups and their compiled pipeline, built before the decode so
+    that the decode can take the pipeline's projection; signals whose groups do not build are
+    left out (the run itself then reports the error)."""
+    out: dict[str, tuple[list[Group], FilterPipeline]] = {}
+    try:
+        configured = ([g for g in load_config(config) if g.kind == "conditions"]
+                      if config is not None else None)
+    except (OttlError, ValueError, LookupError):
+        return out
     for signal in ("traces", "logs"):
         try:
-            if config is not None:
-                groups = [g for g in load_config(config) if g.kind == "conditions"]
-            else:
-                groups = groups_from_arguments("conditions", texts, context=context,
-                                               conditions=conditions, error_mode=error_mode,
-                                               signal=signal)
-            keys = FilterPipeline(groups, options).attribute_keys(signal)
+            groups = configured if configured is not None else groups_from_arguments(
+                "conditions", texts, context=context, conditions=conditions,
+                error_mode=error_mode, signal=signal)
+            out[signal] = (groups, FilterPipeline(groups, options))
         except (OttlError, ValueError, LookupError):
-            continue  # not this signal's filter; the run itself reports any error
-        if keys is not None:
-            out[signal] = keys
+            continue
     return out
 
 
 def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: str,
-              options: Optional[Options]) -> Optional[Result]:
-    """The run on the VM, or None when the groups do not run natively."""
+              options: Optional[Options],
+              pipeline: Optional[FilterPipeline] = None) -> Optional[Result]:
+    """The run on the VM, or None when the groups do not run natively (``pipeline``: the
+    filter's, when already built from these groups)."""
     if kind == "conditions":
-        pipeline = FilterPipeline(groups, options)
+        pipeline = pipeline or FilterPipeline(groups, options)
         if pipeline.native:
             keep = pipeline.keep(batch)
             stats = Stats(records_in=len(batch), records_out=int(keep.sum()))
