@@ -20,15 +20,16 @@ int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[]
 }
 
 int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra) {
-    void **cols[] = {(void **)&p->key, (void **)&p->tag, (void **)&p->val};
-    const size_t sizes[] = {sizeof *p->key, sizeof *p->tag, sizeof *p->val};
-    return ottl_grow_cols(&p->cap, p->n + extra, cols, sizes, 3);
+    void **cols[] = {(void **)&p->key, (void **)&p->tag, (void **)&p->val, (void **)&p->src};
+    const size_t sizes[] = {sizeof *p->key, sizeof *p->tag, sizeof *p->val, sizeof *p->src};
+    return ottl_grow_cols(&p->cap, p->n + extra, cols, sizes, 4);
 }
 
-static void kvpool_free(ottl_kvpool *p) {
+void ottl_kvpool_release(ottl_kvpool *p) {
     free(p->key);
     free(p->tag);
     free(p->val);
+    free(p->src);
 }
 
 ottl_batch *ottl_batch_new(int kind, size_t input_len) {
@@ -96,9 +97,9 @@ void ottl_batch_free(ottl_batch *b) {
     ottl_scopes *s = &b->scopes;
     FREE_ALL(s->resource, s->present, s->name, s->version, s->schema_url, s->dropped,
              s->attr_off, s->rec_off);
-    kvpool_free(&b->resource_attrs);
-    kvpool_free(&b->scope_attrs);
-    kvpool_free(&b->values);
+    ottl_kvpool_release(&b->resource_attrs);
+    ottl_kvpool_release(&b->scope_attrs);
+    ottl_kvpool_release(&b->values);
     free(b->entity_refs);
     ottl_irregular *g = &b->irregular;
     FREE_ALL(g->owner, g->field, g->row, g->sid);
@@ -107,19 +108,20 @@ void ottl_batch_free(ottl_batch *b) {
              sp->trace_state, sp->name, sp->status_message, sp->flags, sp->kind, sp->status_code,
              sp->start_time, sp->end_time, sp->dropped_attrs, sp->dropped_events,
              sp->dropped_links, sp->attr_off, sp->event_off, sp->link_off, sp->byte_start,
-             sp->byte_end);
+             sp->byte_end, sp->attrs_at, sp->attrs_end);
     ottl_events *e = &b->events;
     FREE_ALL(e->time, e->name, e->dropped, e->attr_off);
     ottl_links *l = &b->links;
     FREE_ALL(l->trace_id, l->span_id, l->present, l->trace_state, l->flags, l->dropped, l->attr_off);
-    kvpool_free(&b->span_attrs);
-    kvpool_free(&b->event_attrs);
-    kvpool_free(&b->link_attrs);
+    ottl_kvpool_release(&b->span_attrs);
+    ottl_kvpool_release(&b->event_attrs);
+    ottl_kvpool_release(&b->link_attrs);
     ottl_logs *g2 = &b->logs;
     FREE_ALL(g2->scope, g2->resource, g2->time, g2->observed_time, g2->severity_number,
              g2->severity_text, g2->event_name, g2->body_tag, g2->body, g2->dropped, g2->flags,
-             g2->trace_id, g2->span_id, g2->present, g2->attr_off, g2->byte_start, g2->byte_end);
-    kvpool_free(&b->log_attrs);
+             g2->trace_id, g2->span_id, g2->present, g2->attr_off, g2->byte_start, g2->byte_end,
+             g2->attrs_at, g2->attrs_end);
+    ottl_kvpool_release(&b->log_attrs);
     free(b);
 }
 
@@ -153,12 +155,13 @@ int ottl_spans_reserve(ottl_spans *t, size_t need) {
                              Z(t->kind), Z(t->status_code), Z(t->start_time), Z(t->end_time),
                              Z(t->dropped_attrs), Z(t->dropped_events), Z(t->dropped_links),
                              Z(t->attr_off), Z(t->event_off), Z(t->link_off), Z(t->byte_start),
-                             Z(t->byte_end)};
+                             Z(t->byte_end), Z(t->attrs_at), Z(t->attrs_end)};
     RESERVE(t, need, C(t->scope), C(t->resource), C(t->trace_id), C(t->span_id),
             C(t->parent_span_id), C(t->present), C(t->trace_state), C(t->name),
             C(t->status_message), C(t->flags), C(t->kind), C(t->status_code), C(t->start_time),
             C(t->end_time), C(t->dropped_attrs), C(t->dropped_events), C(t->dropped_links),
-            C(t->attr_off), C(t->event_off), C(t->link_off), C(t->byte_start), C(t->byte_end));
+            C(t->attr_off), C(t->event_off), C(t->link_off), C(t->byte_start), C(t->byte_end),
+            C(t->attrs_at), C(t->attrs_end));
 }
 
 int ottl_events_reserve(ottl_events *t, size_t need) {
@@ -177,11 +180,13 @@ int ottl_logs_reserve(ottl_logs *t, size_t need) {
     const size_t sizes_[] = {Z(t->scope), Z(t->resource), Z(t->time), Z(t->observed_time),
                              Z(t->severity_number), Z(t->severity_text), Z(t->event_name),
                              Z(t->body_tag), Z(t->body), Z(t->dropped), Z(t->flags), 16, 8,
-                             Z(t->present), Z(t->attr_off), Z(t->byte_start), Z(t->byte_end)};
+                             Z(t->present), Z(t->attr_off), Z(t->byte_start), Z(t->byte_end),
+                             Z(t->attrs_at), Z(t->attrs_end)};
     RESERVE(t, need, C(t->scope), C(t->resource), C(t->time), C(t->observed_time),
             C(t->severity_number), C(t->severity_text), C(t->event_name), C(t->body_tag),
             C(t->body), C(t->dropped), C(t->flags), C(t->trace_id), C(t->span_id),
-            C(t->present), C(t->attr_off), C(t->byte_start), C(t->byte_end));
+            C(t->present), C(t->attr_off), C(t->byte_start), C(t->byte_end), C(t->attrs_at),
+            C(t->attrs_end));
 }
 
 int ottl_irregular_reserve(ottl_irregular *t, size_t need) {

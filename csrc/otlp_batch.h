@@ -43,10 +43,19 @@ enum { OTTL_BATCH_SPANS = 1, OTTL_BATCH_LOGS = 2 };
 enum { OTTL_OWNER_SPAN = 0, OTTL_OWNER_LINK = 1, OTTL_OWNER_LOG = 2 };
 
 /* A pool of key/value entries: attributes of one owner kind, or nested values. */
+/* What changed in a record (ottl_batch.dirty). */
+enum { OTTL_DIRTY_FIELDS = 1, OTTL_DIRTY_ATTRS = 2 };
+
 typedef struct {
     int32_t *key; /* string id; -1 for array elements */
     uint8_t *tag;
     int64_t *val;
+    /* Where the entry came from: the offset in the batch's input of the attributes field (its
+     * tag) it was decoded from, while key and value are still exactly those bytes; -1 for
+     * anything else. The encoder copies such entries instead of re-encoding them, so a changed
+     * record re-encodes only the attributes that changed. Whatever changes an entry in place
+     * sets it to -1. */
+    int32_t *src;
     size_t n, cap;
 } ottl_kvpool;
 
@@ -78,6 +87,10 @@ typedef struct {
     uint32_t *dropped_attrs, *dropped_events, *dropped_links;
     int64_t *attr_off, *event_off, *link_off;
     int64_t *byte_start, *byte_end;
+    /* Where the record's attributes lie in the input, back to back: [attrs_at, attrs_end);
+     * attrs_at is -1 when it has none or other fields lie between them. A record whose
+     * attributes alone changed is written as its input with that stretch re-encoded. */
+    int64_t *attrs_at, *attrs_end;
     size_t n, cap;
 } ottl_spans;
 
@@ -108,6 +121,7 @@ typedef struct {
     uint8_t *trace_id, *span_id, *present;
     int64_t *attr_off;
     int64_t *byte_start, *byte_end;
+    int64_t *attrs_at, *attrs_end; /* as ottl_spans has them */
     size_t n, cap;
 } ottl_logs;
 
@@ -146,8 +160,9 @@ typedef struct {
      * kept for every program run on it; freed with the batch (csrc/vm.c owns the type). */
     void *vm_cache;
     void (*vm_cache_free)(void *);
-    /* One flag per record that a statement changed (NULL: none). The encoder re-encodes those
-     * from the columns even when asked to copy records verbatim. */
+    /* Per record, what statements changed (OTTL_DIRTY_* bits; NULL: nothing). The encoder
+     * re-encodes those from the columns even when asked to copy records verbatim: only the
+     * attributes when they alone changed, the whole record otherwise. */
     uint8_t *dirty;
     /* Set when the records' own attributes were decoded under a projection: only some keys
      * are in the pools, so the batch may be filtered and copied out verbatim, nothing else. */
@@ -199,13 +214,23 @@ int ottl_links_reserve(ottl_links *t, size_t need);
 int ottl_logs_reserve(ottl_logs *t, size_t need);
 int ottl_irregular_reserve(ottl_irregular *t, size_t need);
 
-static inline int ottl_kvpool_push(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val) {
+/* Frees the pool's arrays (the struct itself is the caller's). */
+void ottl_kvpool_release(ottl_kvpool *p);
+
+/* Appends an entry; src as ottl_kvpool.src says (-1: not bytes of the input). */
+static inline int ottl_kvpool_push_src(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val,
+                                       int32_t src) {
     if (p->n >= p->cap && ottl_kvpool_reserve(p, 1)) return -1;
     p->key[p->n] = key;
     p->tag[p->n] = tag;
     p->val[p->n] = val;
+    p->src[p->n] = src;
     p->n++;
     return 0;
+}
+
+static inline int ottl_kvpool_push(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val) {
+    return ottl_kvpool_push_src(p, key, tag, val, -1);
 }
 
 /* Decoders: 0 on success (*out owns a new batch), otherwise an OTTL_DECODE_* code with *err

@@ -367,6 +367,7 @@ static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int dept
             memcpy(pool->key + start, d->stack.key + mark, count * sizeof *pool->key);
             memcpy(pool->tag + start, d->stack.tag + mark, count * sizeof *pool->tag);
             memcpy(pool->val + start, d->stack.val + mark, count * sizeof *pool->val);
+            memcpy(pool->src + start, d->stack.src + mark, count * sizeof *pool->src);
         }
         pool->n += count;
         d->stack.n = mark;
@@ -398,13 +399,13 @@ static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_
 }
 
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                       int32_t *count, int32_t *kh, int32_t *vh) {
+                       int32_t *count, int32_t *kh, int32_t *vh, int32_t src) {
     int32_t key;
     uint8_t tag;
     int64_t val;
     int32_t n = *count;
     if (slow_attribute(d, p, end, n, kh, vh, &key, &tag, &val)) return -1;
-    if (ottl_kvpool_push(pool, key, tag, val)) return dec_nomem(d);
+    if (ottl_kvpool_push_src(pool, key, tag, val, src)) return dec_nomem(d);
     *count = n + 1;
     return 0;
 }
@@ -675,9 +676,7 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
         if (!rc) rc = dec_request(d, data, data + len);
         if (!rc) rc = finish(d);
     }
-    free(d->stack.key);
-    free(d->stack.tag);
-    free(d->stack.val);
+    ottl_kvpool_release(&d->stack);
     if (rc) {
         /* Never a partial batch: everything decoded so far goes. */
         ottl_batch_free(d->b);

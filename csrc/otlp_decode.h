@@ -242,9 +242,29 @@ static inline int dec_string_hinted(dec_t *d, const uint8_t *p, size_t len, int3
 #define DEC_ATTRIBUTE(name, pool, count, hints)                              \
     do {                                                                     \
         DEC_SUB(name);                                                       \
-        if (dec_attribute(d, p, sub, pool, &(count), hints)) return -1;      \
+        if (dec_attribute(d, at, p, sub, pool, &(count), hints)) return -1;  \
         p = sub;                                                             \
     } while (0)
+
+/* The stretch of the input a record's attributes fields fill, for ottl_spans.attrs_at. */
+typedef struct {
+    const uint8_t *at, *end;
+    int split; /* another field lies between two of them */
+} dec_stretch;
+
+static inline void dec_stretch_add(dec_stretch *s, const uint8_t *at, const uint8_t *end) {
+    if (!s->at) s->at = at;
+    else if (s->end != at) s->split = 1;
+    s->end = end;
+}
+
+static inline int64_t dec_stretch_at(const dec_t *d, const dec_stretch *s) {
+    return s->at && !s->split ? (int64_t)(s->at - d->base) : -1;
+}
+
+static inline int64_t dec_stretch_end(const dec_t *d, const dec_stretch *s) {
+    return s->at ? (int64_t)(s->end - d->base) : -1;
+}
 
 /* The record decoders of each signal (otlp_decode_traces.c, otlp_decode_logs.c). */
 int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,

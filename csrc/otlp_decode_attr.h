@@ -125,12 +125,13 @@ PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
 
 /* Every other shape (and every error), through the general KeyValue loop; appends to pool. */
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                       int32_t *count, int32_t *kh, int32_t *vh);
+                       int32_t *count, int32_t *kh, int32_t *vh, int32_t src);
 
 /* One KeyValue (an "attributes" entry) appended to pool; *count is the owner's attribute count
- * so far; hints is the owner's DEC_H_* row. */
-PB_INLINE int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                            int32_t *count, int hints) {
+ * so far; hints is the owner's DEC_H_* row; at is where the entry's field begins (its tag). */
+PB_INLINE int dec_attribute(dec_t *d, const uint8_t *at, const uint8_t *p, const uint8_t *end,
+                            ottl_kvpool *pool, int32_t *count, int hints) {
+    int32_t src = (int32_t)(at - d->base);
     int32_t key;
     uint8_t tag;
     int64_t val;
@@ -145,12 +146,12 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, ottl
             return 0;
         }
         if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
-            PB_LIKELY(!ottl_kvpool_push(pool, key, tag, val))) {
+            PB_LIKELY(!ottl_kvpool_push_src(pool, key, tag, val, src))) {
             *count = n + 1;
             return 0;
         }
     }
-    return dec_attribute_slow(d, p, end, pool, count, kh, vh);
+    return dec_attribute_slow(d, p, end, pool, count, kh, vh, src);
 }
 
 #endif /* OTTL_OTLP_DECODE_ATTR_H */

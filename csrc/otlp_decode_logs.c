@@ -18,6 +18,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
     uint64_t time = 0, observed = 0;
     int64_t body = 0;
     int64_t attr_start = (int64_t)b->log_attrs.n;
+    dec_stretch attrs = {0};
     DEC_FIELDS_BEGIN
     case 1:
         DEC_FIXED64("time_unix_nano", time);
@@ -38,6 +39,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
     }
     case 6:
         DEC_ATTRIBUTE("attributes", &b->log_attrs, nattr, DEC_H_LOG);
+        dec_stretch_add(&attrs, at, p);
         break;
     case 7:
         DEC_VARINT("dropped_attributes_count", dropped, uint32_t);
@@ -85,6 +87,8 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
     t->attr_off[row] = attr_start;
     t->byte_start[row] = (int64_t)(start - d->base);
     t->byte_end[row] = (int64_t)(end - d->base);
+    t->attrs_at[row] = dec_stretch_at(d, &attrs);
+    t->attrs_end[row] = dec_stretch_end(d, &attrs);
     t->n++;
     return 0;
 }

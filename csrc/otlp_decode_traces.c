@@ -113,6 +113,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
     uint64_t t0 = 0, t1 = 0;
     int64_t attr_start = (int64_t)b->span_attrs.n;
     int64_t event_start = (int64_t)b->events.n, link_start = (int64_t)b->links.n;
+    dec_stretch attrs = {0};
     DEC_FIELDS_BEGIN
     case 1: {
         DEC_SUB("trace_id");
@@ -155,6 +156,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
         break;
     case 9:
         DEC_ATTRIBUTE("attributes", &b->span_attrs, nattr, DEC_H_SPAN);
+        dec_stretch_add(&attrs, at, p);
         break;
     case 10:
         DEC_VARINT("dropped_attributes_count", da, uint32_t);
@@ -218,6 +220,8 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
     t->link_off[row] = link_start;
     t->byte_start[row] = (int64_t)(start - d->base);
     t->byte_end[row] = (int64_t)(end - d->base);
+    t->attrs_at[row] = dec_stretch_at(d, &attrs);
+    t->attrs_end[row] = dec_stretch_end(d, &attrs);
     t->n++;
     return 0;
 }

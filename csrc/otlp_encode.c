@@ -111,9 +111,45 @@ static inline int rw_kv_short(rw_t *w, const ottl_batch *b, uint8_t entry_tag, i
     return 0;
 }
 
+/* The input's bytes [from, to), copied. */
+static inline int rw_input(rw_t *w, const ottl_batch *b, int64_t from, int64_t to) {
+    size_t n = (size_t)(to - from);
+    RW_ROOM(w, n);
+    w->p -= n;
+    memcpy(w->p, b->input + from, n);
+    return 0;
+}
+
+/* The size of the attributes field the input holds at src: tag, length and content; 0 if the
+ * bytes there are not such a field (they always are: the decoder checked them). */
+static inline size_t src_size(const ottl_batch *b, int32_t src) {
+    const uint8_t *p = b->input + src, *end = b->input + b->input_len;
+    if (PB_LIKELY(end - p >= 2 && p[0] < 0x80 && p[1] < 0x80 && p[1] <= end - p - 2))
+        return 2 + (size_t)p[1];
+    uint32_t field;
+    int wt;
+    const uint8_t *sub;
+    if (pb_read_tag(&p, end, &field, &wt) || wt != PB_LEN || pb_read_len(&p, end, &sub)) return 0;
+    return (size_t)(sub - (b->input + src));
+}
+
 int rw_attrs(rw_t *w, const ottl_batch *b, const ottl_kvpool *pool, int64_t from, int64_t to,
              uint8_t tag) {
     for (int64_t k = to; k-- > from;) {
+        size_t n;
+        if (w->copy_input && pool->src[k] >= 0 && (n = src_size(b, pool->src[k])) != 0) {
+            /* Entries still as decoded are copied, a run of them lying back to back in the
+             * input with one copy. */
+            size_t lo = (size_t)pool->src[k], hi = lo + n;
+            while (k > from && pool->src[k - 1] >= 0 &&
+                   (n = src_size(b, pool->src[k - 1])) != 0 &&
+                   (size_t)pool->src[k - 1] + n == lo) {
+                lo -= n;
+                k--;
+            }
+            RW_TRY(rw_input(w, b, (int64_t)lo, (int64_t)hi));
+            continue;
+        }
         int rc = rw_kv_short(w, b, tag, pool->key[k], pool->tag[k], pool->val[k]);
         if (rc <= 0) {
             if (rc) return -1;
@@ -161,12 +197,17 @@ int rw_scope(rw_t *w, const ottl_batch *b, size_t s) {
 
 int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t *buf, size_t cap,
                 size_t *len) {
-    rw_t w = {buf, buf + cap, buf + cap};
+    rw_t w = {buf, buf + cap, buf + cap, verbatim && b->input};
     const ottl_resources *R = &b->resources;
     const ottl_scopes *S = &b->scopes;
     int spans = b->kind == OTTL_BATCH_SPANS;
     const int64_t *byte_start = spans ? b->spans.byte_start : b->logs.byte_start;
     const int64_t *byte_end = spans ? b->spans.byte_end : b->logs.byte_end;
+    const int64_t *attrs_at = spans ? b->spans.attrs_at : b->logs.attrs_at;
+    const int64_t *attrs_end = spans ? b->spans.attrs_end : b->logs.attrs_end;
+    const int64_t *attr_off = spans ? b->spans.attr_off : b->logs.attr_off;
+    const ottl_kvpool *pool = spans ? &b->span_attrs : &b->log_attrs;
+    const uint8_t attr_tag = spans ? PB_TAG(9, PB_LEN) : PB_TAG(6, PB_LEN);
     for (size_t r = R->n; r-- > 0;) {
         size_t mr = rw_used(&w), kept_scopes = 0;
         RW_TRY(rw_str(&w, b, PB_TAG(3, PB_LEN), R->schema_url[r]));
@@ -176,11 +217,16 @@ int ottl_encode(const ottl_batch *b, const uint8_t *mask, int verbatim, uint8_t 
             for (int64_t i = S->rec_off[s + 1]; i-- > S->rec_off[s];) {
                 if (mask && !mask[i]) continue;
                 size_t mi = rw_used(&w);
-                if (verbatim && !(b->dirty && b->dirty[i])) {
-                    size_t n = (size_t)(byte_end[i] - byte_start[i]);
-                    RW_ROOM(&w, n);
-                    w.p -= n;
-                    memcpy(w.p, b->input + byte_start[i], n);
+                uint8_t dirty = b->dirty ? b->dirty[i] : 0;
+                if (verbatim && !dirty) {
+                    RW_TRY(rw_input(&w, b, byte_start[i], byte_end[i]));
+                } else if (verbatim && dirty == OTTL_DIRTY_ATTRS && attrs_at[i] >= 0) {
+                    /* Only the attributes changed: the input around them, and between, the
+                     * attributes written anew (their unchanged entries copied, see
+                     * rw_attrs). */
+                    RW_TRY(rw_input(&w, b, attrs_end[i], byte_end[i]));
+                    RW_TRY(rw_attrs(&w, b, pool, attr_off[i], attr_off[i + 1], attr_tag));
+                    RW_TRY(rw_input(&w, b, byte_start[i], attrs_at[i]));
                 } else {
                     RW_TRY(spans ? rw_span(&w, b, (size_t)i) : rw_log(&w, b, (size_t)i));
                 }

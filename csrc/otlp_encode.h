@@ -20,6 +20,9 @@ typedef struct {
     uint8_t *start; /* the buffer */
     uint8_t *end;   /* its end: output is [p, end) */
     uint8_t *p;
+    /* Set by a verbatim encode: attributes still as decoded are copied from the input (see
+     * ottl_kvpool.src); 0: everything is written from the columns. */
+    int copy_input;
 } rw_t;
 
 #define RW_ROOM(w, n)                                                        \

@@ -49,7 +49,8 @@ static int add_header(const ottl_batch *b, int is_res, size_t g, vbuf *hdr, vbuf
     const int present = is_res ? b->resources.present[g] : b->scopes.present[g];
     if (!present) return 0;
     for (;;) {
-        rw_t w = {scratch->p, scratch->p + scratch->cap, scratch->p + scratch->cap};
+        rw_t w = {scratch->p, scratch->p + scratch->cap, scratch->p + scratch->cap,
+                  b->input != NULL};
         int rc = is_res ? rw_resource(&w, b, g) : rw_scope(&w, b, g);
         if (!rc) rc = rw_close(&w, PB_TAG(1, PB_LEN), 0);
         if (!rc) {

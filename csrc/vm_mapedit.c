@@ -28,6 +28,7 @@ static void compact(ottl_kvpool *out, size_t first, const uint8_t *drop) {
         out->key[w] = out->key[r];
         out->tag[w] = out->tag[r];
         out->val[w] = out->val[r];
+        out->src[w] = out->src[r];
         w++;
     }
     out->n = w;
@@ -68,8 +69,10 @@ static int edit_row(const ottl_mapedit *op, ottl_kvpool *out, size_t first, uint
     case OTTL_MAPEDIT_VALUES:
         for (size_t i = first; i < out->n; i++)
             if (out->tag[i] == OTTL_V_STRING && table_has(op, out->val[i]) &&
-                op->map[out->val[i]] >= 0)
+                op->map[out->val[i]] >= 0 && op->map[out->val[i]] != out->val[i]) {
                 out->val[i] = op->map[out->val[i]];
+                out->src[i] = -1;
+            }
         return 0;
     case OTTL_MAPEDIT_KEYS: {
         int any = 0;
@@ -87,6 +90,8 @@ static int edit_row(const ottl_mapedit *op, ottl_kvpool *out, size_t first, uint
             }
             size_t k = first;
             while (k < w && out->key[k] != key) k++;
+            /* Moved down unchanged, its bytes still hold; renamed or merged, they do not. */
+            out->src[k] = k == w && key == out->key[i] ? out->src[i] : -1;
             out->key[k] = key;
             out->tag[k] = out->tag[i];
             out->val[k] = out->val[i];
@@ -129,7 +134,9 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
         off[r] = (int64_t)first;
         if (!mask[r]) {
             for (int64_t j = lo; j < hi; j++)
-                if (ottl_kvpool_push(&out, pool->key[j], pool->tag[j], pool->val[j])) goto done;
+                if (ottl_kvpool_push_src(&out, pool->key[j], pool->tag[j], pool->val[j],
+                                         pool->src[j]))
+                    goto done;
             continue;
         }
         if (vm_dedup_row(pool, lo, hi, &out)) goto done;
@@ -138,21 +145,18 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
             rc = e;
             goto done;
         }
-        if (!same_row(pool, lo, hi, &out, first) && vm_mark_dirty(b, r)) goto done;
+        if (!same_row(pool, lo, hi, &out, first) && vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS))
+            goto done;
     }
     off[n] = (int64_t)out.n;
-    free(pool->key);
-    free(pool->tag);
-    free(pool->val);
+    ottl_kvpool_release(pool);
     *pool = out;
     out = (ottl_kvpool){0};
     ottl_batch_drop_derived(b);
     rc = 0;
 done:
     /* On failure the offsets may be half rewritten: the caller reports the batch as lost. */
-    free(out.key);
-    free(out.tag);
-    free(out.val);
+    ottl_kvpool_release(&out);
     free(scratch);
     return rc;
 }

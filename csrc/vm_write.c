@@ -17,13 +17,13 @@
 
 const uint8_t *ottl_vm_dirty(const ottl_batch *b) { return b->dirty; }
 
-int vm_mark_dirty(ottl_batch *b, size_t row) {
+int vm_mark_dirty(ottl_batch *b, size_t row, uint8_t what) {
     if (!b->dirty) {
         size_t n = b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
         b->dirty = calloc(n ? n : 1, 1);
         if (!b->dirty) return -1;
     }
-    b->dirty[row] = 1;
+    b->dirty[row] |= what;
     return 0;
 }
 
@@ -34,7 +34,7 @@ int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val)
         if (tag == OTTL_V_NONE) return 0; /* set(x, nil) does nothing */
         L->body_tag[row] = tag;
         L->body[row] = val;
-        return vm_mark_dirty(b, row);
+        return vm_mark_dirty(b, row, OTTL_DIRTY_FIELDS);
     }
     int is_string = f == F_SPAN_NAME || f == F_SPAN_TRACE_STATE || f == F_SPAN_STATUS_MESSAGE ||
                     f == F_LOG_SEVERITY_TEXT || f == F_LOG_EVENT_NAME;
@@ -65,7 +65,7 @@ int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val)
     case F_LOG_DROPPED_ATTRS: L->dropped[row] = (uint32_t)(uint64_t)val; break;
     default: return 0; /* the verifier admits only the fields above */
     }
-    return vm_mark_dirty(b, row);
+    return vm_mark_dirty(b, row, OTTL_DIRTY_FIELDS);
 }
 
 int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, int64_t val) {
@@ -97,11 +97,12 @@ int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *o
             if (k < out->n) {
                 out->tag[k] = pool->tag[j];
                 out->val[k] = pool->val[j];
+                out->src[k] = -1; /* the first entry's key with a later one's value */
                 continue;
             }
         }
         seen |= bit;
-        if (ottl_kvpool_push(out, key, pool->tag[j], pool->val[j])) return -1;
+        if (ottl_kvpool_push_src(out, key, pool->tag[j], pool->val[j], pool->src[j])) return -1;
     }
     return 0;
 }
@@ -122,11 +123,13 @@ static int rebuild_row(const ottl_kvpool *old, int64_t lo, int64_t hi, const vm_
                 memmove(out->key + k, out->key + k + 1, (out->n - k - 1) * sizeof *out->key);
                 memmove(out->tag + k, out->tag + k + 1, (out->n - k - 1) * sizeof *out->tag);
                 memmove(out->val + k, out->val + k + 1, (out->n - k - 1) * sizeof *out->val);
+                memmove(out->src + k, out->src + k + 1, (out->n - k - 1) * sizeof *out->src);
                 out->n--;
             }
         } else if (k < out->n) {
             out->tag[k] = ed[x].tag;
             out->val[k] = ed[x].val;
+            out->src[k] = -1;
         } else if (ottl_kvpool_push(out, ed[x].key, ed[x].tag, ed[x].val)) {
             return -1;
         }
@@ -161,24 +164,22 @@ int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
         size_t ned = start[r + 1] - start[r];
         if (!ned) {
             for (int64_t j = lo; j < hi; j++)
-                if (ottl_kvpool_push(&out, pool->key[j], pool->tag[j], pool->val[j])) goto done;
+                if (ottl_kvpool_push_src(&out, pool->key[j], pool->tag[j], pool->val[j],
+                                         pool->src[j]))
+                    goto done;
             continue;
         }
         if (rebuild_row(pool, lo, hi, sorted + start[r], ned, &out)) goto done;
-        if (vm_mark_dirty(b, r)) goto done;
+        if (vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
     }
     off[n] = (int64_t)out.n;
-    free(pool->key);
-    free(pool->tag);
-    free(pool->val);
+    ottl_kvpool_release(pool);
     *pool = out;
     out = (ottl_kvpool){0};
     rc = 0;
 done:
     /* On failure the offsets may be half rewritten: the caller reports the batch as lost. */
-    free(out.key);
-    free(out.tag);
-    free(out.val);
+    ottl_kvpool_release(&out);
     free(start);
     free(sorted);
     e->n = 0;

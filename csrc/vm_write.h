@@ -21,8 +21,9 @@ typedef struct {
     size_t n, cap;
 } vm_edits;
 
-/* Marks a record changed (the encoder then re-encodes it from the columns). */
-int vm_mark_dirty(ottl_batch *b, size_t row);
+/* Marks what changed in a record (OTTL_DIRTY_* bits): the encoder then re-encodes that from
+ * the columns. */
+int vm_mark_dirty(ottl_batch *b, size_t row, uint8_t what);
 /* Writes a scalar field of one record by the reference setter's rules; 0, or -1 (memory). */
 int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val);
 int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, int64_t val);

@@ -88,6 +88,8 @@ cdef extern from "otlp_batch.h" nogil:
         int64_t *link_off
         int64_t *byte_start
         int64_t *byte_end
+        int64_t *attrs_at
+        int64_t *attrs_end
         size_t n
 
     ctypedef struct ottl_events:
@@ -125,6 +127,8 @@ cdef extern from "otlp_batch.h" nogil:
         int64_t *attr_off
         int64_t *byte_start
         int64_t *byte_end
+        int64_t *attrs_at
+        int64_t *attrs_end
         size_t n
 
     ctypedef struct ottl_irregular:

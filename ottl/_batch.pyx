@@ -12,7 +12,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free
-from cpython.ref cimport PyObject
+from cpython.ref cimport PyObject, Py_INCREF
 from libc.string cimport memcpy, memmove
 
 
@@ -22,6 +22,10 @@ cdef extern from "Python.h":
     char *_bytes_data "PyBytes_AS_STRING"(PyObject *)
     int _resize_bytes "_PyBytes_Resize"(PyObject **, Py_ssize_t)
     void _decref "Py_DecRef"(PyObject *)
+
+cdef extern from "py_outbuf.h":
+    int ottl_outbuf_unshared(PyObject *o)
+    void ottl_outbuf_set_len(PyObject *o, Py_ssize_t n)
 
 import numpy as np
 
@@ -72,6 +76,52 @@ class OtlpJsonDecodeError(OtlpDecodeError):
 # given back only with the GIL held. Batches from payloads above _SPARE_MAX are not kept.
 cdef ottl_batch *_spare = NULL
 cdef size_t _SPARE_MAX = 64 * 1024 * 1024
+
+
+# The bytes object encode() returned last (a reference of ours) and the size of its block: once
+# its caller has let go of it, the next encode of a similar size writes into it, on warm pages
+# (csrc/py_outbuf.h says why that matters).
+cdef PyObject *_out_spare = NULL
+cdef Py_ssize_t _out_spare_cap = 0
+
+
+cdef PyObject *_out_take(Py_ssize_t need, Py_ssize_t *cap):
+    """A new reference to a bytes object with room for need bytes (its room in *cap): the
+    spare when nobody else holds it and it is not more than twice too large, else a new one;
+    NULL when out of memory."""
+    global _out_spare
+    cdef PyObject *o = _out_spare
+    if o != NULL and need <= _out_spare_cap <= 2 * need + 4096 and ottl_outbuf_unshared(o):
+        _out_spare = NULL
+        cap[0] = _out_spare_cap
+        ottl_outbuf_set_len(o, _out_spare_cap)
+        return o
+    cap[0] = need
+    return _new_bytes(NULL, need)
+
+
+cdef object _out_give(PyObject *o, Py_ssize_t cap, Py_ssize_t n):
+    """o (a reference _out_take gave) finished as its first n bytes, and kept as the spare
+    unless the spare is a larger block nobody holds."""
+    global _out_spare, _out_spare_cap
+    if cap - n > cap // 4 + 4096:
+        # Mostly empty: give the room back rather than keep it behind a short output.
+        if _resize_bytes(&o, n) < 0:
+            raise MemoryError("out of memory while encoding")
+        cap = n
+    else:
+        ottl_outbuf_set_len(o, n)
+    out = <object>o
+    cdef PyObject *old = _out_spare
+    if cap <= <Py_ssize_t>_SPARE_MAX and (
+            old == NULL or not (_out_spare_cap > cap and ottl_outbuf_unshared(old))):
+        Py_INCREF(out)
+        _out_spare = o
+        _out_spare_cap = cap
+        if old != NULL:
+            _decref(old)
+    _decref(o)
+    return out
 
 
 cdef ottl_batch *_take_spare():
@@ -584,6 +634,7 @@ cdef class _Batch:
         marr = self._mask(mask)  # kept alive while the encoder reads it
         cdef const uint8_t *mp = _mask_data(marr)
         cdef PyObject *raw = NULL
+        cdef Py_ssize_t room = 0, size = 0
         cdef ottl_verbatim_plan *plan = NULL
         if verbatim and self.b.dirty == NULL:
             # Nothing re-encoded: the exact size is known up front, and the output is written
@@ -592,36 +643,35 @@ cdef class _Batch:
                 plan = ottl_verbatim_plan_new(self.b, mp)
             if plan != NULL:
                 try:
-                    out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>ottl_verbatim_size(plan))
-                    op = <uint8_t *>PyBytes_AS_STRING(out)
+                    size = <Py_ssize_t>ottl_verbatim_size(plan)
+                    raw = _out_take(size, &room)
+                    if raw == NULL:
+                        raise MemoryError("out of memory while encoding")
+                    op = <uint8_t *>_bytes_data(raw)
                     with nogil:
                         ottl_verbatim_write(plan, self.b, mp, op)
                 finally:
                     ottl_verbatim_free(plan)
-                return out
+                return _out_give(raw, room, size)
         # The encoder writes backwards into a bytes object of a guessed size: the input's size,
         # which an unchanged batch never exceeds; if it does not fit, a larger one. (A larger
         # first guess for changed batches was measured: the fresh pages it touched cost more
         # than the retry it spares a transform that grew its output.)
         cdef size_t cap = <size_t>PyBytes_GET_SIZE(self.data) + 16
         while True:
-            raw = _new_bytes(NULL, <Py_ssize_t>cap)
+            raw = _out_take(<Py_ssize_t>cap, &room)
             if raw == NULL:
                 raise MemoryError("out of memory while encoding")
             op = <uint8_t *>_bytes_data(raw)
             with nogil:
-                rc = ottl_encode(self.b, mp, verbatim, op, cap, &n)
+                rc = ottl_encode(self.b, mp, verbatim, op, <size_t>room, &n)
             if rc == 0:
                 break
             _decref(raw)
-            cap *= 2
-        if n != cap:
-            memmove(op, op + cap - n, n)
-            if _resize_bytes(&raw, <Py_ssize_t>n) < 0:
-                raise MemoryError("out of memory while encoding")
-        out = <object>raw
-        _decref(raw)
-        return out
+            cap = 2 * <size_t>room
+        if n != <size_t>room:
+            memmove(op, op + <size_t>room - n, n)
+        return _out_give(raw, room, <Py_ssize_t>n)
 
     def encode_json(self, mask=None) -> bytes:
         """The batch as OTLP/JSON (compact UTF-8, the form protojson writes: lowerCamelCase
@@ -741,6 +791,8 @@ cdef class SpanBatch(_Batch):
         specs["link_off"] = (<size_t>t.link_off, n + 1, cnp.NPY_INT64, 0)
         specs["byte_start"] = (<size_t>t.byte_start, n, cnp.NPY_INT64, 0)
         specs["byte_end"] = (<size_t>t.byte_end, n, cnp.NPY_INT64, 0)
+        specs["attrs_at"] = (<size_t>t.attrs_at, n, cnp.NPY_INT64, 0)
+        specs["attrs_end"] = (<size_t>t.attrs_end, n, cnp.NPY_INT64, 0)
         self._add_pool(specs, "attributes.", &self.b.span_attrs)
         cdef ottl_events *E = &self.b.events
         specs["events.time_unix_nano"] = (<size_t>E.time, E.n, cnp.NPY_UINT64, 0)
@@ -810,4 +862,6 @@ cdef class LogBatch(_Batch):
         specs["attr_off"] = (<size_t>t.attr_off, n + 1, cnp.NPY_INT64, 0)
         specs["byte_start"] = (<size_t>t.byte_start, n, cnp.NPY_INT64, 0)
         specs["byte_end"] = (<size_t>t.byte_end, n, cnp.NPY_INT64, 0)
+        specs["attrs_at"] = (<size_t>t.attrs_at, n, cnp.NPY_INT64, 0)
+        specs["attrs_end"] = (<size_t>t.attrs_end, n, cnp.NPY_INT64, 0)
         self._add_pool(specs, "attributes.", &self.b.log_attrs)
