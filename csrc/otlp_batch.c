@@ -25,6 +25,31 @@ int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra) {
     return ottl_grow_cols(&p->cap, p->n + extra, cols, sizes, 4);
 }
 
+int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int64_t hi) {
+    size_t n = (size_t)(hi - lo);
+    if (!n) return 0;
+    if (p->n + n > p->cap && ottl_kvpool_reserve(p, n)) return -1;
+    memcpy(p->key + p->n, from->key + lo, n * sizeof *p->key);
+    memcpy(p->tag + p->n, from->tag + lo, n * sizeof *p->tag);
+    memcpy(p->val + p->n, from->val + lo, n * sizeof *p->val);
+    memcpy(p->src + p->n, from->src + lo, n * sizeof *p->src);
+    p->n += n;
+    return 0;
+}
+
+int ottl_kvpool_has_duplicate_key(const ottl_kvpool *p, int64_t lo) {
+    /* A 64-bit filter of the keys so far: only a key whose bit is set already is searched. */
+    uint64_t seen = 0;
+    for (size_t j = (size_t)lo; j < p->n; j++) {
+        uint64_t bit = 1ull << (((uint32_t)p->key[j] * 0x9E3779B1u) >> 26);
+        if (seen & bit)
+            for (size_t k = (size_t)lo; k < j; k++)
+                if (p->key[k] == p->key[j]) return 1;
+        seen |= bit;
+    }
+    return 0;
+}
+
 void ottl_kvpool_release(ottl_kvpool *p) {
     free(p->key);
     free(p->tag);

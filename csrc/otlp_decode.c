@@ -671,8 +671,12 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
             d->b = ottl_batch_new(kind, len);
         }
         d->nkeep = -1;
-        if (!d->b) rc = dec_nomem(d);
-        else rc = project(d, proj);
+        if (!d->b) {
+            rc = dec_nomem(d);
+        } else {
+            d->b->span_attrs.unique = d->b->log_attrs.unique = 1; /* until a record repeats a key */
+            rc = project(d, proj);
+        }
         if (!rc) rc = dec_request(d, data, data + len);
         if (!rc) rc = finish(d);
     }

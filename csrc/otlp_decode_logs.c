@@ -70,6 +70,9 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
         DEC_STRING("event_name", &event_name, 1);
         break;
     DEC_FIELDS_END
+    if (nattr > 1 && b->log_attrs.unique &&
+        ottl_kvpool_has_duplicate_key(&b->log_attrs, attr_start))
+        b->log_attrs.unique = 0;
     t->scope[row] = scope;
     t->resource[row] = resource;
     t->time[row] = time;

@@ -198,6 +198,9 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
         DEC_FIXED32("flags", flags);
         break;
     DEC_FIELDS_END
+    if (nattr > 1 && b->span_attrs.unique &&
+        ottl_kvpool_has_duplicate_key(&b->span_attrs, attr_start))
+        b->span_attrs.unique = 0;
     t->scope[row] = scope;
     t->resource[row] = resource;
     memcpy(t->trace_id + 16 * (size_t)row, tid, 16);

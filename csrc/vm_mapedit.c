@@ -133,10 +133,7 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
         size_t first = out.n;
         off[r] = (int64_t)first;
         if (!mask[r]) {
-            for (int64_t j = lo; j < hi; j++)
-                if (ottl_kvpool_push_src(&out, pool->key[j], pool->tag[j], pool->val[j],
-                                         pool->src[j]))
-                    goto done;
+            if (ottl_kvpool_append(&out, pool, lo, hi)) goto done;
             continue;
         }
         if (vm_dedup_row(pool, lo, hi, &out)) goto done;
@@ -149,6 +146,7 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
             goto done;
     }
     off[n] = (int64_t)out.n;
+    out.unique = pool->unique; /* edited rows leave deduplicated, the others as they were */
     ottl_kvpool_release(pool);
     *pool = out;
     out = (ottl_kvpool){0};

@@ -85,6 +85,7 @@ static inline uint64_t key_bit(int32_t key) {
 }
 
 int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out) {
+    if (pool->unique) return ottl_kvpool_append(out, pool, lo, hi);
     size_t first = out->n;
     /* A 64-bit filter of the keys so far: most keys are new, and those skip the search. */
     uint64_t seen = 0;
@@ -163,16 +164,14 @@ int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
         off[r] = (int64_t)out.n;
         size_t ned = start[r + 1] - start[r];
         if (!ned) {
-            for (int64_t j = lo; j < hi; j++)
-                if (ottl_kvpool_push_src(&out, pool->key[j], pool->tag[j], pool->val[j],
-                                         pool->src[j]))
-                    goto done;
+            if (ottl_kvpool_append(&out, pool, lo, hi)) goto done;
             continue;
         }
         if (rebuild_row(pool, lo, hi, sorted + start[r], ned, &out)) goto done;
         if (vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
     }
     off[n] = (int64_t)out.n;
+    out.unique = pool->unique; /* changed rows leave deduplicated, the others as they were */
     ottl_kvpool_release(pool);
     *pool = out;
     out = (ottl_kvpool){0};
