@@ -37,19 +37,6 @@ int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int6
     return 0;
 }
 
-int ottl_kvpool_has_duplicate_key(const ottl_kvpool *p, int64_t lo) {
-    /* A 64-bit filter of the keys so far: only a key whose bit is set already is searched. */
-    uint64_t seen = 0;
-    for (size_t j = (size_t)lo; j < p->n; j++) {
-        uint64_t bit = 1ull << (((uint32_t)p->key[j] * 0x9E3779B1u) >> 26);
-        if (seen & bit)
-            for (size_t k = (size_t)lo; k < j; k++)
-                if (p->key[k] == p->key[j]) return 1;
-        seen |= bit;
-    }
-    return 0;
-}
-
 void ottl_kvpool_release(ottl_kvpool *p) {
     free(p->key);
     free(p->tag);

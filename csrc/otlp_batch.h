@@ -57,8 +57,8 @@ typedef struct {
      * sets it to -1. */
     int32_t *src;
     size_t n, cap;
-    /* 1 when no row of the owner table holds a key twice (the decoder checks each record's
-     * attributes; the VM's rebuilds keep it), so a rebuild copies rows instead of
+    /* 1 when no row of the owner table holds a key twice (the decoder notes each record's
+     * keys; the VM's rebuilds keep it), so a rebuild copies rows instead of
      * deduplicating them; 0: not known. */
     uint8_t unique;
 } ottl_kvpool;
@@ -222,8 +222,7 @@ int ottl_irregular_reserve(ottl_irregular *t, size_t need);
 void ottl_kvpool_release(ottl_kvpool *p);
 /* Appends entries [lo, hi) of from (src included); 0, or -1 when out of memory. */
 int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int64_t hi);
-/* Whether entries [lo, n) hold a key twice. */
-int ottl_kvpool_has_duplicate_key(const ottl_kvpool *p, int64_t lo);
+
 
 /* Appends an entry; src as ottl_kvpool.src says (-1: not bytes of the input). */
 static inline int ottl_kvpool_push_src(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val,

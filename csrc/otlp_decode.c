@@ -398,6 +398,10 @@ static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_
     return 0;
 }
 
+static int owner_is_record(const dec_t *d, const ottl_kvpool *pool) {
+    return pool == &d->b->span_attrs || pool == &d->b->log_attrs;
+}
+
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
                        int32_t *count, int32_t *kh, int32_t *vh, int32_t src) {
     int32_t key;
@@ -407,7 +411,7 @@ int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpo
     if (slow_attribute(d, p, end, n, kh, vh, &key, &tag, &val)) return -1;
     if (ottl_kvpool_push_src(pool, key, tag, val, src)) return dec_nomem(d);
     *count = n + 1;
-    return 0;
+    return owner_is_record(d, pool) ? dec_note_key(d, pool, key) : 0;
 }
 
 /* ---- resources and scopes ---- */
@@ -615,6 +619,17 @@ static int finish(dec_t *d) {
     return 0;
 }
 
+int dec_grow_key_record(dec_t *d, int32_t key) {
+    size_t cap = d->key_record_cap ? d->key_record_cap : 256;
+    while (cap <= (size_t)key) cap *= 2;
+    int32_t *grown = realloc(d->key_record, cap * sizeof *grown);
+    if (!grown) return dec_nomem(d);
+    memset(grown + d->key_record_cap, 0, (cap - d->key_record_cap) * sizeof *grown);
+    d->key_record = grown;
+    d->key_record_cap = cap;
+    return 0;
+}
+
 /* The projection's keys as string ids (interned ahead: the record's keys then match them by
  * id). More keys than OTTL_MAX_PROJECTED_KEYS: no projection. */
 static int project(dec_t *d, const ottl_projection *proj) {
@@ -681,6 +696,7 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
         if (!rc) rc = finish(d);
     }
     ottl_kvpool_release(&d->stack);
+    free(d->key_record);
     if (rc) {
         /* Never a partial batch: everything decoded so far goes. */
         ottl_batch_free(d->b);

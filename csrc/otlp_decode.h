@@ -55,6 +55,11 @@ struct dec_s {
      * string ids. */
     int nkeep;
     int32_t keep[OTTL_MAX_PROJECTED_KEYS];
+    /* Whether a record repeats an attribute key (ottl_kvpool.unique): per key id, the number
+     * of the record that last had it (records are numbered from 1; 0: none yet). */
+    int32_t *key_record;
+    size_t key_record_cap;
+    int32_t record_number;
     int depth;
     dec_frame path[DEC_PATH_MAX];
 };
@@ -249,21 +254,31 @@ static inline int dec_string_hinted(dec_t *d, const uint8_t *p, size_t len, int3
 /* The stretch of the input a record's attributes fields fill, for ottl_spans.attrs_at. */
 typedef struct {
     const uint8_t *at, *end;
-    int split; /* another field lies between two of them */
+    size_t bytes; /* of the attributes fields: end - at unless other fields lie between */
 } dec_stretch;
 
 static inline void dec_stretch_add(dec_stretch *s, const uint8_t *at, const uint8_t *end) {
     if (!s->at) s->at = at;
-    else if (s->end != at) s->split = 1;
     s->end = end;
+    s->bytes += (size_t)(end - at);
 }
 
 static inline int64_t dec_stretch_at(const dec_t *d, const dec_stretch *s) {
-    return s->at && !s->split ? (int64_t)(s->at - d->base) : -1;
+    return s->at && (size_t)(s->end - s->at) == s->bytes ? (int64_t)(s->at - d->base) : -1;
 }
 
 static inline int64_t dec_stretch_end(const dec_t *d, const dec_stretch *s) {
     return s->at ? (int64_t)(s->end - d->base) : -1;
+}
+
+int dec_grow_key_record(dec_t *d, int32_t key);
+
+/* Notes a record attribute's key, clearing pool->unique when the record had it already. */
+static inline int dec_note_key(dec_t *d, ottl_kvpool *pool, int32_t key) {
+    if (PB_UNLIKELY((size_t)key >= d->key_record_cap) && dec_grow_key_record(d, key)) return -1;
+    if (d->key_record[key] == d->record_number) pool->unique = 0;
+    d->key_record[key] = d->record_number;
+    return 0;
 }
 
 /* The record decoders of each signal (otlp_decode_traces.c, otlp_decode_logs.c). */

@@ -148,7 +148,7 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *at, const uint8_t *p, const
         if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
             PB_LIKELY(!ottl_kvpool_push_src(pool, key, tag, val, src))) {
             *count = n + 1;
-            return 0;
+            return hints == DEC_H_SPAN || hints == DEC_H_LOG ? dec_note_key(d, pool, key) : 0;
         }
     }
     return dec_attribute_slow(d, p, end, pool, count, kh, vh, src);

@@ -19,6 +19,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
     int64_t body = 0;
     int64_t attr_start = (int64_t)b->log_attrs.n;
     dec_stretch attrs = {0};
+    d->record_number++;
     DEC_FIELDS_BEGIN
     case 1:
         DEC_FIXED64("time_unix_nano", time);
@@ -70,9 +71,6 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
         DEC_STRING("event_name", &event_name, 1);
         break;
     DEC_FIELDS_END
-    if (nattr > 1 && b->log_attrs.unique &&
-        ottl_kvpool_has_duplicate_key(&b->log_attrs, attr_start))
-        b->log_attrs.unique = 0;
     t->scope[row] = scope;
     t->resource[row] = resource;
     t->time[row] = time;

@@ -114,6 +114,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
     int64_t attr_start = (int64_t)b->span_attrs.n;
     int64_t event_start = (int64_t)b->events.n, link_start = (int64_t)b->links.n;
     dec_stretch attrs = {0};
+    d->record_number++;
     DEC_FIELDS_BEGIN
     case 1: {
         DEC_SUB("trace_id");
@@ -198,9 +199,6 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
         DEC_FIXED32("flags", flags);
         break;
     DEC_FIELDS_END
-    if (nattr > 1 && b->span_attrs.unique &&
-        ottl_kvpool_has_duplicate_key(&b->span_attrs, attr_start))
-        b->span_attrs.unique = 0;
     t->scope[row] = scope;
     t->resource[row] = resource;
     memcpy(t->trace_id + 16 * (size_t)row, tid, 16);
