@@ -42,10 +42,10 @@ enum {
 enum { OTTL_BATCH_SPANS = 1, OTTL_BATCH_LOGS = 2 };
 enum { OTTL_OWNER_SPAN = 0, OTTL_OWNER_LINK = 1, OTTL_OWNER_LOG = 2 };
 
-/* A pool of key/value entries: attributes of one owner kind, or nested values. */
 /* What changed in a record (ottl_batch.dirty). */
 enum { OTTL_DIRTY_FIELDS = 1, OTTL_DIRTY_ATTRS = 2 };
 
+/* A pool of key/value entries: attributes of one owner kind, or nested values. */
 typedef struct {
     int32_t *key; /* string id; -1 for array elements */
     uint8_t *tag;
@@ -222,7 +222,6 @@ int ottl_irregular_reserve(ottl_irregular *t, size_t need);
 void ottl_kvpool_release(ottl_kvpool *p);
 /* Appends entries [lo, hi) of from (src included); 0, or -1 when out of memory. */
 int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int64_t hi);
-
 
 /* Appends an entry; src as ottl_kvpool.src says (-1: not bytes of the input). */
 static inline int ottl_kvpool_push_src(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val,

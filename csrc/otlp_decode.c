@@ -398,10 +398,6 @@ static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_
     return 0;
 }
 
-static int owner_is_record(const dec_t *d, const ottl_kvpool *pool) {
-    return pool == &d->b->span_attrs || pool == &d->b->log_attrs;
-}
-
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
                        int32_t *count, int32_t *kh, int32_t *vh, int32_t src) {
     int32_t key;
@@ -411,7 +407,7 @@ int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpo
     if (slow_attribute(d, p, end, n, kh, vh, &key, &tag, &val)) return -1;
     if (ottl_kvpool_push_src(pool, key, tag, val, src)) return dec_nomem(d);
     *count = n + 1;
-    return owner_is_record(d, pool) ? dec_note_key(d, pool, key) : 0;
+    return 0;
 }
 
 /* ---- resources and scopes ---- */

@@ -137,6 +137,7 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *at, const uint8_t *p, const
     int64_t val;
     int32_t n = *count;
     int32_t *kh = NULL, *vh = NULL;
+    int fast = 0;
     if (PB_LIKELY(n < DEC_HINTS && (size_t)n < d->max_attrs)) {
         kh = &d->hint_key[hints][n];
         vh = &d->hint_val[hints][n];
@@ -145,13 +146,14 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *at, const uint8_t *p, const
             *count = n + 1;
             return 0;
         }
-        if (fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
-            PB_LIKELY(!ottl_kvpool_push_src(pool, key, tag, val, src))) {
-            *count = n + 1;
-            return hints == DEC_H_SPAN || hints == DEC_H_LOG ? dec_note_key(d, pool, key) : 0;
-        }
+        fast = fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
+               PB_LIKELY(!ottl_kvpool_push_src(pool, key, tag, val, src));
     }
-    return dec_attribute_slow(d, p, end, pool, count, kh, vh, src);
+    if (fast) *count = n + 1;
+    else if (dec_attribute_slow(d, p, end, pool, count, kh, vh, src)) return -1;
+    /* A record's own attributes: note a repeated key (ottl_kvpool.unique). */
+    if (hints != DEC_H_SPAN && hints != DEC_H_LOG) return 0;
+    return dec_note_key(d, pool, pool->key[pool->n - 1]);
 }
 
 #endif /* OTTL_OTLP_DECODE_ATTR_H */
