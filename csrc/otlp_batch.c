@@ -4,14 +4,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols) {
+/*
+ * Column allocations. The columns of a table are written (and read) row by row in lockstep,
+ * and large blocks come from mmap, all 16 bytes into a page: columns of one width would then
+ * map to the same set of the 8-way L1 cache at every row, more of them than it has ways, and
+ * evict each other's lines on every row (nine int64 span columns do). So each column of a
+ * table starts its own number of cache lines into its block (its "color"); the offset is kept
+ * just before the column, where realloc and free find it.
+ */
+#define COL_HEAD 16 /* bytes before a column's first color: its offset, and malloc alignment */
+
+static size_t col_offset(const void *col) {
+    size_t off;
+    memcpy(&off, (const char *)col - sizeof off, sizeof off);
+    return off;
+}
+
+static void *col_realloc(void *col, size_t size, unsigned color) {
+    size_t off = col ? col_offset(col) : COL_HEAD + 64 * (size_t)(color % 64);
+    char *raw = realloc(col ? (char *)col - off : NULL, size + off);
+    if (!raw) return NULL;
+    memcpy(raw + off - sizeof off, &off, sizeof off);
+    return raw + off;
+}
+
+void ottl_col_free(void *col) {
+    if (col) free((char *)col - col_offset(col));
+}
+
+int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols,
+                   unsigned color) {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 16;
     while (c < need) c *= 2;
     /* One spare row in every column, so CSR offset columns can hold their closing entry. A
-     * failed realloc leaves the column as it was; columns already grown are merely larger. */
+     * failed realloc leaves the column as it was; columns already grown are merely larger.
+     * Colors 5 lines apart: 5 is odd, so a table's columns get 64 distinct ones. */
     for (int i = 0; i < ncols; i++) {
-        void *p = realloc(*cols[i], (c + 1) * sizes[i]);
+        void *p = col_realloc(*cols[i], (c + 1) * sizes[i], color + 5u * (unsigned)i);
         if (!p) return -1;
         *cols[i] = p;
     }
@@ -22,7 +52,7 @@ int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[]
 int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra) {
     void **cols[] = {(void **)&p->key, (void **)&p->tag, (void **)&p->val, (void **)&p->src};
     const size_t sizes[] = {sizeof *p->key, sizeof *p->tag, sizeof *p->val, sizeof *p->src};
-    return ottl_grow_cols(&p->cap, p->n + extra, cols, sizes, 4);
+    return ottl_grow_cols(&p->cap, p->n + extra, cols, sizes, 4, 2);
 }
 
 int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int64_t hi) {
@@ -38,10 +68,10 @@ int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int6
 }
 
 void ottl_kvpool_release(ottl_kvpool *p) {
-    free(p->key);
-    free(p->tag);
-    free(p->val);
-    free(p->src);
+    ottl_col_free(p->key);
+    ottl_col_free(p->tag);
+    ottl_col_free(p->val);
+    ottl_col_free(p->src);
 }
 
 ottl_batch *ottl_batch_new(int kind, size_t input_len) {
@@ -87,10 +117,10 @@ void ottl_batch_reset(ottl_batch *b, int kind) {
     b->dirty = NULL;
 }
 
-#define FREE_ALL(...)                                          \
-    do {                                                       \
-        void *ps_[] = {__VA_ARGS__};                           \
-        for (size_t i_ = 0; i_ < sizeof ps_ / sizeof *ps_; i_++) free(ps_[i_]); \
+#define FREE_COLS(...)                                                                   \
+    do {                                                                                 \
+        void *ps_[] = {__VA_ARGS__};                                                     \
+        for (size_t i_ = 0; i_ < sizeof ps_ / sizeof *ps_; i_++) ottl_col_free(ps_[i_]); \
     } while (0)
 
 void ottl_batch_drop_derived(ottl_batch *b) {
@@ -105,31 +135,31 @@ void ottl_batch_free(ottl_batch *b) {
     free(b->dirty);
     ottl_strtab_free(&b->strings);
     ottl_resources *r = &b->resources;
-    FREE_ALL(r->present, r->dropped, r->schema_url, r->attr_off, r->scope_off, r->entity_off);
+    FREE_COLS(r->present, r->dropped, r->schema_url, r->attr_off, r->scope_off, r->entity_off);
     ottl_scopes *s = &b->scopes;
-    FREE_ALL(s->resource, s->present, s->name, s->version, s->schema_url, s->dropped,
+    FREE_COLS(s->resource, s->present, s->name, s->version, s->schema_url, s->dropped,
              s->attr_off, s->rec_off);
     ottl_kvpool_release(&b->resource_attrs);
     ottl_kvpool_release(&b->scope_attrs);
     ottl_kvpool_release(&b->values);
     free(b->entity_refs);
     ottl_irregular *g = &b->irregular;
-    FREE_ALL(g->owner, g->field, g->row, g->sid);
+    FREE_COLS(g->owner, g->field, g->row, g->sid);
     ottl_spans *sp = &b->spans;
-    FREE_ALL(sp->scope, sp->resource, sp->trace_id, sp->span_id, sp->parent_span_id, sp->present,
+    FREE_COLS(sp->scope, sp->resource, sp->trace_id, sp->span_id, sp->parent_span_id, sp->present,
              sp->trace_state, sp->name, sp->status_message, sp->flags, sp->kind, sp->status_code,
              sp->start_time, sp->end_time, sp->dropped_attrs, sp->dropped_events,
              sp->dropped_links, sp->attr_off, sp->event_off, sp->link_off, sp->byte_start,
              sp->byte_end, sp->attrs_at, sp->attrs_end);
     ottl_events *e = &b->events;
-    FREE_ALL(e->time, e->name, e->dropped, e->attr_off);
+    FREE_COLS(e->time, e->name, e->dropped, e->attr_off);
     ottl_links *l = &b->links;
-    FREE_ALL(l->trace_id, l->span_id, l->present, l->trace_state, l->flags, l->dropped, l->attr_off);
+    FREE_COLS(l->trace_id, l->span_id, l->present, l->trace_state, l->flags, l->dropped, l->attr_off);
     ottl_kvpool_release(&b->span_attrs);
     ottl_kvpool_release(&b->event_attrs);
     ottl_kvpool_release(&b->link_attrs);
     ottl_logs *g2 = &b->logs;
-    FREE_ALL(g2->scope, g2->resource, g2->time, g2->observed_time, g2->severity_number,
+    FREE_COLS(g2->scope, g2->resource, g2->time, g2->observed_time, g2->severity_number,
              g2->severity_text, g2->event_name, g2->body_tag, g2->body, g2->dropped, g2->flags,
              g2->trace_id, g2->span_id, g2->present, g2->attr_off, g2->byte_start, g2->byte_end,
              g2->attrs_at, g2->attrs_end);
@@ -142,7 +172,7 @@ void ottl_batch_free(ottl_batch *b) {
     do {                                                                           \
         void **cols_[] = {__VA_ARGS__};                                            \
         enum { N_ = sizeof cols_ / sizeof *cols_ };                                \
-        return ottl_grow_cols(&(t)->cap, need, cols_, sizes_, N_);                 \
+        return ottl_grow_cols(&(t)->cap, need, cols_, sizes_, N_, 0);              \
     } while (0)
 #define C(x) (void **)&(x)
 #define Z(x) sizeof *(x)

@@ -207,7 +207,11 @@ void ottl_batch_drop_derived(ottl_batch *b);
 /* Empties a batch but keeps its allocations, so the next decode into it neither reallocates
  * nor touches fresh pages (see `reuse` below). */
 void ottl_batch_reset(ottl_batch *b, int kind);
-int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols);
+/* Grows every column of a table to room for `need` rows; the columns start at staggered
+ * offsets into their blocks (see otlp_batch.c), so they are freed with ottl_col_free. */
+int ottl_grow_cols(size_t *cap, size_t need, void **cols[], const size_t sizes[], int ncols,
+                   unsigned color);
+void ottl_col_free(void *col);
 int ottl_kvpool_reserve(ottl_kvpool *p, size_t extra);
 /* Room for `need` rows (and the closing CSR entry) in every column of a table. */
 int ottl_resources_reserve(ottl_resources *t, size_t need);
