@@ -232,6 +232,76 @@ static int is_parent_scalar(int32_t f) {
            f == F_SCOPE_VERSION || f == F_SCOPE_DROPPED_ATTRS || f == F_SCOPE_SCHEMA_URL;
 }
 
+static int is_id_string(int32_t f) {
+    return f == F_SPAN_TRACE_ID_STRING || f == F_SPAN_SPAN_ID_STRING ||
+           f == F_SPAN_PARENT_SPAN_ID_STRING || f == F_LOG_TRACE_ID_STRING ||
+           f == F_LOG_SPAN_ID_STRING;
+}
+
+/* Fields that ottl_vm_prepare computes into the batch's derived cache (vals: int64). */
+static int is_gathered(int32_t f) { return is_parent_scalar(f) || is_id_string(f); }
+
+/* An id's `.string` path for every record, as the reference gives it: the id's bytes in
+ * lowercase hex, interned, or "" for an all-zero (or absent) id. A record whose id has another
+ * length (kept aside by the decoder as "irregular") is refused with its row, as the reference
+ * refuses to build that record. */
+static int gather_id_string(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
+    static const char hex[] = "0123456789abcdef";
+    size_t n = rows_of(b), width = 8;
+    const uint8_t *ids, *present;
+    uint8_t irr;
+    const char *name;
+    switch (d->field) {
+    case F_SPAN_TRACE_ID_STRING:
+        ids = b->spans.trace_id, present = b->spans.present, irr = OTTL_P_IRR_TRACE_ID;
+        width = 16, name = "span %zu: its trace_id";
+        break;
+    case F_SPAN_SPAN_ID_STRING:
+        ids = b->spans.span_id, present = b->spans.present, irr = OTTL_P_IRR_SPAN_ID;
+        name = "span %zu: its span_id";
+        break;
+    case F_SPAN_PARENT_SPAN_ID_STRING:
+        ids = b->spans.parent_span_id, present = b->spans.present, irr = OTTL_P_IRR_PARENT_ID;
+        name = "span %zu: its parent_span_id";
+        break;
+    case F_LOG_TRACE_ID_STRING:
+        ids = b->logs.trace_id, present = b->logs.present, irr = OTTL_P_IRR_TRACE_ID;
+        width = 16, name = "log record %zu: its trace_id";
+        break;
+    default:
+        ids = b->logs.span_id, present = b->logs.present, irr = OTTL_P_IRR_SPAN_ID;
+        name = "log record %zu: its span_id";
+        break;
+    }
+    d->vals = malloc((n ? n : 1) * sizeof *d->vals);
+    if (!d->vals) return -1;
+    char text[32];
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *id = ids + width * i;
+        if (present[i] & irr) {
+            int at = snprintf(why, why_len, name, i);
+            if (at > 0 && (size_t)at < why_len)
+                snprintf(why + at, why_len - (size_t)at, " is not %zu bytes long", width);
+            return -2;
+        }
+        uint8_t any = 0;
+        for (size_t k = 0; k < width; k++) {
+            any |= id[k];
+            text[2 * k] = hex[id[k] >> 4];
+            text[2 * k + 1] = hex[id[k] & 15];
+        }
+        if (!any) {
+            d->vals[i] = 0;
+            continue;
+        }
+        int32_t sid = ottl_strtab_intern(&b->strings, (const uint8_t *)text, 2 * width);
+        if (sid < 0) return -1;
+        b->strings.utf8[sid] = 1;
+        d->vals[i] = sid;
+    }
+    return 0;
+}
+
 static int32_t program_string_in_batch(const ottl_vm_program *p, const ottl_batch *b, int64_t k) {
     const uint8_t *s = p->str_bytes + p->str_off[k];
     size_t len = (size_t)(p->str_off[k + 1] - p->str_off[k]);
@@ -263,10 +333,20 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
         if (!d || gather_attr(b, d) || narrow_attr(rows_of(b), d)) goto nomem;
     }
     for (size_t pc = 0; pc < p->ncode; pc += 1 + strlen(ottl_op_operands[p->code[pc]])) {
-        if (p->code[pc] != OP_LOAD_FIELD || !is_parent_scalar(p->code[pc + 2])) continue;
+        if (p->code[pc] != OP_LOAD_FIELD || !is_gathered(p->code[pc + 2])) continue;
         if (cache_find(c, p->code[pc + 2], -1)) continue;
         derived_col *d = cache_add(c, p->code[pc + 2], -1);
-        if (!d || gather_parent(b, d)) goto nomem;
+        if (!d) goto nomem;
+        int rc = is_id_string(d->field)
+                     ? gather_id_string(b, d, err->message, sizeof err->message)
+                     : gather_parent(b, d);
+        if (rc) {
+            c->n--; /* not gathered: nothing half-made stays in the cache */
+            free(d->vals);
+            if (rc != -2) goto nomem;
+            err->pc = OTTL_VM_NEEDS_REFERENCE;
+            return -1;
+        }
     }
     return 0;
 nomem:
@@ -600,10 +680,10 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
         r->vals = L->body;
         r->sids = r->i32 = NULL;
         return;
-    default: { /* a parent's field, gathered by ottl_vm_prepare, widened to int64 */
+    default: { /* a parent's field or an id's hex, gathered by ottl_vm_prepare, as int64 */
         derived_col *d = cache_find(c, f, -1);
         int is_string = f == F_RESOURCE_SCHEMA_URL || f == F_SCOPE_NAME ||
-                        f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL;
+                        f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL || is_id_string(f);
         r->kind = RK_I64;
         r->tag = is_string ? OTTL_V_STRING : OTTL_V_INT;
         r->col = d->vals;
@@ -876,9 +956,17 @@ int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const
     if (field == F_SPAN_ATTRS || field == F_LOG_ATTRS || field == F_RESOURCE_ATTRS ||
         field == F_SCOPE_ATTRS || (ottl_field_signal[field] && ottl_field_signal[field] != b->kind))
         return -1;
-    if (is_parent_scalar(field) && !cache_find(c, field, -1)) {
+    if (is_gathered(field) && !cache_find(c, field, -1)) {
+        char why[160];
         derived_col *d = cache_add(c, field, -1);
-        if (!d || gather_parent(b, d)) return -1;
+        if (!d) return -1;
+        int rc = is_id_string(field) ? gather_id_string(b, d, why, sizeof why)
+                                     : gather_parent(b, d);
+        if (rc) {
+            c->n--;
+            free(d->vals);
+            return rc == -2 ? OTTL_VM_NEEDS_REFERENCE : -1;
+        }
     }
     vm_reg r;
     memset(&r, 0, sizeof r);

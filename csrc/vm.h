@@ -40,8 +40,13 @@ typedef struct {
 
 typedef struct {
     char message[256];
-    int64_t pc; /* the instruction at fault, or -1 */
+    int64_t pc; /* the instruction at fault, or -1; OTTL_VM_NEEDS_REFERENCE: see below */
 } ottl_vm_error;
+
+/* err->pc of a prepare (and the return of ottl_vm_column) refusing a batch the VM does not read
+ * natively but the reference evaluator judges (an id of irregular length, which the reference
+ * refuses to build a record from): the caller hands the batch to the reference. */
+#define OTTL_VM_NEEDS_REFERENCE (-2)
 
 /* Copies and verifies a program; 0 with *out set, or -1 with err filled. */
 int ottl_vm_load(const int32_t *code, size_t ncode, const uint8_t *const_tag,
@@ -77,7 +82,8 @@ int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8
                             ottl_vm_error *err);
 /* One field's or attribute's values over the batch, as the VM reads them (attribute: `key`
  * bytes of a F_*_ATTRS owner; field: key NULL), into tags/vals of one entry per record.
- * 0, or -1 (out of memory, or not a loadable field). */
+ * 0, -1 (out of memory, or not a loadable field), or OTTL_VM_NEEDS_REFERENCE. Reading an id's
+ * hex string interns it: the batch's string table may move. */
 int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const uint8_t *key,
                    size_t key_len, uint8_t *tags, int64_t *vals);
 /* Interns bytes into the batch's string table: the id, or -1 when out of memory. */

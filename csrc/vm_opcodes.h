@@ -118,7 +118,12 @@ enum ottl_field {
     F_SCOPE_DROPPED_ATTRS = 25, /* scope.dropped_attributes_count: scopes.dropped (u32) */
     F_SCOPE_SCHEMA_URL = 26, /* scope.schema_url: scopes.schema_url (i32) */
     F_SCOPE_ATTRS = 27, /* scope.attributes: scope_attrs (attrs) */
-    F_COUNT = 28
+    F_SPAN_TRACE_ID_STRING = 28, /* span.trace_id.string: spans.trace_id (hex) */
+    F_SPAN_SPAN_ID_STRING = 29, /* span.span_id.string: spans.span_id (hex) */
+    F_SPAN_PARENT_SPAN_ID_STRING = 30, /* span.parent_span_id.string: spans.parent_span_id (hex) */
+    F_LOG_TRACE_ID_STRING = 31, /* log.trace_id.string: logs.trace_id (hex) */
+    F_LOG_SPAN_ID_STRING = 32, /* log.span_id.string: logs.span_id (hex) */
+    F_COUNT = 33
 };
 
 /* The batch kind each field needs (0: either). */
@@ -151,6 +156,11 @@ static const int ottl_field_signal[F_COUNT] = {
     0, /* SCOPE_DROPPED_ATTRS */
     0, /* SCOPE_SCHEMA_URL */
     0, /* SCOPE_ATTRS */
+    OTTL_BATCH_SPANS, /* SPAN_TRACE_ID_STRING */
+    OTTL_BATCH_SPANS, /* SPAN_SPAN_ID_STRING */
+    OTTL_BATCH_SPANS, /* SPAN_PARENT_SPAN_ID_STRING */
+    OTTL_BATCH_LOGS, /* LOG_TRACE_ID_STRING */
+    OTTL_BATCH_LOGS, /* LOG_SPAN_ID_STRING */
 };
 
 /* 1 for fields whose every row is an int (MATH may read them). */
@@ -183,6 +193,11 @@ static const unsigned char ottl_field_is_int[F_COUNT] = {
     1, /* SCOPE_DROPPED_ATTRS */
     0, /* SCOPE_SCHEMA_URL */
     0, /* SCOPE_ATTRS */
+    0, /* SPAN_TRACE_ID_STRING */
+    0, /* SPAN_SPAN_ID_STRING */
+    0, /* SPAN_PARENT_SPAN_ID_STRING */
+    0, /* LOG_TRACE_ID_STRING */
+    0, /* LOG_SPAN_ID_STRING */
 };
 
 /* 1 for a record's own scalar fields, which SET_FIELD may write. */
@@ -215,6 +230,11 @@ static const unsigned char ottl_field_settable[F_COUNT] = {
     0, /* SCOPE_DROPPED_ATTRS */
     0, /* SCOPE_SCHEMA_URL */
     0, /* SCOPE_ATTRS */
+    0, /* SPAN_TRACE_ID_STRING */
+    0, /* SPAN_SPAN_ID_STRING */
+    0, /* SPAN_PARENT_SPAN_ID_STRING */
+    0, /* LOG_TRACE_ID_STRING */
+    0, /* LOG_SPAN_ID_STRING */
 };
 
 #endif /* OTTL_VM_OPCODES_H */

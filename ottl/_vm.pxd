@@ -12,6 +12,7 @@ cdef extern from "vm.h" nogil:
         int signal
         int writes
         int nderived
+    int OTTL_VM_NEEDS_REFERENCE
     ctypedef struct ottl_vm_error:
         char message[256]
         int64_t pc

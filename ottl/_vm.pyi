@@ -12,6 +12,8 @@ class VMError(ValueError):
     pc: int
     def __init__(self, message: str, pc: int = -1) -> None: ...
 
+class VMNeedsReference(VMError): ...
+
 class VMProgram:
     def __init__(
         self,

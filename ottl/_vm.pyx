@@ -25,8 +25,16 @@ class VMError(ValueError):
         super().__init__(message if pc < 0 else f"{message} (at pc {pc})")
 
 
+class VMNeedsReference(VMError):
+    """The batch holds what the VM does not read but the reference evaluator judges (an id of
+    irregular length under an id's ``.string`` path): run the reference over it instead."""
+
+
 cdef _raise(ottl_vm_error *err):
-    raise VMError(err.message.decode("utf-8", "replace"), err.pc)
+    message = err.message.decode("utf-8", "replace")
+    if err.pc == OTTL_VM_NEEDS_REFERENCE:
+        raise VMNeedsReference(message)
+    raise VMError(message, err.pc)
 
 
 cdef class VMProgram:
@@ -81,7 +89,10 @@ cdef class VMProgram:
             keep, cols = _derived_columns(derived, n)
             dp = _derived_pointer(cols)
             nd = len(keep) // 2
-        if ottl_vm_prepare(self.p, b, &err):
+        rc = ottl_vm_prepare(self.p, b, &err)
+        # Reading an id's hex string interns it: the string table may have moved.
+        batch._specs = None
+        if rc:
             _raise(&err)
         with nogil:
             rc = ottl_vm_filter_derived(self.p, b, dp, nd, op, &err)
@@ -189,7 +200,14 @@ def column(_Batch batch not None, int field, key=None):
     cdef bytes k = key.encode("utf-8", "surrogatepass") if key is not None else None
     cdef const uint8_t *kp = <const uint8_t *><char *>k if k is not None else NULL
     cdef size_t klen = len(k) if k is not None else 0
-    if ottl_vm_column(NULL, batch.b, field, kp, klen, &t[0] if n else &dt, &v[0] if n else &dv):
+    rc = ottl_vm_column(NULL, batch.b, field, kp, klen, &t[0] if n else &dt, &v[0] if n else &dv)
+    batch._specs = None  # an id's hex string was interned: the string table may have moved
+    if rc == OTTL_VM_NEEDS_REFERENCE:
+        from ottl.compiler.opcodes import FIELDS
+        f = FIELDS[field]
+        raise VMNeedsReference(f"{f.context}.{f.path}: a record of this batch has an id of "
+                               "irregular length")
+    if rc:
         raise VMError(f"field {field} cannot be read as a column of this batch")
     return tags, vals
 

@@ -19,7 +19,7 @@ from typing import Optional, Union
 import numpy as np
 
 from ottl._batch import LogBatch, SpanBatch
-from ottl._vm import VMError, VMProgram
+from ottl._vm import VMError, VMNeedsReference, VMProgram
 from ottl.compiler.compile import NotNative
 from ottl.compiler.compile import compile_condition as _compile_condition
 from ottl.compiler.compile import compile_statement as _compile_statement
@@ -117,8 +117,11 @@ class Condition:
         if self._vm is None:
             raise NeedsReference(self.reason)
         self._check_projection(batch)
-        derived = self._derived.compute(batch) if len(self._derived) else ()
-        return self._vm.filter(batch, derived).view(np.bool_)
+        try:
+            derived = self._derived.compute(batch) if len(self._derived) else ()
+            return self._vm.filter(batch, derived).view(np.bool_)
+        except VMNeedsReference as exc:
+            raise NeedsReference(str(exc)) from None
 
     def reference_filter(self, batch: Batch) -> np.ndarray:
         """The same mask, computed by the reference evaluator (the oracle of the VM)."""
@@ -185,8 +188,11 @@ class Statement:
         if batch.attributes_projected:
             raise ValueError("a statement needs a whole batch; this one was decoded with "
                              "attribute_keys (a projection for filters)")
-        derived = self._derived.compute(batch) if len(self._derived) else ()
-        ran = self._vm.execute(batch, gate, derived).view(np.bool_)
+        try:
+            derived = self._derived.compute(batch) if len(self._derived) else ()
+            ran = self._vm.execute(batch, gate, derived).view(np.bool_)
+        except VMNeedsReference as exc:  # refused by the prepare: nothing was changed
+            raise NeedsReference(str(exc)) from None
         if self._map_editor is not None:
             self._map_editor.run(batch, ran)
         return ran

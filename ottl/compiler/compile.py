@@ -279,6 +279,8 @@ def _emit_set(b: _Builder, span: Span, target: RPath, field: int, key: Optional[
               value: int, gate: int) -> None:
     """Writes register ``value`` into a scalar field or one attribute where ``gate`` holds."""
     if FIELDS[field].tag != "MAP":
+        if not FIELDS[field].settable:
+            raise NotNative(f"set of {target.text()}")
         b.emit(span, "SET_FIELD", field, value, gate)
         return
     if key is None:

@@ -59,7 +59,7 @@ def render() -> str:
     out += ["};", ""]
     out.append("/* 1 for a record's own scalar fields, which SET_FIELD may write. */")
     out.append("static const unsigned char ottl_field_settable[F_COUNT] = {")
-    out += [f"    {int(f.signal != '*' and f.tag != 'MAP')}, /* {f.name} */" for f in FIELDS]
+    out += [f"    {int(f.settable)}, /* {f.name} */" for f in FIELDS]
     out += ["};", "", "#endif /* OTTL_VM_OPCODES_H */", ""]
     return "\n".join(out)
 

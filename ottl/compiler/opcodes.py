@@ -69,6 +69,13 @@ class Field(NamedTuple):
     ctype: str
     tag: str
 
+    @property
+    def settable(self) -> bool:
+        """Whether SET_FIELD may write it: a record's own scalar field, stored as it reads (an
+        id's hex string is computed from the id's bytes, and setting it parses hex, which can
+        fail: that stays with the reference evaluator)."""
+        return self.signal != "*" and self.tag != _MAP and self.ctype != "hex"
+
 
 _STR, _INT, _ANY, _MAP = "STRING", "INT", "ANY", "MAP"
 
@@ -114,6 +121,16 @@ FIELDS: tuple[Field, ...] = (
           "u32", _INT),
     Field("SCOPE_SCHEMA_URL", "*", "scope", "schema_url", "scopes.schema_url", "i32", _STR),
     Field("SCOPE_ATTRS", "*", "scope", "attributes", "scope_attrs", "attrs", _MAP),
+    # ids as the reference's `.string` paths give them: lowercase hex, "" for an all-zero id;
+    # computed per batch from the id columns (ottl_vm_prepare), read-only
+    Field("SPAN_TRACE_ID_STRING", "traces", "span", "trace_id.string", "spans.trace_id", "hex",
+          _STR),
+    Field("SPAN_SPAN_ID_STRING", "traces", "span", "span_id.string", "spans.span_id", "hex",
+          _STR),
+    Field("SPAN_PARENT_SPAN_ID_STRING", "traces", "span", "parent_span_id.string",
+          "spans.parent_span_id", "hex", _STR),
+    Field("LOG_TRACE_ID_STRING", "logs", "log", "trace_id.string", "logs.trace_id", "hex", _STR),
+    Field("LOG_SPAN_ID_STRING", "logs", "log", "span_id.string", "logs.span_id", "hex", _STR),
 )
 
 OPCODE_INDEX = {op.name: i for i, op in enumerate(OPCODES)}

@@ -59,6 +59,8 @@ CASES: dict[str, tuple[str, str]] = {
                 'span.attributes["a"] >= span.attributes["b"]')),
     "constant_on_the_left": ("span", '3 < span.kind and "x" == span.name'),
     "string_escapes": ("span", r'span.name == "quote \" back \\ é"'),
+    "id_strings": ("span", ('span.parent_span_id.string == "" and span.trace_id.string != '
+                            '"0102030405060708090a0b0c0d0e0f10"')),
 }
 
 # name -> (context, statement): statements, with the derived columns and map edits they use.
@@ -125,7 +127,8 @@ def test_golden(name: str):
     ('log.body["k"] == "v"', "log", "keys on log.body"),
     # paths the VM has no field for
     ('span.start_time > span.end_time', "span", "the path span.start_time"),
-    ('span.trace_id.string == "00"', "span", "the path span.trace_id.string"),
+    ('span.trace_id == TraceID(0x0102030405060708090a0b0c0d0e0f10)', "span",
+     "the path span.trace_id"),
     ('span.cache["a"] == 1', "span", "the path span.cache"),
     # other contexts
     ('spanevent.name == "e"', "spanevent", "conditions in the spanevent context"),
@@ -151,3 +154,15 @@ def test_not_native_reasons(text: str, context: str, reason: str):
     assert not cond.native
     assert reason in cond.reason, cond.reason
     assert cond.program is None and cond.disassemble() == ""
+
+
+@pytest.mark.parametrize("text", [
+    'set(span.trace_id.string, "0102030405060708090a0b0c0d0e0f10")',
+    'replace_pattern(span.span_id.string, "0", "1")',
+    'set(log.span_id.string, log.attributes["id"])',
+])
+def test_ids_hex_strings_are_read_natively_and_set_through_the_reference(text: str):
+    # Setting one parses hex, which can fail by value: that stays with the reference.
+    statement = engine.compile_statement(text)
+    assert not statement.native
+    assert "set of " in statement.reason and "id.string" in statement.reason, statement.reason

@@ -192,7 +192,9 @@ def scope(values, rng: random.Random):
 
 
 def _id(rng: random.Random, width: int) -> bytes:
-    return b"" if rng.random() < 0.5 else rng.randbytes(width)
+    # absent, all zero (present on the wire; its `.string` is "" as an absent one's), or random
+    roll = rng.random()
+    return b"" if roll < 0.45 else bytes(width) if roll < 0.55 else rng.randbytes(width)
 
 
 def span(values, rng: random.Random):
@@ -321,9 +323,12 @@ INT_PATHS = {
     "log": ["log.time_unix_nano", "log.observed_time_unix_nano", "log.severity_number",
             "log.flags", "log.dropped_attributes_count", *PARENT_INT_PATHS],
 }
+# The first two of each are settable (statement tests write them); ids' hex strings are read-only.
 STRING_PATHS = {
-    "span": ["span.name", "span.trace_state", "span.status.message", *PARENT_STRING_PATHS],
-    "log": ["log.severity_text", "log.event_name", *PARENT_STRING_PATHS],
+    "span": ["span.name", "span.trace_state", "span.status.message", *PARENT_STRING_PATHS,
+             "span.trace_id.string", "span.span_id.string", "span.parent_span_id.string"],
+    "log": ["log.severity_text", "log.event_name", *PARENT_STRING_PATHS, "log.trace_id.string",
+            "log.span_id.string"],
 }
 ENUMS = {
     "span": ["SPAN_KIND_SERVER", "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_CONSUMER",
@@ -524,6 +529,8 @@ HANDPICKED = {
         "span.kind == 1 or false", "not (span.kind == 1 or span.kind != 1)",
         ('span.attributes["missing"] == nil and (span.kind == 0 or span.kind == 1) and '
         '(span.name == "a" or span.name == "b" or span.name == "")'),
+        'span.parent_span_id.string == ""', 'span.trace_id.string != span.span_id.string',
+        'span.span_id.string < "8" and span.trace_id.string != nil',
     ],
     "log": [
         'log.body == nil', 'log.body != nil', 'log.body == ""', 'log.body == "a"',
@@ -537,5 +544,6 @@ HANDPICKED = {
         'log.flags * 3 / 2 > log.dropped_attributes_count',
         'log.event_name == scope.name or log.severity_text == resource.schema_url',
         'not (log.attributes["a"] == 1 or log.attributes["a"] == "a") and log.flags != 0',
+        'log.trace_id.string == "" or log.span_id.string > log.severity_text',
     ],
 }

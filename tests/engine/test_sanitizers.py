@@ -37,7 +37,8 @@ STATEMENTS = {
              'set(span.name, "renamed") where span.attributes["k"] != nil',
              "set(span.kind, 3)", "set(span.status.code, 2) where span.kind > 2",
              'set(span.attributes["c"], resource.attributes["a"])',
-             "set(span.start_time_unix_nano, span.end_time_unix_nano - 5)"],
+             "set(span.start_time_unix_nano, span.end_time_unix_nano - 5)",
+             'set(span.attributes["parent"], span.parent_span_id.string)'],
     "log": ['set(log.body, "x") where log.severity_number > 9',
             'set(log.attributes["n"], log.severity_number + 1)',
             'set(log.severity_text, log.attributes["a"])', 'delete_key(log.attributes, "k")'],
@@ -93,6 +94,7 @@ def _compiled(prog) -> str:
 
 
 CONVERTERS = [("span", 'IsMatch(span.name, "^a") or Len(span.attributes["k"]) > 1'),
+              ("span", 'IsMatch(span.trace_id.string, "^0") or span.span_id.string == ""'),
               ("span", 'ToLowerCase(span.name) == resource.attributes["a"]'),
               ("log", 'IsString(log.body) and not IsMatch(log.severity_text, "b")')]
 

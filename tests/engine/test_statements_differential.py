@@ -122,17 +122,22 @@ def _normalized(req):
     resource, scope or status message and none; a KeyValue without a value and one with an
     empty value; a map with a repeated key and the map holding it once, at its first position
     with its last value (the model reads every map that way; the verbatim path leaves a map no
-    statement touched as it came)."""
+    statement touched as it came); an all-zero trace or span id and none (pdata's empty id,
+    which the reference does not write)."""
     _settle(req)
     return req
 
 
 _KEYVALUE = "opentelemetry.proto.common.v1.KeyValue"
+_IDS = ("trace_id", "span_id", "parent_span_id")
 
 
 def _settle(msg) -> None:
     if msg.DESCRIPTOR.full_name == _KEYVALUE and not msg.HasField("value"):
         msg.value.SetInParent()
+    for name in _IDS:
+        if name in msg.DESCRIPTOR.fields_by_name and not any(getattr(msg, name)):
+            msg.ClearField(name)
     for fd, value in msg.ListFields():
         if fd.type != fd.TYPE_MESSAGE:
             continue
