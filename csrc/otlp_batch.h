@@ -25,6 +25,11 @@ enum {
     OTTL_V_KVLIST = 6,
     OTTL_V_BYTES = 7,
     OTTL_V_STRINDEX = 8,
+    /* Values only the VM holds (registers and program constants, never a batch's pools): a
+     * trace or span id (its bytes as a string id), which compare bytewise with ids of their
+     * own type only, as the reference's TraceID and SpanID. */
+    OTTL_V_TRACE_ID = 9,
+    OTTL_V_SPAN_ID = 10,
     OTTL_V_NONE = 15,
 };
 

@@ -238,32 +238,50 @@ static int is_id_string(int32_t f) {
            f == F_LOG_SPAN_ID_STRING;
 }
 
-/* Fields that ottl_vm_prepare computes into the batch's derived cache (vals: int64). */
-static int is_gathered(int32_t f) { return is_parent_scalar(f) || is_id_string(f); }
+static int is_raw_id(int32_t f) {
+    return f == F_SPAN_TRACE_ID || f == F_SPAN_SPAN_ID || f == F_SPAN_PARENT_SPAN_ID ||
+           f == F_LOG_TRACE_ID || f == F_LOG_SPAN_ID;
+}
 
-/* An id's `.string` path for every record, as the reference gives it: the id's bytes in
- * lowercase hex, interned, or "" for an all-zero (or absent) id. A record whose id has another
- * length (kept aside by the decoder as "irregular") is refused with its row, as the reference
- * refuses to build that record. */
-static int gather_id_string(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
+/* The value tag of an id field's rows. */
+static uint8_t raw_id_tag(int32_t f) {
+    return f == F_SPAN_TRACE_ID || f == F_LOG_TRACE_ID ? OTTL_V_TRACE_ID : OTTL_V_SPAN_ID;
+}
+
+/* Fields that ottl_vm_prepare computes into the batch's derived cache (vals: int64). */
+static int is_gathered(int32_t f) {
+    return is_parent_scalar(f) || is_id_string(f) || is_raw_id(f);
+}
+
+/* An id field for every record, as the reference reads it: as a value (raw: the id's 16 or 8
+ * bytes interned, zeros for an absent id, as the reference's empty TraceID/SpanID), or as its
+ * `.string` path (lowercase hex, interned, or "" for an all-zero or absent id). A record whose
+ * id has another length (kept aside by the decoder as "irregular") is refused with its row, as
+ * the reference refuses to build that record. */
+static int gather_id(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
     static const char hex[] = "0123456789abcdef";
     size_t n = rows_of(b), width = 8;
     const uint8_t *ids, *present;
     uint8_t irr;
     const char *name;
+    int raw = is_raw_id(d->field);
     switch (d->field) {
+    case F_SPAN_TRACE_ID:
     case F_SPAN_TRACE_ID_STRING:
         ids = b->spans.trace_id, present = b->spans.present, irr = OTTL_P_IRR_TRACE_ID;
         width = 16, name = "span %zu: its trace_id";
         break;
+    case F_SPAN_SPAN_ID:
     case F_SPAN_SPAN_ID_STRING:
         ids = b->spans.span_id, present = b->spans.present, irr = OTTL_P_IRR_SPAN_ID;
         name = "span %zu: its span_id";
         break;
+    case F_SPAN_PARENT_SPAN_ID:
     case F_SPAN_PARENT_SPAN_ID_STRING:
         ids = b->spans.parent_span_id, present = b->spans.present, irr = OTTL_P_IRR_PARENT_ID;
         name = "span %zu: its parent_span_id";
         break;
+    case F_LOG_TRACE_ID:
     case F_LOG_TRACE_ID_STRING:
         ids = b->logs.trace_id, present = b->logs.present, irr = OTTL_P_IRR_TRACE_ID;
         width = 16, name = "log record %zu: its trace_id";
@@ -283,6 +301,12 @@ static int gather_id_string(ottl_batch *b, derived_col *d, char *why, size_t why
             if (at > 0 && (size_t)at < why_len)
                 snprintf(why + at, why_len - (size_t)at, " is not %zu bytes long", width);
             return -2;
+        }
+        if (raw) {
+            int32_t sid = ottl_strtab_intern(&b->strings, id, width);
+            if (sid < 0) return -1;
+            d->vals[i] = sid;
+            continue;
         }
         uint8_t any = 0;
         for (size_t k = 0; k < width; k++) {
@@ -337,8 +361,8 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
         if (cache_find(c, p->code[pc + 2], -1)) continue;
         derived_col *d = cache_add(c, p->code[pc + 2], -1);
         if (!d) goto nomem;
-        int rc = is_id_string(d->field)
-                     ? gather_id_string(b, d, err->message, sizeof err->message)
+        int rc = is_id_string(d->field) || is_raw_id(d->field)
+                     ? gather_id(b, d, err->message, sizeof err->message)
                      : gather_parent(b, d);
         if (rc) {
             c->n--; /* not gathered: nothing half-made stays in the cache */
@@ -490,7 +514,8 @@ static int values_equal(const vm_ctx *x, uint8_t ta, int64_t va, uint8_t tb, int
     if (ta != tb) return 0;
     switch (ta) {
     case OTTL_V_BOOL: return va == vb;
-    case OTTL_V_STRING: case OTTL_V_BYTES: return bytes_cmp(x, va, vb) == 0;
+    case OTTL_V_STRING: case OTTL_V_BYTES: case OTTL_V_TRACE_ID: case OTTL_V_SPAN_ID:
+        return bytes_cmp(x, va, vb) == 0;
     case OTTL_V_ARRAY: case OTTL_V_KVLIST: return deep_equal(x, ta, va, tb, vb, 0);
     default: return 0;
     }
@@ -510,7 +535,8 @@ static int values_order(const vm_ctx *x, uint8_t ta, int64_t va, uint8_t tb, int
     if (ta != tb) return ORD_NONE;
     switch (ta) {
     case OTTL_V_BOOL: return (va > vb) - (va < vb);
-    case OTTL_V_STRING: case OTTL_V_BYTES: return bytes_cmp(x, va, vb);
+    case OTTL_V_STRING: case OTTL_V_BYTES: case OTTL_V_TRACE_ID: case OTTL_V_SPAN_ID:
+        return bytes_cmp(x, va, vb);
     default: return ORD_NONE;
     }
 }
@@ -584,6 +610,14 @@ static void compare_const(const vm_ctx *x, const ottl_vm_kernels *K, int op, con
                 K->cmp_tagged_int(r->tags + s, r->vals + s, len, op, cv, m);
             return;
         }
+    }
+    if ((c->tag == OTTL_V_TRACE_ID || c->tag == OTTL_V_SPAN_ID) && r->kind == RK_I64 &&
+        r->tag == c->tag && (op == CMP_EQ || op == CMP_NE)) {
+        /* Ids are interned: equal ids have equal string ids, and one the batch lacks equals
+         * none of its ids. */
+        if (cv < 0) memset(m, op == CMP_NE, len);
+        else K->cmp_i64((const uint64_t *)r->col + (s - r->base), len, op, cv, m);
+        return;
     }
     if (c->tag == OTTL_V_STRING && (op == CMP_EQ || op == CMP_NE)) {
         if (cv < 0 && (r->kind == RK_I32 || r->kind == RK_I64 || r->kind == RK_TAGGED)) {
@@ -685,7 +719,7 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
         int is_string = f == F_RESOURCE_SCHEMA_URL || f == F_SCOPE_NAME ||
                         f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL || is_id_string(f);
         r->kind = RK_I64;
-        r->tag = is_string ? OTTL_V_STRING : OTTL_V_INT;
+        r->tag = is_raw_id(f) ? raw_id_tag(f) : is_string ? OTTL_V_STRING : OTTL_V_INT;
         r->col = d->vals;
         r->base = 0;
         return;
@@ -728,7 +762,7 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
             attr[pc] = cache_find(c, p->code[pc + 2], program_string_in_batch(p, b, p->code[pc + 3]));
     for (size_t k = 0; k < p->nconsts; k++) {
         uint8_t t = p->const_tag[k];
-        if (t == OTTL_V_STRING || t == OTTL_V_BYTES) {
+        if (t == OTTL_V_STRING || t == OTTL_V_BYTES || t == OTTL_V_TRACE_ID || t == OTTL_V_SPAN_ID) {
             int32_t sid = program_string_in_batch(p, b, p->const_val[k]);
             csid[k] = sid >= 0 ? sid : -(p->const_val[k] + 2);
         } else {
@@ -960,7 +994,7 @@ int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const
         char why[160];
         derived_col *d = cache_add(c, field, -1);
         if (!d) return -1;
-        int rc = is_id_string(field) ? gather_id_string(b, d, why, sizeof why)
+        int rc = is_id_string(field) || is_raw_id(field) ? gather_id(b, d, why, sizeof why)
                                      : gather_parent(b, d);
         if (rc) {
             c->n--;

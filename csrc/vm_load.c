@@ -285,10 +285,14 @@ int ottl_vm_load(const int32_t *code, size_t ncode, const uint8_t *const_tag,
             return fail(err, -1, "string %zu has a negative length", i);
     for (size_t i = 0; i < nconsts; i++) {
         uint8_t t = const_tag[i];
-        if (t == OTTL_V_STRING || t == OTTL_V_BYTES) {
+        if (t == OTTL_V_STRING || t == OTTL_V_BYTES || t == OTTL_V_TRACE_ID ||
+            t == OTTL_V_SPAN_ID) {
             if (const_val[i] < 0 || (size_t)const_val[i] >= nstrings)
                 return fail(err, -1, "constant %zu names string %lld of %zu", i,
                             (long long)const_val[i], nstrings);
+            size_t len = (size_t)(str_off[const_val[i] + 1] - str_off[const_val[i]]);
+            if ((t == OTTL_V_TRACE_ID && len != 16) || (t == OTTL_V_SPAN_ID && len != 8))
+                return fail(err, -1, "constant %zu is an id of %zu bytes", i, len);
         } else if (t != OTTL_V_NONE && t != OTTL_V_BOOL && t != OTTL_V_INT &&
                    t != OTTL_V_DOUBLE) {
             return fail(err, -1, "constant %zu has an unknown type tag %d", i, t);

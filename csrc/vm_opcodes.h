@@ -123,7 +123,12 @@ enum ottl_field {
     F_SPAN_PARENT_SPAN_ID_STRING = 30, /* span.parent_span_id.string: spans.parent_span_id (hex) */
     F_LOG_TRACE_ID_STRING = 31, /* log.trace_id.string: logs.trace_id (hex) */
     F_LOG_SPAN_ID_STRING = 32, /* log.span_id.string: logs.span_id (hex) */
-    F_COUNT = 33
+    F_SPAN_TRACE_ID = 33, /* span.trace_id: spans.trace_id (id) */
+    F_SPAN_SPAN_ID = 34, /* span.span_id: spans.span_id (id) */
+    F_SPAN_PARENT_SPAN_ID = 35, /* span.parent_span_id: spans.parent_span_id (id) */
+    F_LOG_TRACE_ID = 36, /* log.trace_id: logs.trace_id (id) */
+    F_LOG_SPAN_ID = 37, /* log.span_id: logs.span_id (id) */
+    F_COUNT = 38
 };
 
 /* The batch kind each field needs (0: either). */
@@ -161,6 +166,11 @@ static const int ottl_field_signal[F_COUNT] = {
     OTTL_BATCH_SPANS, /* SPAN_PARENT_SPAN_ID_STRING */
     OTTL_BATCH_LOGS, /* LOG_TRACE_ID_STRING */
     OTTL_BATCH_LOGS, /* LOG_SPAN_ID_STRING */
+    OTTL_BATCH_SPANS, /* SPAN_TRACE_ID */
+    OTTL_BATCH_SPANS, /* SPAN_SPAN_ID */
+    OTTL_BATCH_SPANS, /* SPAN_PARENT_SPAN_ID */
+    OTTL_BATCH_LOGS, /* LOG_TRACE_ID */
+    OTTL_BATCH_LOGS, /* LOG_SPAN_ID */
 };
 
 /* 1 for fields whose every row is an int (MATH may read them). */
@@ -198,6 +208,11 @@ static const unsigned char ottl_field_is_int[F_COUNT] = {
     0, /* SPAN_PARENT_SPAN_ID_STRING */
     0, /* LOG_TRACE_ID_STRING */
     0, /* LOG_SPAN_ID_STRING */
+    0, /* SPAN_TRACE_ID */
+    0, /* SPAN_SPAN_ID */
+    0, /* SPAN_PARENT_SPAN_ID */
+    0, /* LOG_TRACE_ID */
+    0, /* LOG_SPAN_ID */
 };
 
 /* 1 for a record's own scalar fields, which SET_FIELD may write. */
@@ -235,6 +250,11 @@ static const unsigned char ottl_field_settable[F_COUNT] = {
     0, /* SPAN_PARENT_SPAN_ID_STRING */
     0, /* LOG_TRACE_ID_STRING */
     0, /* LOG_SPAN_ID_STRING */
+    0, /* SPAN_TRACE_ID */
+    0, /* SPAN_SPAN_ID */
+    0, /* SPAN_PARENT_SPAN_ID */
+    0, /* LOG_TRACE_ID */
+    0, /* LOG_SPAN_ID */
 };
 
 #endif /* OTTL_VM_OPCODES_H */

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional, Union
 
-from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODE_INDEX, OPCODES
+from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, ID_TAGS, MATH_OPS, OPCODE_INDEX, OPCODES
 from ottl.compiler.program import (
     Derived,
     MapEdit,
@@ -26,13 +26,16 @@ from ottl.compiler.program import (
     TAG_DOUBLE,
     TAG_INT,
     TAG_NONE,
+    TAG_SPAN_ID,
     TAG_STRING,
+    TAG_TRACE_ID,
     Program,
 )
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.compare import compare
 from ottl.eval.errors import EvalError, OttlRuntimeError
 from ottl.eval.interpreter import compile_call_of
+from ottl.eval.values import SpanID, TraceID
 from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
 from ottl.resolved import (
@@ -118,6 +121,10 @@ class _Builder:
             key = (TAG_STRING, self.string(value.encode("utf-8", "surrogatepass")))
         elif isinstance(value, bytes) and type(value) is bytes:
             key = (TAG_BYTES, self.string(value))
+        elif type(value) is TraceID:  # not a ProfileID, which only looks like one
+            key = (TAG_TRACE_ID, self.string(bytes(value)))
+        elif type(value) is SpanID:
+            key = (TAG_SPAN_ID, self.string(bytes(value)))
         else:
             raise NotNative(f"a constant of type {type(value).__name__}")
         if key not in self._consts:
@@ -264,6 +271,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     if ALLOW_NIL_GATE in gates:
         raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
     value = _value(b, editor.args[1].value)
+    if _is_id(b, editor.args[1].value, value):
+        raise NotNative("set of an id value")
     if isinstance(value, _Const):
         if value.value is None:
             return b.finish(_Const(False), editor.span)  # set(x, nil) does nothing
@@ -406,7 +415,7 @@ def _fold_call(b: _Builder, node: RCall) -> _Const:
         value = compile_call_of(node, (), b.program.source)()
     except (EvalError, OttlError, OttlRuntimeError, ArithmeticError, ValueError) as exc:
         raise NotNative(f"{node.spec.name} of constants fails: {exc}") from None
-    if value is not None and type(value) not in (bool, int, float, str, bytes):
+    if value is not None and type(value) not in (bool, int, float, str, bytes, TraceID, SpanID):
         raise NotNative(f"{node.spec.name} of constants gives a {type(value).__name__}")
     if type(value) is int and not -(2**63) <= value < 2**63:
         raise NotNative(f"{node.spec.name} of constants gives an int outside int64")
@@ -436,7 +445,17 @@ def _source(b: _Builder, node: Any) -> tuple:
         return ("derived", len(b.program.derived) - 1)
     if not isinstance(node, RPath):
         raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")
-    return ("field", *_locate(b, node))
+    field, key = _locate(b, node)
+    if FIELDS[field].tag in ID_TAGS:
+        raise NotNative(f"{node.text()} (an id) as a converter argument")
+    return ("field", field, key)
+
+
+def _is_id(b: _Builder, node: Any, value: Union[int, _Const]) -> bool:
+    """Whether a value is a TraceID or SpanID (which the VM compares but does not store)."""
+    if isinstance(value, _Const):
+        return type(value.value) in (TraceID, SpanID)
+    return isinstance(node, RPath) and FIELDS[_locate(b, node)[0]].tag in ID_TAGS
 
 
 def _math(b: _Builder, node: RMath, left: Union[int, _Const], right: Union[int, _Const]) -> int:

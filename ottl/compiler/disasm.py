@@ -7,7 +7,15 @@
 from __future__ import annotations
 
 from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODES
-from ottl.compiler.program import TAG_NAMES, TAG_NONE, TAG_STRING, TAG_BYTES, Program
+from ottl.compiler.program import (
+    TAG_BYTES,
+    TAG_NAMES,
+    TAG_NONE,
+    TAG_SPAN_ID,
+    TAG_STRING,
+    TAG_TRACE_ID,
+    Program,
+)
 
 
 def disassemble(p: Program) -> str:
@@ -48,7 +56,7 @@ def _operand(p: Program, kind: str, v: int) -> str:
         return f"-> {v:04d}"
     if kind == "k":
         tag, value = p.consts[v]
-        if tag in (TAG_STRING, TAG_BYTES):
+        if tag in (TAG_STRING, TAG_BYTES, TAG_TRACE_ID, TAG_SPAN_ID):
             shown = _quote(p.strings[value]) if tag == TAG_STRING else f"0x{p.strings[value].hex()}"
         elif tag == TAG_NONE:
             shown = "nil"

@@ -74,10 +74,12 @@ class Field(NamedTuple):
         """Whether SET_FIELD may write it: a record's own scalar field, stored as it reads (an
         id's hex string is computed from the id's bytes, and setting it parses hex, which can
         fail: that stays with the reference evaluator)."""
-        return self.signal != "*" and self.tag != _MAP and self.ctype != "hex"
+        return self.signal != "*" and self.tag != _MAP and self.ctype not in ("hex", "id")
 
 
 _STR, _INT, _ANY, _MAP = "STRING", "INT", "ANY", "MAP"
+_TRACE_ID, _SPAN_ID = "TRACE_ID", "SPAN_ID"
+ID_TAGS = (_TRACE_ID, _SPAN_ID)
 
 FIELDS: tuple[Field, ...] = (
     # spans
@@ -131,6 +133,14 @@ FIELDS: tuple[Field, ...] = (
           "spans.parent_span_id", "hex", _STR),
     Field("LOG_TRACE_ID_STRING", "logs", "log", "trace_id.string", "logs.trace_id", "hex", _STR),
     Field("LOG_SPAN_ID_STRING", "logs", "log", "span_id.string", "logs.span_id", "hex", _STR),
+    # ids as values (TraceID, SpanID: their bytes interned, zeros when absent), for comparisons
+    # only; computed per batch like the hex strings, read-only
+    Field("SPAN_TRACE_ID", "traces", "span", "trace_id", "spans.trace_id", "id", _TRACE_ID),
+    Field("SPAN_SPAN_ID", "traces", "span", "span_id", "spans.span_id", "id", _SPAN_ID),
+    Field("SPAN_PARENT_SPAN_ID", "traces", "span", "parent_span_id", "spans.parent_span_id", "id",
+          _SPAN_ID),
+    Field("LOG_TRACE_ID", "logs", "log", "trace_id", "logs.trace_id", "id", _TRACE_ID),
+    Field("LOG_SPAN_ID", "logs", "log", "span_id", "logs.span_id", "id", _SPAN_ID),
 )
 
 OPCODE_INDEX = {op.name: i for i, op in enumerate(OPCODES)}

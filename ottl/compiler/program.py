@@ -1,7 +1,7 @@
 """A compiled program: what the compiler hands the C interpreter (``ottl._vm.VMProgram``).
 
 ``code`` is the instruction stream (opcode, then operands, all int32; see ``opcodes.py``);
-``consts`` the constant pool as (tag, value) pairs, where strings and bytes name an entry of
+``consts`` the constant pool as (tag, value) pairs, where strings, bytes and ids name an entry of
 ``strings``, the program's deduplicated string table; ``spans`` maps the pc of each
 instruction to the piece of OTTL text it came from, so a run-time error can point at it.
 """
@@ -19,8 +19,10 @@ from ottl.lang.ast import Span
 
 # Value tags shared with the batches (csrc/otlp_batch.h): the AnyValue oneof numbers.
 TAG_STRING, TAG_BOOL, TAG_INT, TAG_DOUBLE, TAG_BYTES, TAG_NONE = 1, 2, 3, 4, 7, 15
+# Tags of values only the VM holds (registers, constants): ids, as the string id of their bytes.
+TAG_TRACE_ID, TAG_SPAN_ID = 9, 10
 TAG_NAMES = {TAG_STRING: "string", TAG_BOOL: "bool", TAG_INT: "int", TAG_DOUBLE: "double",
-             TAG_BYTES: "bytes", TAG_NONE: "nil"}
+             TAG_BYTES: "bytes", TAG_NONE: "nil", TAG_TRACE_ID: "TraceID", TAG_SPAN_ID: "SpanID"}
 
 
 @dataclass

@@ -61,6 +61,8 @@ CASES: dict[str, tuple[str, str]] = {
     "string_escapes": ("span", r'span.name == "quote \" back \\ é"'),
     "id_strings": ("span", ('span.parent_span_id.string == "" and span.trace_id.string != '
                             '"0102030405060708090a0b0c0d0e0f10"')),
+    "ids": ("log", ("log.span_id == SpanID(0x0000000000000000) or log.trace_id != "
+                    "TraceID(0x0102030405060708090a0b0c0d0e0f10)")),
 }
 
 # name -> (context, statement): statements, with the derived columns and map edits they use.
@@ -127,8 +129,9 @@ def test_golden(name: str):
     ('log.body["k"] == "v"', "log", "keys on log.body"),
     # paths the VM has no field for
     ('span.start_time > span.end_time', "span", "the path span.start_time"),
-    ('span.trace_id == TraceID(0x0102030405060708090a0b0c0d0e0f10)', "span",
-     "the path span.trace_id"),
+    ('String(span.trace_id) == "x"', "span", "span.trace_id (an id) as a converter argument"),
+    ('span.trace_id == ProfileID(0x0102030405060708090a0b0c0d0e0f10)', "span",
+     "ProfileID of constants gives a ProfileID"),
     ('span.cache["a"] == 1', "span", "the path span.cache"),
     # other contexts
     ('spanevent.name == "e"', "spanevent", "conditions in the spanevent context"),

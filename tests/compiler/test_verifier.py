@@ -26,7 +26,9 @@ from ottl.compiler.program import (
     TAG_DOUBLE,
     TAG_INT,
     TAG_NONE,
+    TAG_SPAN_ID,
     TAG_STRING,
+    TAG_TRACE_ID,
 )
 
 OP = OPCODE_INDEX
@@ -310,17 +312,25 @@ def test_mask_const_of_a_non_bool(const):
             consts=[const], strings=[b"x"])
 
 
-@pytest.mark.parametrize("tag", [0, 5, 6, 8, 9, 14, 16, 255])
+@pytest.mark.parametrize("tag", [0, 5, 6, 8, 11, 14, 16, 255])
 def test_constant_with_an_unknown_type_tag(tag):
     with pytest.raises(VMError, match=f"constant 1 has an unknown type tag {tag}"):
         load(TRUE_M0 + END, consts=[TRUE, (tag, 0)])
 
 
-@pytest.mark.parametrize("tag", [TAG_STRING, TAG_BYTES])
+@pytest.mark.parametrize("tag", [TAG_STRING, TAG_BYTES, TAG_TRACE_ID, TAG_SPAN_ID])
 @pytest.mark.parametrize("index", [1, -1, 2**40])
 def test_string_constant_naming_a_missing_string(tag, index):
     with pytest.raises(VMError, match=f"constant 1 names string {index} of 1"):
         load(TRUE_M0 + END, consts=[TRUE, (tag, index)], strings=[b"x"])
+
+
+@pytest.mark.parametrize("tag, width", [(TAG_TRACE_ID, 16), (TAG_SPAN_ID, 8)])
+@pytest.mark.parametrize("length", [0, 7, 9, 15, 17])
+def test_id_constant_of_the_wrong_width(tag, width, length):
+    with pytest.raises(VMError, match=f"constant 1 is an id of {length} bytes"):
+        load(TRUE_M0 + END, consts=[TRUE, (tag, 0)], strings=[b"x" * length])
+    load(TRUE_M0 + END, consts=[TRUE, (tag, 0)], strings=[b"x" * width])  # the right width loads
 
 
 @pytest.mark.parametrize("slot", [-1, 2**31 - 1, 13])

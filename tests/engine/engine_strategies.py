@@ -531,6 +531,9 @@ HANDPICKED = {
         '(span.name == "a" or span.name == "b" or span.name == "")'),
         'span.parent_span_id.string == ""', 'span.trace_id.string != span.span_id.string',
         'span.span_id.string < "8" and span.trace_id.string != nil',
+        'span.parent_span_id == SpanID(0x0000000000000000)', 'span.span_id >= span.parent_span_id',
+        'span.trace_id != TraceID(0x00000000000000000000000000000001) and span.trace_id != 0x00',
+        'span.span_id == span.trace_id or span.span_id == nil',
     ],
     "log": [
         'log.body == nil', 'log.body != nil', 'log.body == ""', 'log.body == "a"',
@@ -545,5 +548,6 @@ HANDPICKED = {
         'log.event_name == scope.name or log.severity_text == resource.schema_url',
         'not (log.attributes["a"] == 1 or log.attributes["a"] == "a") and log.flags != 0',
         'log.trace_id.string == "" or log.span_id.string > log.severity_text',
+        'log.trace_id > TraceID(0x80000000000000000000000000000000) or log.span_id == log.span_id',
     ],
 }

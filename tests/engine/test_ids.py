@@ -1,6 +1,9 @@
-"""Ids' `.string` paths (span.trace_id.string, span.span_id.string, span.parent_span_id.string,
-log.trace_id.string, log.span_id.string) run on the VM: lowercase hex of the id's bytes, "" for
-an absent or all-zero id, as the reference gives them; setting one stays with the reference."""
+"""Ids on the VM: their `.string` paths (span.trace_id.string, span.span_id.string,
+span.parent_span_id.string, log.trace_id.string, log.span_id.string: lowercase hex of the id's
+bytes, "" for an absent or all-zero id) and the ids themselves in comparisons (TraceID and
+SpanID values: bytewise, with ids of their own type only; an absent id is the all-zero one), as
+the reference gives them. Setting either, or an id as a converter argument or a value to store,
+stays with the reference."""
 
 from __future__ import annotations
 
@@ -59,7 +62,39 @@ def test_span_id_strings(text: str, expected: list[bool]):
     assert condition.reference_filter(batch).tolist() == expected
 
 
+ZERO_SPAN = "SpanID(0x0000000000000000)"
+
+
 @pytest.mark.parametrize("text, expected", [
+    (f"span.parent_span_id == {ZERO_SPAN}", [True, False, True, True]),  # root spans
+    (f"span.trace_id == TraceID(0x{TRACE.hex()})", [True, True, False, False]),
+    (f"span.trace_id != TraceID(0x{TRACE.hex()})", [False, False, True, True]),
+    (f"span.span_id > {ZERO_SPAN}", [True, True, False, False]),
+    (f"span.parent_span_id == SpanID(0x{SPAN.hex()})", [False, True, False, False]),
+    ("span.parent_span_id == SpanID(0xffffffffffffffff)", [False, False, False, False]),
+    ("span.span_id == span.parent_span_id", [False, False, True, True]),
+    ("span.span_id < span.parent_span_id", [False, True, False, False]),
+    # ids of different types, an id against bytes, and nil: unequal and unordered
+    ("span.trace_id == span.span_id", [False, False, False, False]),
+    ("span.trace_id != span.span_id", [True, True, True, True]),
+    (f"span.trace_id == 0x{TRACE.hex()}", [False, False, False, False]),
+    (f"span.span_id <= TraceID(0x{TRACE.hex()})", [False, False, False, False]),
+    ("span.trace_id == nil", [False, False, False, False]),
+    ("span.trace_id >= nil", [False, False, False, False]),
+    (f"span.trace_id == TraceID(0x{TRACE.hex()}) and span.span_id.string != \"\"",
+     [True, True, False, False]),
+])
+def test_span_ids(text: str, expected: list[bool]):
+    batch = decode_traces(_spans())
+    condition = compile_condition(text)
+    assert condition.native, condition.reason
+    assert condition.native_filter(batch).tolist() == expected
+    assert condition.reference_filter(batch).tolist() == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"log.trace_id == TraceID(0x{TRACE.hex()})", [True, False, False]),
+    (f"log.span_id == {ZERO_SPAN}", [False, True, True]),
     (f'log.trace_id.string == "{TRACE.hex()}"', [True, False, False]),
     ('log.span_id.string == ""', [False, True, True]),
     ('log.trace_id.string != ""', [True, False, False]),
@@ -70,6 +105,27 @@ def test_log_id_strings(text: str, expected: list[bool]):
     assert condition.native, condition.reason
     assert condition.native_filter(batch).tolist() == expected
     assert condition.reference_filter(batch).tolist() == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('set(span.attributes["x"], span.trace_id)', "set of an id value"),
+    ("set(span.span_id, SpanID(0x0102030405060708))", "set of an id value"),
+    ('set(span.trace_id.string, "0102030405060708090a0b0c0d0e0f10")', "set of span.trace_id"),
+    ('set(span.name, String(span.trace_id))', "an id) as a converter argument"),
+])
+def test_what_stays_with_the_reference(text: str, reason: str):
+    statement = compile_statement(text)
+    assert not statement.native
+    assert reason in statement.reason, statement.reason
+
+
+def test_a_statement_gated_on_an_id():
+    batch = decode_traces(_spans())
+    statement = compile_statement(f'set(span.name, "root") where span.parent_span_id == {ZERO_SPAN}')
+    assert statement.native, statement.reason
+    assert statement.execute(batch).tolist() == [True, False, True, True]
+    names = [s["name"] for s in batch.to_dict()["resource_spans"][0]["scope_spans"][0]["spans"]]
+    assert names == ["root", "child", "root", "root"]
 
 
 def test_an_id_string_written_to_an_attribute():
@@ -89,7 +145,8 @@ def test_an_irregular_id_sends_the_batch_to_the_reference():
     ss.spans.add(name="a", trace_id=TRACE)
     ss.spans.add(name="b", trace_id=b"\x01\x02\x03")
     batch = decode_traces(req.SerializeToString())
-    for text in ('span.trace_id.string == ""', 'IsMatch(span.trace_id.string, "^01")'):
+    for text in ('span.trace_id.string == ""', 'IsMatch(span.trace_id.string, "^01")',
+                 "span.trace_id == TraceID(0x0102030405060708090a0b0c0d0e0f10)"):
         condition = compile_condition(text)
         assert condition.native
         with pytest.raises(NeedsReference, match="trace_id"):
