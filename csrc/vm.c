@@ -248,10 +248,38 @@ static uint8_t raw_id_tag(int32_t f) {
     return f == F_SPAN_TRACE_ID || f == F_LOG_TRACE_ID ? OTTL_V_TRACE_ID : OTTL_V_SPAN_ID;
 }
 
+static int is_kind_string(int32_t f) {
+    return f == F_SPAN_KIND_STRING || f == F_SPAN_KIND_DEPRECATED_STRING;
+}
+
 /* Fields that ottl_vm_prepare computes into the batch's derived cache (vals: int64). */
 static int is_gathered(int32_t f) {
-    return is_parent_scalar(f) || is_id_string(f) || is_raw_id(f);
+    return is_parent_scalar(f) || is_id_string(f) || is_raw_id(f) || is_kind_string(f);
 }
+
+/* span.kind.string or .deprecated_string for every span: the kind's name, interned (six of
+ * them at most), or "" for a kind without one. */
+static int gather_kind_string(ottl_batch *b, derived_col *d) {
+    const char *const *names =
+        d->field == F_SPAN_KIND_STRING ? ottl_span_kind_words : ottl_span_kind_symbols;
+    int32_t sid[OTTL_SPAN_KIND_WORDS];
+    for (int k = 0; k < OTTL_SPAN_KIND_WORDS; k++) {
+        sid[k] = ottl_strtab_intern(&b->strings, (const uint8_t *)names[k], strlen(names[k]));
+        if (sid[k] < 0) return -1;
+        b->strings.utf8[sid[k]] = 1;
+    }
+    size_t n = b->spans.n;
+    d->vals = malloc((n ? n : 1) * sizeof *d->vals);
+    if (!d->vals) return -1;
+    for (size_t i = 0; i < n; i++) {
+        int32_t kind = b->spans.kind[i];
+        d->vals[i] = kind >= 0 && kind < OTTL_SPAN_KIND_WORDS ? sid[kind] : 0;
+    }
+    return 0;
+}
+
+/* A gathered field into d: 0, -1 (out of memory) or -2 (refused: see gather_id). */
+static int gather_field(ottl_batch *b, derived_col *d, char *why, size_t why_len);
 
 /* An id field for every record, as the reference reads it: as a value (raw: the id's 16 or 8
  * bytes interned, zeros for an absent id, as the reference's empty TraceID/SpanID), or as its
@@ -326,6 +354,12 @@ static int gather_id(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
     return 0;
 }
 
+static int gather_field(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
+    if (is_id_string(d->field) || is_raw_id(d->field)) return gather_id(b, d, why, why_len);
+    if (is_kind_string(d->field)) return gather_kind_string(b, d);
+    return gather_parent(b, d);
+}
+
 static int32_t program_string_in_batch(const ottl_vm_program *p, const ottl_batch *b, int64_t k) {
     const uint8_t *s = p->str_bytes + p->str_off[k];
     size_t len = (size_t)(p->str_off[k + 1] - p->str_off[k]);
@@ -361,9 +395,7 @@ int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err)
         if (cache_find(c, p->code[pc + 2], -1)) continue;
         derived_col *d = cache_add(c, p->code[pc + 2], -1);
         if (!d) goto nomem;
-        int rc = is_id_string(d->field) || is_raw_id(d->field)
-                     ? gather_id(b, d, err->message, sizeof err->message)
-                     : gather_parent(b, d);
+        int rc = gather_field(b, d, err->message, sizeof err->message);
         if (rc) {
             c->n--; /* not gathered: nothing half-made stays in the cache */
             free(d->vals);
@@ -717,7 +749,8 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
     default: { /* a parent's field or an id's hex, gathered by ottl_vm_prepare, as int64 */
         derived_col *d = cache_find(c, f, -1);
         int is_string = f == F_RESOURCE_SCHEMA_URL || f == F_SCOPE_NAME ||
-                        f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL || is_id_string(f);
+                        f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL || is_id_string(f) ||
+                        is_kind_string(f);
         r->kind = RK_I64;
         r->tag = is_raw_id(f) ? raw_id_tag(f) : is_string ? OTTL_V_STRING : OTTL_V_INT;
         r->col = d->vals;
@@ -994,8 +1027,7 @@ int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const
         char why[160];
         derived_col *d = cache_add(c, field, -1);
         if (!d) return -1;
-        int rc = is_id_string(field) || is_raw_id(field) ? gather_id(b, d, why, sizeof why)
-                                     : gather_parent(b, d);
+        int rc = gather_field(b, d, why, sizeof why);
         if (rc) {
             c->n--;
             free(d->vals);

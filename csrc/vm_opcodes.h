@@ -128,7 +128,9 @@ enum ottl_field {
     F_SPAN_PARENT_SPAN_ID = 35, /* span.parent_span_id: spans.parent_span_id (id) */
     F_LOG_TRACE_ID = 36, /* log.trace_id: logs.trace_id (id) */
     F_LOG_SPAN_ID = 37, /* log.span_id: logs.span_id (id) */
-    F_COUNT = 38
+    F_SPAN_KIND_STRING = 38, /* span.kind.string: spans.kind (word) */
+    F_SPAN_KIND_DEPRECATED_STRING = 39, /* span.kind.deprecated_string: spans.kind (word) */
+    F_COUNT = 40
 };
 
 /* The batch kind each field needs (0: either). */
@@ -171,6 +173,8 @@ static const int ottl_field_signal[F_COUNT] = {
     OTTL_BATCH_SPANS, /* SPAN_PARENT_SPAN_ID */
     OTTL_BATCH_LOGS, /* LOG_TRACE_ID */
     OTTL_BATCH_LOGS, /* LOG_SPAN_ID */
+    OTTL_BATCH_SPANS, /* SPAN_KIND_STRING */
+    OTTL_BATCH_SPANS, /* SPAN_KIND_DEPRECATED_STRING */
 };
 
 /* 1 for fields whose every row is an int (MATH may read them). */
@@ -213,6 +217,8 @@ static const unsigned char ottl_field_is_int[F_COUNT] = {
     0, /* SPAN_PARENT_SPAN_ID */
     0, /* LOG_TRACE_ID */
     0, /* LOG_SPAN_ID */
+    0, /* SPAN_KIND_STRING */
+    0, /* SPAN_KIND_DEPRECATED_STRING */
 };
 
 /* 1 for a record's own scalar fields, which SET_FIELD may write. */
@@ -255,6 +261,29 @@ static const unsigned char ottl_field_settable[F_COUNT] = {
     0, /* SPAN_PARENT_SPAN_ID */
     0, /* LOG_TRACE_ID */
     0, /* LOG_SPAN_ID */
+    0, /* SPAN_KIND_STRING */
+    0, /* SPAN_KIND_DEPRECATED_STRING */
+};
+
+/* span.kind.string and span.kind.deprecated_string of kinds 0.. (others: ""),
+ * from ottl/eval/paths.py, which the reference evaluator reads too. */
+#define OTTL_SPAN_KIND_WORDS 6
+static const char *const ottl_span_kind_words[OTTL_SPAN_KIND_WORDS] = {
+    "Unspecified",
+    "Internal",
+    "Server",
+    "Client",
+    "Producer",
+    "Consumer",
+};
+
+static const char *const ottl_span_kind_symbols[OTTL_SPAN_KIND_WORDS] = {
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
 };
 
 #endif /* OTTL_VM_OPCODES_H */

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODES
+from ottl.eval.paths import SPAN_KIND_SYMBOLS, SPAN_KIND_WORDS
 
 HEADER = Path(__file__).resolve().parents[2] / "csrc" / "vm_opcodes.h"
 
@@ -60,6 +61,15 @@ def render() -> str:
     out.append("/* 1 for a record's own scalar fields, which SET_FIELD may write. */")
     out.append("static const unsigned char ottl_field_settable[F_COUNT] = {")
     out += [f"    {int(f.settable)}, /* {f.name} */" for f in FIELDS]
+    out += ["};", ""]
+    out.append("/* span.kind.string and span.kind.deprecated_string of kinds 0.. (others: \"\"),")
+    out.append(" * from ottl/eval/paths.py, which the reference evaluator reads too. */")
+    out.append(f"#define OTTL_SPAN_KIND_WORDS {len(SPAN_KIND_WORDS)}")
+    out.append("static const char *const ottl_span_kind_words[OTTL_SPAN_KIND_WORDS] = {")
+    out += [f'    "{w}",' for w in SPAN_KIND_WORDS]
+    out += ["};", ""]
+    out.append("static const char *const ottl_span_kind_symbols[OTTL_SPAN_KIND_WORDS] = {")
+    out += [f'    "{w}",' for w in SPAN_KIND_SYMBOLS]
     out += ["};", "", "#endif /* OTTL_VM_OPCODES_H */", ""]
     return "\n".join(out)
 

@@ -74,7 +74,7 @@ class Field(NamedTuple):
         """Whether SET_FIELD may write it: a record's own scalar field, stored as it reads (an
         id's hex string is computed from the id's bytes, and setting it parses hex, which can
         fail: that stays with the reference evaluator)."""
-        return self.signal != "*" and self.tag != _MAP and self.ctype not in ("hex", "id")
+        return self.signal != "*" and self.tag != _MAP and self.ctype not in ("hex", "id", "word")
 
 
 _STR, _INT, _ANY, _MAP = "STRING", "INT", "ANY", "MAP"
@@ -141,6 +141,10 @@ FIELDS: tuple[Field, ...] = (
           _SPAN_ID),
     Field("LOG_TRACE_ID", "logs", "log", "trace_id", "logs.trace_id", "id", _TRACE_ID),
     Field("LOG_SPAN_ID", "logs", "log", "span_id", "logs.span_id", "id", _SPAN_ID),
+    # the span kind's names (Server, SPAN_KIND_SERVER; "" for a kind without one), read-only
+    Field("SPAN_KIND_STRING", "traces", "span", "kind.string", "spans.kind", "word", _STR),
+    Field("SPAN_KIND_DEPRECATED_STRING", "traces", "span", "kind.deprecated_string",
+          "spans.kind", "word", _STR),
 )
 
 OPCODE_INDEX = {op.name: i for i, op in enumerate(OPCODES)}

@@ -326,7 +326,8 @@ INT_PATHS = {
 # The first two of each are settable (statement tests write them); ids' hex strings are read-only.
 STRING_PATHS = {
     "span": ["span.name", "span.trace_state", "span.status.message", *PARENT_STRING_PATHS,
-             "span.trace_id.string", "span.span_id.string", "span.parent_span_id.string"],
+             "span.trace_id.string", "span.span_id.string", "span.parent_span_id.string",
+             "span.kind.string", "span.kind.deprecated_string"],
     "log": ["log.severity_text", "log.event_name", *PARENT_STRING_PATHS, "log.trace_id.string",
             "log.span_id.string"],
 }
@@ -534,6 +535,7 @@ HANDPICKED = {
         'span.parent_span_id == SpanID(0x0000000000000000)', 'span.span_id >= span.parent_span_id',
         'span.trace_id != TraceID(0x00000000000000000000000000000001) and span.trace_id != 0x00',
         'span.span_id == span.trace_id or span.span_id == nil',
+        'span.kind.string == "Server" or span.kind.deprecated_string == "SPAN_KIND_CLIENT"',
     ],
     "log": [
         'log.body == nil', 'log.body != nil', 'log.body == ""', 'log.body == "a"',
