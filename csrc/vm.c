@@ -278,9 +278,6 @@ static int gather_kind_string(ottl_batch *b, derived_col *d) {
     return 0;
 }
 
-/* A gathered field into d: 0, -1 (out of memory) or -2 (refused: see gather_id). */
-static int gather_field(ottl_batch *b, derived_col *d, char *why, size_t why_len);
-
 /* An id field for every record, as the reference reads it: as a value (raw: the id's 16 or 8
  * bytes interned, zeros for an absent id, as the reference's empty TraceID/SpanID), or as its
  * `.string` path (lowercase hex, interned, or "" for an all-zero or absent id). A record whose
@@ -354,6 +351,8 @@ static int gather_id(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
     return 0;
 }
 
+/* A gathered field into d: 0, -1 (out of memory) or -2 (refused, `why` says which record:
+ * see gather_id). */
 static int gather_field(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
     if (is_id_string(d->field) || is_raw_id(d->field)) return gather_id(b, d, why, why_len);
     if (is_kind_string(d->field)) return gather_kind_string(b, d);
@@ -746,7 +745,8 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
         r->vals = L->body;
         r->sids = r->i32 = NULL;
         return;
-    default: { /* a parent's field or an id's hex, gathered by ottl_vm_prepare, as int64 */
+    default: { /* gathered by ottl_vm_prepare as int64: a parent's field, an id (as the string
+                * id of its bytes or of its hex), a kind's name */
         derived_col *d = cache_find(c, f, -1);
         int is_string = f == F_RESOURCE_SCHEMA_URL || f == F_SCOPE_NAME ||
                         f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL || is_id_string(f) ||

@@ -56,9 +56,10 @@ int ottl_vm_load(const int32_t *code, size_t ncode, const uint8_t *const_tag,
 void ottl_vm_free(ottl_vm_program *p);
 
 /* Gathers what the program reads that the batch does not hold as columns (attributes by key,
- * parents' fields broadcast to records) into the batch's derived-column cache, once per batch
- * and key. Writes the batch: call it with the batch to yourself (under the GIL), before
- * ottl_vm_filter. 0, or -1 with err filled. */
+ * parents' fields broadcast to records, ids and their hex, kind names: these last interned into
+ * the string table) into the batch's derived-column cache, once per batch and key. Writes the
+ * batch: call it with the batch to yourself (under the GIL), before ottl_vm_filter. 0, or -1
+ * with err filled (err->pc OTTL_VM_NEEDS_REFERENCE: see below). */
 int ottl_vm_prepare(const ottl_vm_program *p, ottl_batch *b, ottl_vm_error *err);
 
 /* Runs a condition program over every record of a prepared batch: out[i] = 1 where it holds.
@@ -82,8 +83,8 @@ int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8
                             ottl_vm_error *err);
 /* One field's or attribute's values over the batch, as the VM reads them (attribute: `key`
  * bytes of a F_*_ATTRS owner; field: key NULL), into tags/vals of one entry per record.
- * 0, -1 (out of memory, or not a loadable field), or OTTL_VM_NEEDS_REFERENCE. Reading an id's
- * hex string interns it: the batch's string table may move. */
+ * 0, -1 (out of memory, or not a loadable field), or OTTL_VM_NEEDS_REFERENCE. Reading ids or
+ * kind names interns them: the batch's string table may move. */
 int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const uint8_t *key,
                    size_t key_len, uint8_t *tags, int64_t *vals);
 /* Interns bytes into the batch's string table: the id, or -1 when out of memory. */

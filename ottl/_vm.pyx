@@ -27,7 +27,7 @@ class VMError(ValueError):
 
 class VMNeedsReference(VMError):
     """The batch holds what the VM does not read but the reference evaluator judges (an id of
-    irregular length under an id's ``.string`` path): run the reference over it instead."""
+    irregular length where the program reads ids): run the reference over it instead."""
 
 
 cdef _raise(ottl_vm_error *err):
@@ -90,7 +90,7 @@ cdef class VMProgram:
             dp = _derived_pointer(cols)
             nd = len(keep) // 2
         rc = ottl_vm_prepare(self.p, b, &err)
-        # Reading an id's hex string interns it: the string table may have moved.
+        # Reading ids or kind names interns them: the string table may have moved.
         batch._specs = None
         if rc:
             _raise(&err)
@@ -201,7 +201,7 @@ def column(_Batch batch not None, int field, key=None):
     cdef const uint8_t *kp = <const uint8_t *><char *>k if k is not None else NULL
     cdef size_t klen = len(k) if k is not None else 0
     rc = ottl_vm_column(NULL, batch.b, field, kp, klen, &t[0] if n else &dt, &v[0] if n else &dv)
-    batch._specs = None  # an id's hex string was interned: the string table may have moved
+    batch._specs = None  # ids or kind names were interned: the string table may have moved
     if rc == OTTL_VM_NEEDS_REFERENCE:
         from ottl.compiler.opcodes import FIELDS
         f = FIELDS[field]
