@@ -4,6 +4,8 @@ Switches, read from the environment (see docs/building.md):
   OTTL_DEBUG=1     -O0 -g, assertions on (NDEBUG undefined), Cython bounds checks on
   OTTL_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer (implies the debug flags)
   OTTL_LINKER=lld  link with lld instead of the default linker
+  OTTL_PGO=0       no profile-guided build of the codec (on by default with GCC, off for the
+                   debug and sanitizer builds; see build_ext below and docs/building.md)
 """
 
 import glob
@@ -13,6 +15,7 @@ import sys
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 
 def _flag(name: str) -> bool:
@@ -21,6 +24,8 @@ def _flag(name: str) -> bool:
 
 DEBUG = _flag("OTTL_DEBUG")
 SANITIZE = _flag("OTTL_SANITIZE")
+PGO = not (DEBUG or SANITIZE) and os.environ.get("OTTL_PGO", "1").strip().lower() not in (
+    "0", "false", "no", "off")
 LINKER = os.environ.get("OTTL_LINKER", "").strip()
 
 compile_args = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-parameter"]
@@ -101,7 +106,63 @@ for pyx in sorted(glob.glob("ottl/_*.pyx")):
     if pyx not in _listed:
         extensions.append(ext("ottl." + os.path.basename(pyx)[:-4], [pyx]))
 
+
+
+class ProfiledBuildExt(build_ext):
+    """Builds the codec (ottl._batch) with GCC's profile-guided optimization: its C sources are
+    compiled with -fprofile-generate and linked with csrc/pgo_train.c, which decodes and encodes
+    realistic payloads; then the extension is compiled with the profile that run wrote. A
+    projected decode took 13% less time, a whole decode 6% (benchmarks/README.md). Any failure
+    (another compiler, no toolchain for executables) builds without a profile, saying why."""
+
+    PROFILED = "ottl._batch"
+
+    def build_extension(self, ext):
+        if PGO and ext.name == self.PROFILED and self._stale(ext):
+            flags = self._profile(ext)
+            if flags:
+                ext.extra_compile_args = list(ext.extra_compile_args) + flags
+        super().build_extension(ext)
+
+    def _stale(self, ext) -> bool:
+        from setuptools.modified import newer_group
+
+        target = self.get_ext_fullpath(ext.name)
+        return self.force or newer_group(list(ext.sources) + list(ext.depends), target, "newer")
+
+    def _profile(self, ext) -> list:
+        import subprocess
+
+        cc = self.compiler
+        try:
+            version = subprocess.run([cc.compiler_so[0], "--version"], capture_output=True,
+                                     text=True, check=False).stdout
+            if "clang" in version.lower() or not ("gcc" in version.lower() or "Free Software" in version):
+                raise RuntimeError(f"{cc.compiler_so[0]} is not GCC")
+            generate = ["-fprofile-generate", "-fprofile-update=single"]
+            sources = [s for s in ext.sources if s.startswith("csrc" + os.sep) or s.startswith("csrc/")]
+            # A profile of older code would be merged with the new run's (or refused): start afresh.
+            for old in glob.glob(os.path.join(self.build_temp, "csrc", "*.gcda")):
+                os.remove(old)
+            objects = cc.compile(sources + ["csrc/pgo_train.c"], output_dir=self.build_temp,
+                                 macros=ext.define_macros, include_dirs=ext.include_dirs,
+                                 extra_postargs=list(ext.extra_compile_args) + generate)
+            cc.link_executable(objects, "pgo_train", output_dir=self.build_temp,
+                               extra_postargs=generate)
+            exe = os.path.join(self.build_temp, "pgo_train")
+            subprocess.run([exe, "40"], check=True, timeout=600, capture_output=True)
+            # The extension's own compile must not pick up these instrumented objects; it
+            # reads the .gcda files the run left beside them.
+            for obj in objects:
+                os.remove(obj)
+        except Exception as exc:  # noqa: BLE001 - any failure means a build without a profile
+            print(f"setup.py: building {ext.name} without a profile ({exc})", file=sys.stderr)
+            return []
+        return ["-fprofile-use", "-fprofile-partial-training", "-Wno-missing-profile"]
+
+
 setup(
+    cmdclass={"build_ext": ProfiledBuildExt},
     ext_modules=cythonize(
         extensions,
         compiler_directives=directives,

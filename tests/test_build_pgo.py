@@ -1,0 +1,103 @@
+"""The profile-guided build of the codec (setup.py's ProfiledBuildExt, switch OTTL_PGO): with GCC
+it trains on csrc/pgo_train.c and compiles ottl._batch with the profile; OTTL_PGO=0, or another
+compiler, builds without one and says why.
+
+The real setup.py runs over a scratch copy of the sources, the build narrowed to ottl._batch
+(as tests/test_build_lld.py narrows it to ottl._limits).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DRIVER = textwrap.dedent(
+    """
+    import runpy
+    import Cython.Build
+    import setuptools
+
+    real_cythonize, real_setup = Cython.Build.cythonize, setuptools.setup
+
+    def cythonize(extensions, **kw):
+        return real_cythonize([e for e in extensions if e.name == "ottl._batch"], **kw)
+
+    def setup(**kw):
+        real_setup(cmdclass=kw["cmdclass"], ext_modules=kw["ext_modules"],
+                   script_args=["build_ext", "--build-lib", "lib", "--build-temp", "tmp"])
+
+    Cython.Build.cythonize, setuptools.setup = cythonize, setup
+    runpy.run_path("setup.py", run_name="__main__")
+    """
+)
+
+
+def _is_gcc(cc: str) -> bool:
+    out = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False).stdout
+    return "clang" not in out.lower() and ("gcc" in out.lower() or "Free Software" in out)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copy2(ROOT / "setup.py", tmp_path / "setup.py")
+    shutil.copytree(ROOT / "csrc", tmp_path / "csrc")
+    (tmp_path / "ottl").mkdir()
+    for f in ("_batch.pyx", "_batch.pxd"):
+        shutil.copy2(ROOT / "ottl" / f, tmp_path / "ottl" / f)
+    (tmp_path / "driver.py").write_text(DRIVER)
+    return tmp_path
+
+
+def _build(tree: Path, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OTTL_PGO", "OTTL_DEBUG", "OTTL_SANITIZE", "CC", "CFLAGS", "LDSHARED")}
+    proc = subprocess.run([sys.executable, "driver.py"], cwd=tree, env={**clean, **env},
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert list((tree / "lib" / "ottl").glob("_batch*.so"))
+    return proc.stderr
+
+
+def _symbols(tree: Path) -> str:
+    (so,) = (tree / "lib" / "ottl").glob("_batch*.so")
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("no nm on PATH: cannot read the extension's symbols")
+    return subprocess.run([nm, "-D", str(so)], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_codec_is_built_with_the_profile_of_its_training_run(tree: Path):
+    cc = shutil.which("gcc")
+    if cc is None or not _is_gcc(cc):
+        pytest.skip("no GCC on PATH: the profile-guided build is GCC's")
+    log = _build(tree, CC="gcc")
+    assert "without a profile" not in log, log
+    profiles = {p.stem for p in (tree / "tmp" / "csrc").glob("*.gcda")}
+    assert {"otlp_decode", "otlp_decode_traces", "otlp_encode", "strtab"} <= profiles, profiles
+    # The extension itself is not instrumented: the profile was only read.
+    assert "__gcov" not in _symbols(tree)
+
+
+def test_opting_out_builds_without_training(tree: Path):
+    log = _build(tree, OTTL_PGO="0")
+    assert not list((tree / "tmp").rglob("*.gcda"))
+    assert not (tree / "tmp" / "pgo_train").exists()
+    assert "__gcov" not in _symbols(tree)
+    assert "without a profile" not in log  # nothing was tried, so nothing to explain
+
+
+def test_another_compiler_builds_without_a_profile_and_says_why(tree: Path):
+    clang = shutil.which("clang")
+    if clang is None:
+        pytest.skip("no clang on PATH: no second compiler to try")
+    log = _build(tree, CC="clang")
+    assert "building ottl._batch without a profile" in log and "is not GCC" in log, log
+    assert not list((tree / "tmp").rglob("*.gcda"))
