@@ -135,14 +135,16 @@ static buf_t traces_payload(int resources, int per) {
             int code = next() % 8 ? 200 : 500 + (int)(next() % 4);
             attr(&span, 9, "http.method", method, 0, 's');
             attr(&span, 9, "http.route", route, 0, 's');
-            snprintf(text, sizeof text, "https://shop.example.com/api/v1/x/%d", (int)(next() % 1000000));
+            snprintf(text, sizeof text, "https://shop.example.com/api/v1/x/%d",
+                     (int)(next() % 1000000));
             attr(&span, 9, "http.url", text, 0, 's');
             attr(&span, 9, "http.status_code", NULL, code, 'i');
             attr(&span, 9, "http.scheme", "https", 0, 's');
             snprintf(text, sizeof text, "10.1.%d.%d", (int)(next() % 4), (int)(next() % 255));
             attr(&span, 9, "net.peer.name", text, 0, 's');
             attr(&span, 9, "net.peer.port", NULL, 30000 + (int64_t)(next() % 30000), 'i');
-            attr(&span, 9, "http.user_agent", next() % 2 ? "curl/8.4.0" : "python-requests/2.31", 0, 's');
+            const char *agent = next() % 2 ? "curl/8.4.0" : "python-requests/2.31";
+            attr(&span, 9, "http.user_agent", agent, 0, 's');
             attr(&span, 9, "http.request_content_length", NULL, (int64_t)(next() % 5000), 'i');
             attr(&span, 9, "sampled", NULL, 1, 'b');
             if (next() % 10 == 0) {

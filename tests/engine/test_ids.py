@@ -121,7 +121,8 @@ def test_what_stays_with_the_reference(text: str, reason: str):
 
 def test_a_statement_gated_on_an_id():
     batch = decode_traces(_spans())
-    statement = compile_statement(f'set(span.name, "root") where span.parent_span_id == {ZERO_SPAN}')
+    statement = compile_statement(
+        f'set(span.name, "root") where span.parent_span_id == {ZERO_SPAN}')
     assert statement.native, statement.reason
     assert statement.execute(batch).tolist() == [True, False, True, True]
     names = [s["name"] for s in batch.to_dict()["resource_spans"][0]["scope_spans"][0]["spans"]]
@@ -187,6 +188,7 @@ def test_reading_ids_interns_strings_without_staling_column_views():
 def test_a_projected_batch_reads_ids_whole():
     data = _spans()
     batch = decode_traces(data, attribute_keys=["k"])
-    condition = compile_condition('span.parent_span_id.string == "" and span.attributes["k"] == nil')
+    condition = compile_condition(
+        'span.parent_span_id.string == "" and span.attributes["k"] == nil')
     assert condition.native
     assert np.array_equal(condition.native_filter(batch), [True, False, True, True])
