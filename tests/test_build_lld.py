@@ -11,34 +11,12 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import textwrap
 from pathlib import Path
 
 import pytest
+from narrowed_setup import driver_source
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# Runs the real setup.py, but cythonizes and builds only ottl._limits, into ./lib.
-DRIVER = textwrap.dedent(
-    """
-    import runpy
-    import Cython.Build
-    import setuptools
-
-    real_cythonize, real_setup = Cython.Build.cythonize, setuptools.setup
-
-    def cythonize(extensions, **kw):
-        return real_cythonize([e for e in extensions if e.name == "ottl._limits"], **kw)
-
-    def setup(**kw):
-        assert [e.name for e in kw["ext_modules"]] == ["ottl._limits"], kw["ext_modules"]
-        real_setup(ext_modules=kw["ext_modules"],
-                   script_args=["build_ext", "--build-lib", "lib", "--build-temp", "tmp"])
-
-    Cython.Build.cythonize, setuptools.setup = cythonize, setup
-    runpy.run_path("setup.py", run_name="__main__")
-    """
-)
 
 
 def _compiler() -> str | None:
@@ -59,7 +37,7 @@ def tree(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "csrc", tmp_path / "csrc")
     (tmp_path / "ottl").mkdir()
     shutil.copy2(ROOT / "ottl" / "_limits.pyx", tmp_path / "ottl" / "_limits.pyx")
-    (tmp_path / "driver.py").write_text(DRIVER)
+    (tmp_path / "driver.py").write_text(driver_source("ottl._limits"))
     return tmp_path
 
 

@@ -12,32 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from narrowed_setup import driver_source
 
 ROOT = Path(__file__).resolve().parents[1]
-
-DRIVER = textwrap.dedent(
-    """
-    import runpy
-    import Cython.Build
-    import setuptools
-
-    real_cythonize, real_setup = Cython.Build.cythonize, setuptools.setup
-
-    def cythonize(extensions, **kw):
-        return real_cythonize([e for e in extensions if e.name == "ottl._batch"], **kw)
-
-    def setup(**kw):
-        real_setup(cmdclass=kw["cmdclass"], ext_modules=kw["ext_modules"],
-                   script_args=["build_ext", "--build-lib", "lib", "--build-temp", "tmp"])
-
-    Cython.Build.cythonize, setuptools.setup = cythonize, setup
-    runpy.run_path("setup.py", run_name="__main__")
-    """
-)
 
 
 def _is_gcc(cc: str) -> bool:
@@ -52,7 +32,7 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "ottl").mkdir()
     for f in ("_batch.pyx", "_batch.pxd"):
         shutil.copy2(ROOT / "ottl" / f, tmp_path / "ottl" / f)
-    (tmp_path / "driver.py").write_text(DRIVER)
+    (tmp_path / "driver.py").write_text(driver_source("ottl._batch"))
     return tmp_path
 
 
