@@ -42,6 +42,14 @@ def _logs() -> bytes:
     return req.SerializeToString()
 
 
+def _agrees(batch, text: str, expected: list[bool]) -> None:
+    """The condition runs natively and both engines give ``expected``."""
+    condition = compile_condition(text)
+    assert condition.native, condition.reason
+    assert condition.native_filter(batch).tolist() == expected
+    assert condition.reference_filter(batch).tolist() == expected
+
+
 @pytest.mark.parametrize("text, expected", [
     ('span.parent_span_id.string == ""', [True, False, True, True]),
     (f'span.trace_id.string == "{TRACE.hex()}"', [True, True, False, False]),
@@ -55,11 +63,7 @@ def _logs() -> bytes:
     ('span.span_id.string == span.parent_span_id.string', [False, False, True, True]),
 ])
 def test_span_id_strings(text: str, expected: list[bool]):
-    batch = decode_traces(_spans())
-    condition = compile_condition(text)
-    assert condition.native, condition.reason
-    assert condition.native_filter(batch).tolist() == expected
-    assert condition.reference_filter(batch).tolist() == expected
+    _agrees(decode_traces(_spans()), text, expected)
 
 
 ZERO_SPAN = "SpanID(0x0000000000000000)"
@@ -85,11 +89,7 @@ ZERO_SPAN = "SpanID(0x0000000000000000)"
      [True, True, False, False]),
 ])
 def test_span_ids(text: str, expected: list[bool]):
-    batch = decode_traces(_spans())
-    condition = compile_condition(text)
-    assert condition.native, condition.reason
-    assert condition.native_filter(batch).tolist() == expected
-    assert condition.reference_filter(batch).tolist() == expected
+    _agrees(decode_traces(_spans()), text, expected)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -100,11 +100,7 @@ def test_span_ids(text: str, expected: list[bool]):
     ('log.trace_id.string != ""', [True, False, False]),
 ])
 def test_log_id_strings(text: str, expected: list[bool]):
-    batch = decode_logs(_logs())
-    condition = compile_condition(text)
-    assert condition.native, condition.reason
-    assert condition.native_filter(batch).tolist() == expected
-    assert condition.reference_filter(batch).tolist() == expected
+    _agrees(decode_logs(_logs()), text, expected)
 
 
 @pytest.mark.parametrize("text, reason", [
