@@ -243,11 +243,6 @@ static int is_raw_id(int32_t f) {
            f == F_LOG_TRACE_ID || f == F_LOG_SPAN_ID;
 }
 
-/* The value tag of an id field's rows. */
-static uint8_t raw_id_tag(int32_t f) {
-    return f == F_SPAN_TRACE_ID || f == F_LOG_TRACE_ID ? OTTL_V_TRACE_ID : OTTL_V_SPAN_ID;
-}
-
 static int is_kind_string(int32_t f) {
     return f == F_SPAN_KIND_STRING || f == F_SPAN_KIND_DEPRECATED_STRING;
 }
@@ -748,11 +743,8 @@ static void load_field(const ottl_batch *b, derived_cache *c, int32_t f, vm_reg 
     default: { /* gathered by ottl_vm_prepare as int64: a parent's field, an id (as the string
                 * id of its bytes or of its hex), a kind's name */
         derived_col *d = cache_find(c, f, -1);
-        int is_string = f == F_RESOURCE_SCHEMA_URL || f == F_SCOPE_NAME ||
-                        f == F_SCOPE_VERSION || f == F_SCOPE_SCHEMA_URL || is_id_string(f) ||
-                        is_kind_string(f);
         r->kind = RK_I64;
-        r->tag = is_raw_id(f) ? raw_id_tag(f) : is_string ? OTTL_V_STRING : OTTL_V_INT;
+        r->tag = ottl_field_tag[f];
         r->col = d->vals;
         r->base = 0;
         return;

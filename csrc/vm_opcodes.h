@@ -221,6 +221,51 @@ static const unsigned char ottl_field_is_int[F_COUNT] = {
     0, /* SPAN_KIND_DEPRECATED_STRING */
 };
 
+/* The value tag (OTTL_V_*) of a scalar field's rows; 15 (none) for the body, whose
+ * rows carry their own, and for attribute maps. */
+static const unsigned char ottl_field_tag[F_COUNT] = {
+    1, /* SPAN_NAME */
+    3, /* SPAN_KIND */
+    1, /* SPAN_TRACE_STATE */
+    3, /* SPAN_START */
+    3, /* SPAN_END */
+    3, /* SPAN_STATUS_CODE */
+    1, /* SPAN_STATUS_MESSAGE */
+    3, /* SPAN_DROPPED_ATTRS */
+    3, /* SPAN_DROPPED_EVENTS */
+    3, /* SPAN_DROPPED_LINKS */
+    15, /* SPAN_ATTRS */
+    3, /* LOG_TIME */
+    3, /* LOG_OBSERVED_TIME */
+    3, /* LOG_SEVERITY_NUMBER */
+    1, /* LOG_SEVERITY_TEXT */
+    1, /* LOG_EVENT_NAME */
+    15, /* LOG_BODY */
+    3, /* LOG_FLAGS */
+    3, /* LOG_DROPPED_ATTRS */
+    15, /* LOG_ATTRS */
+    15, /* RESOURCE_ATTRS */
+    3, /* RESOURCE_DROPPED_ATTRS */
+    1, /* RESOURCE_SCHEMA_URL */
+    1, /* SCOPE_NAME */
+    1, /* SCOPE_VERSION */
+    3, /* SCOPE_DROPPED_ATTRS */
+    1, /* SCOPE_SCHEMA_URL */
+    15, /* SCOPE_ATTRS */
+    1, /* SPAN_TRACE_ID_STRING */
+    1, /* SPAN_SPAN_ID_STRING */
+    1, /* SPAN_PARENT_SPAN_ID_STRING */
+    1, /* LOG_TRACE_ID_STRING */
+    1, /* LOG_SPAN_ID_STRING */
+    9, /* SPAN_TRACE_ID */
+    10, /* SPAN_SPAN_ID */
+    10, /* SPAN_PARENT_SPAN_ID */
+    9, /* LOG_TRACE_ID */
+    10, /* LOG_SPAN_ID */
+    1, /* SPAN_KIND_STRING */
+    1, /* SPAN_KIND_DEPRECATED_STRING */
+};
+
 /* 1 for a record's own scalar fields, which SET_FIELD may write. */
 static const unsigned char ottl_field_settable[F_COUNT] = {
     1, /* SPAN_NAME */

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, MATH_OPS, OPCODES
+from ottl.compiler.program import TAG_INT, TAG_NONE, TAG_SPAN_ID, TAG_STRING, TAG_TRACE_ID
 from ottl.eval.paths import SPAN_KIND_SYMBOLS, SPAN_KIND_WORDS
 
 HEADER = Path(__file__).resolve().parents[2] / "csrc" / "vm_opcodes.h"
@@ -57,6 +58,13 @@ def render() -> str:
     out.append("/* 1 for fields whose every row is an int (MATH may read them). */")
     out.append("static const unsigned char ottl_field_is_int[F_COUNT] = {")
     out += [f"    {int(f.tag == 'INT')}, /* {f.name} */" for f in FIELDS]
+    out += ["};", ""]
+    tags = {"STRING": TAG_STRING, "INT": TAG_INT, "TRACE_ID": TAG_TRACE_ID,
+            "SPAN_ID": TAG_SPAN_ID}
+    out.append("/* The value tag (OTTL_V_*) of a scalar field's rows; 15 (none) for the body, whose")
+    out.append(" * rows carry their own, and for attribute maps. */")
+    out.append("static const unsigned char ottl_field_tag[F_COUNT] = {")
+    out += [f"    {tags.get(f.tag, TAG_NONE)}, /* {f.name} */" for f in FIELDS]
     out += ["};", ""]
     out.append("/* 1 for a record's own scalar fields, which SET_FIELD may write. */")
     out.append("static const unsigned char ottl_field_settable[F_COUNT] = {")
