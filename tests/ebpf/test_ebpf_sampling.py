@@ -134,7 +134,13 @@ def test_snapshots_accumulate_and_reset(bpf_ready, c_target):
         assert prof.overhead().drains >= 2
     assert open_fds() == fds_before
     assert first.profile.total > 0 and second.profile.total > 0
-    assert first.overhead.samples + second.profile.total == second.overhead.samples
+    # Every sample is counted once: the second snapshot holds what arrived after the first
+    # was drained. The counters are read just after each drain while the target runs on, so a
+    # sample landing in between is counted by a snapshot's overhead but drained by the next
+    # one: the books may differ by those few (at 99 Hz, at most one or two per CPU).
+    assert first.profile.total <= first.overhead.samples
+    late = second.overhead.samples - first.overhead.samples - second.profile.total
+    assert abs(late) <= 4, (first.overhead.samples, second.profile.total, second.overhead.samples)
     # the profile outputs work on real data
     assert second.folded().count("leaf_fn") >= 1
     assert ebpf.output.parse_folded(second.folded())
