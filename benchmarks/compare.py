@@ -47,6 +47,11 @@ TRANSFORM = [
     'delete_key(span.attributes, "http.user_agent")',
     'set(span.status.code, STATUS_CODE_ERROR) where span.attributes["http.status_code"] >= 500',
 ]
+# A resource-context group (runs once per resource of the batch: 20 per 10,000 spans here).
+RESOURCE_TRANSFORM = [
+    'set(attributes["k8s.cluster.name"], "prod-eu")',
+    'delete_key(attributes, "host.name")',
+]
 F2 = ('span.name == "GET /api/v1/sessions/{id}" or '
       '(span.end_time_unix_nano - span.start_time_unix_nano) > 10000000')
 
@@ -249,17 +254,30 @@ def main() -> None:
         transform.execute(b)
         return b.encode(verbatim=True)
 
+    rgroup = Group("transform", "traces", "statements", [Located(t) for t in RESOURCE_TRANSFORM],
+                   "resource", "propagate", [], "bench", 0)
+    with_resource = TransformPipeline([rgroup, tgroup])
+    assert with_resource.native, with_resource.reasons
+
+    def ours_resource_transform():
+        b = decode_traces(data)
+        with_resource.execute(b)
+        return b.encode(verbatim=True)
+
     # Round-robin: the shared machine's slow phases (they last seconds) fall on every row.
     e2e = timed_together({
         "protobuf ParseFromString+SerializeToString": upb_e2e,
         "ours: projected decode, filter F1, verbatim encode": ours_e2e,
         "ours: the same with a whole decode": ours_e2e_whole,
         "ours: decode, 3-statement transform, encode": ours_transform,
+        "ours: the same after a resource group": ours_resource_transform,
     }, args.repeat)
     rows = list(e2e.items())
     table(f"OTLP bytes -> filter or transform -> OTLP bytes ({m:,} spans, {len(data):,} bytes)",
           rows, m, "protobuf ParseFromString+SerializeToString")
     print("\ntransform: " + "; ".join(TRANSFORM))
+    print("resource group (resource context, once per resource, before it): "
+          + "; ".join(RESOURCE_TRANSFORM))
 
     sdk_rows(args)
 

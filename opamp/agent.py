@@ -152,6 +152,10 @@ class EngineHost:
                     compiled.transform.execute(batch)
                 keep = compiled.filter.keep(batch) if compiled.fgroups else None
                 kept = int(keep.sum()) if keep is not None else n
+                # errors the resource and scope groups handled by their error modes
+                errors = sum(p.last_run.statement_errors for p, used in (
+                    (compiled.transform, compiled.tgroups), (compiled.filter, compiled.fgroups))
+                    if used)
                 out_doc = encode_batch(batch, fmt, document, keep, verbatim=True)
             except NeedsReference:
                 native = False

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """C declarations of the VM (csrc/vm.h)."""
 
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from ottl._batch cimport ottl_batch
 
@@ -69,3 +69,19 @@ cdef extern from "vm_mapedit.h" nogil:
         int64_t limit
     int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask,
                          const ottl_mapedit *op)
+
+
+cdef extern from "vm_parents.h" nogil:
+    enum:
+        OTTL_PARENT_RESOURCE
+        OTTL_PARENT_SCOPE
+    int ottl_vm_push_values(ottl_batch *b, size_t n, const int32_t *keys, const uint8_t *tags,
+                            const int64_t *vals, int64_t *packed)
+    ctypedef struct ottl_parent_row:
+        size_t n
+        const int32_t *keys
+        const uint8_t *tags
+        const int64_t *vals
+        uint32_t dropped
+        int32_t schema_url, name, version
+    int ottl_vm_set_parent(ottl_batch *b, int owner, size_t row, const ottl_parent_row *row_with)

@@ -1,4 +1,4 @@
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,19 @@ def map_edit(
     kind: str,
     table: npt.ArrayLike,
     limit: int = 0,
+) -> None: ...
+
+PARENT_OWNERS: dict[str, int]
+
+def set_parent(
+    batch: _Batch,
+    owner: str,
+    row: int,
+    attributes: Mapping[str, Any],
+    dropped: int,
+    schema_url: str,
+    name: str = "",
+    version: str = "",
 ) -> None: ...
 def simd() -> str: ...
 def opcode_table() -> list[tuple[str, str]]: ...

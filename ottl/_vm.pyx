@@ -8,11 +8,24 @@ key, kept with the batch) happens just before, under it, because it writes the b
 
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
-from ottl._batch cimport _Batch, ottl_batch
+from ottl._batch cimport (
+    OTTL_V_ARRAY,
+    OTTL_V_BOOL,
+    OTTL_V_BYTES,
+    OTTL_V_DOUBLE,
+    OTTL_V_EMPTY,
+    OTTL_V_INT,
+    OTTL_V_KVLIST,
+    OTTL_V_STRING,
+    _Batch,
+    ottl_batch,
+)
 
 import numpy as np
+
+from ottl.eval.values import PMap, PSlice
 
 cnp.import_array()
 
@@ -305,3 +318,107 @@ def operator_counts() -> tuple:
 def force_scalar(bint on) -> None:
     """Use the scalar kernels (True) or choose by CPU again (False); also OTTL_SIMD=scalar."""
     ottl_vm_force_scalar(on)
+
+
+PARENT_OWNERS = {"resource": OTTL_PARENT_RESOURCE, "scope": OTTL_PARENT_SCOPE}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # Python ints: no C arithmetic
+
+
+cdef int32_t _intern_text(_Batch batch, str text) except -1:
+    cdef bytes raw = text.encode("utf-8", "surrogatepass")
+    cdef int32_t sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>raw, len(raw))
+    if sid < 0:
+        raise MemoryError("out of memory while interning a string")
+    return sid
+
+
+cdef tuple _batch_value(_Batch batch, value):
+    """(tag, payload) of a reference value (ottl.eval.values) stored into the batch: strings
+    and bytes interned, maps and slices as runs of the value pool (children first). The types
+    and their order are the reference's OTLP/JSON writer's (ottl.eval.otlp_json)."""
+    cdef bytes raw
+    cdef int32_t sid
+    if value is None:
+        return (OTTL_V_EMPTY, 0)
+    if isinstance(value, bool):
+        return (OTTL_V_BOOL, 1 if value else 0)
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise TypeError(f"an int outside int64: {value}")
+        return (OTTL_V_INT, value)
+    if isinstance(value, float):
+        return (OTTL_V_DOUBLE, int(np.array([value], dtype=np.float64).view(np.int64)[0]))
+    if isinstance(value, str):
+        return (OTTL_V_STRING, _intern_text(batch, value))
+    if isinstance(value, bytes):
+        raw = bytes(value)
+        sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>raw, len(raw))
+        if sid < 0:
+            raise MemoryError("out of memory while interning a string")
+        return (OTTL_V_BYTES, sid)
+    if isinstance(value, PMap):
+        keys = [_intern_text(batch, k) for k in value.keys()]
+        return (OTTL_V_KVLIST, _push_run(batch, keys, list(value.values())))
+    if isinstance(value, PSlice):
+        return (OTTL_V_ARRAY, _push_run(batch, None, list(value)))
+    raise TypeError(f"a {type(value).__name__} value, which OTLP cannot hold")
+
+
+cdef int64_t _push_run(_Batch batch, keys, list items) except? -1:
+    pairs = [_batch_value(batch, v) for v in items]  # nested runs go in first
+    k, t, v = _entry_arrays(keys if keys is not None else [0] * len(items), pairs)
+    cdef const int32_t[::1] km = k
+    cdef const uint8_t[::1] tm = t
+    cdef const int64_t[::1] vm = v
+    cdef int64_t packed = 0
+    if ottl_vm_push_values(batch.b, len(pairs), &km[0] if keys is not None else NULL, &tm[0],
+                           &vm[0], &packed):
+        raise MemoryError("out of memory while storing a value")
+    return packed
+
+
+def _entry_arrays(keys, pairs):
+    """(keys int32, tags uint8, values int64) arrays of a run, with one spare entry so that an
+    empty run still has an address to hand to C."""
+    n = len(pairs)
+    k = np.zeros(n + 1, dtype=np.int32)
+    t = np.zeros(n + 1, dtype=np.uint8)
+    v = np.zeros(n + 1, dtype=np.int64)
+    if n:
+        k[:n] = keys
+        t[:n] = [p[0] for p in pairs]
+        v[:n] = [p[1] for p in pairs]
+    return k, t, v
+
+
+def set_parent(_Batch batch not None, str owner, Py_ssize_t row, attributes,
+               uint32_t dropped, str schema_url, str name="", str version="") -> None:
+    """Replaces one resource or scope row (``owner``: "resource" or "scope") of the batch:
+    its attributes (a mapping of reference values, ottl.eval.values, in order), dropped count,
+    schema URL and, for a scope, name and version. Raises TypeError for a value OTLP cannot
+    hold, leaving the batch unchanged (strings interned aside)."""
+    if owner not in PARENT_OWNERS:
+        raise ValueError(f"owner must be 'resource' or 'scope', got {owner!r}")
+    if row < 0:
+        raise IndexError(f"{owner} row {row} out of range")
+    keys = [_intern_text(batch, key) for key in attributes.keys()]
+    pairs = [_batch_value(batch, value) for value in attributes.values()]
+    k, t, v = _entry_arrays(keys, pairs)
+    cdef const int32_t[::1] km = k
+    cdef const uint8_t[::1] tm = t
+    cdef const int64_t[::1] vm = v
+    cdef ottl_parent_row w
+    w.n = len(pairs)
+    w.keys = &km[0]
+    w.tags = &tm[0]
+    w.vals = &vm[0]
+    w.dropped = dropped
+    w.schema_url = _intern_text(batch, schema_url)
+    w.name = _intern_text(batch, name)
+    w.version = _intern_text(batch, version)
+    batch._specs = None
+    rc = ottl_vm_set_parent(batch.b, PARENT_OWNERS[owner], <size_t>row, &w)
+    if rc == -2:
+        raise IndexError(f"{owner} row {row} out of range")
+    if rc:
+        raise MemoryError(f"out of memory while writing {owner} {row}")

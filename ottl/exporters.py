@@ -37,7 +37,7 @@ from ottl.derive import NeedsReference
 from ottl.eval.batch_model import batch_from_payload, payload_from_batch
 from ottl.eval.processors import FilterProcessor, TransformProcessor
 from ottl.lang.errors import OttlError
-from ottl.pipeline import FilterPipeline, PipelineStats, TransformPipeline
+from ottl.pipeline import FilterPipeline, PipelineStats, TransformPipeline, errors_by_statement
 from ottl.resolver import Options
 from ottl.run import groups_from_arguments
 from ottl.sdk import batch_to_logs, batch_to_spans
@@ -98,6 +98,9 @@ class _Engine:
         if native:
             try:
                 out = self._native(objects, batch, order, decode, back)
+                # errors the resource and scope groups handled by their error modes
+                errors = errors_by_statement(*(p.last_run for p, used in (
+                    (self.transform, self.tgroups), (self.filter, self.fgroups)) if used))
             except NeedsReference:
                 native = False
                 if self.projection is not None:
@@ -107,10 +110,7 @@ class _Engine:
             payload = payload_from_batch(batch)
             payload, tstats = self.reference[0].process(payload)
             payload, fstats = self.reference[1].process(payload)
-            for run_stats in (tstats, fstats):
-                for text in run_stats.errors:
-                    first = text.splitlines()[0]
-                    errors[first] = errors.get(first, 0) + 1
+            errors = errors_by_statement(tstats, fstats)
             out = back(batch_from_payload(payload)) if len(payload.resources) else []
         seconds = time.perf_counter() - started
         s = self.stats
@@ -139,6 +139,8 @@ class _Engine:
             self.transform.execute(batch)
         keep = self.filter.keep(batch) if self.fgroups else np.ones(len(batch), dtype=np.bool_)
         changed = dirty_records(batch)
+        if self.tgroups and self.transform.last_parent_writes is not None:
+            changed |= self.transform.last_parent_writes  # their objects hold the old parents
         fresh = iter(back(decode(batch.encode(keep & changed))) if (keep & changed).any() else ())
         return [next(fresh) if changed[i] else objects[order[i]] for i in np.flatnonzero(keep)]
 
@@ -255,3 +257,4 @@ class OttlLogExporter(_Wrapping, LogExporter):
     def export(self, batch: Sequence[Any]) -> Any:
         return self._through(batch, _sdk_wire.encode_logs_ordered, decode_logs, batch_to_logs,
                              LogExportResult.SUCCESS, LogExportResult.FAILURE)
+

@@ -3,9 +3,12 @@
 ``FilterPipeline(groups)`` compiles the conditions of the collector's filter configuration
 (``ottl.config`` groups); ``keep(batch)`` returns the selection mask of the records that
 survive (a record is dropped when any condition of a group of its signal holds) and counts what
-happened. It is native when every group is in the span or log context and every condition runs
-on the VM (``reasons`` lists what is not); the caller then uses the reference processor
-instead, which gives the same result for everything.
+happened. ``TransformPipeline(groups)`` runs the transform processor's groups over a batch in
+place. Span and log groups run on the VM; resource and scope groups run once per resource or
+scope row of the batch through the reference implementation (``ottl.parents``). A pipeline is
+native when every span or log condition and statement runs on the VM (``reasons`` lists what
+does not); the caller then uses the reference processor instead, which gives the same result
+for everything.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, de
 from ottl.config import Group
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
-from ottl.eval.processors import compile_groups
+from ottl.eval.processors import Stats, compile_groups
+from ottl.parents import PARENT_CONTEXTS, ParentGroup, ParentRows, scopes_alive, spread
 from ottl.resolver import Options
 
 Batch = Union[SpanBatch, LogBatch]
@@ -38,6 +42,23 @@ class PipelineStats:
     seconds: float = 0.0
     errors_by_statement: dict[str, int] = field(default_factory=dict)
 
+    def count_errors(self, run: Stats) -> None:
+        """Adds the errors a run handled by its error mode (resource and scope groups)."""
+        self.statement_errors += run.statement_errors
+        for text, count in errors_by_statement(run).items():
+            self.errors_by_statement[text] = self.errors_by_statement.get(text, 0) + count
+
+
+def errors_by_statement(*runs: Stats) -> dict[str, int]:
+    """The errors processor runs handled by their error modes, counted by the first line of
+    their text (which names the statement or condition)."""
+    out: dict[str, int] = {}
+    for run in runs:
+        for text in run.errors:
+            first = text.splitlines()[0]
+            out[first] = out.get(first, 0) + 1
+    return out
+
 
 @dataclass
 class _NativeGroup:
@@ -50,9 +71,13 @@ class FilterPipeline:
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "conditions"], options)
-        self.groups: list[_NativeGroup] = []
+        self.groups: list[Union[_NativeGroup, ParentGroup]] = []
         self.reasons: list[str] = []
+        self.last_run = Stats()
         for cg in compiled:
+            if cg.context in PARENT_CONTEXTS:
+                self.groups.append(ParentGroup(cg))
+                continue
             conditions = [Condition(c.source, options) for c in cg.conditions]
             if cg.context not in ("span", "log"):
                 self.reasons.append(f"{cg.group.where}: the {cg.context} context")
@@ -60,6 +85,8 @@ class FilterPipeline:
                 if not c.native:
                     self.reasons.append(f"{cg.group.where}: '{c.text}': {c.reason}")
             self.groups.append(_NativeGroup(cg.group.signal, conditions))
+        self._scope_groups = any(isinstance(g, ParentGroup) and g.context == "scope"
+                                 for g in self.groups)
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
@@ -72,6 +99,8 @@ class FilterPipeline:
         field, or for a whole map). Empty when not native."""
         out: dict[int, Optional[set[str]]] = {}
         for group in self.groups:
+            if isinstance(group, ParentGroup):
+                continue  # the reference reads parents whole
             for condition in group.conditions:
                 if condition.program is None:
                     return {}
@@ -96,8 +125,8 @@ class FilterPipeline:
             return None
         keys: set[str] = set()
         for group in self.groups:
-            if group.signal != signal:
-                continue
+            if group.signal != signal or isinstance(group, ParentGroup):
+                continue  # a resource or scope group reads no record attributes
             for condition in group.conditions:
                 needed = condition.attribute_keys
                 if needed is None:
@@ -127,11 +156,28 @@ class FilterPipeline:
         started = time.perf_counter()
         signal = "traces" if isinstance(batch, SpanBatch) else "logs"
         drop = np.zeros(len(batch), dtype=np.bool_)
+        run = Stats()
+        parents: Optional[ParentRows] = None
         for group in self.groups:
             if group.signal != signal:
                 continue
+            if isinstance(group, ParentGroup):
+                if parents is None:
+                    parents = ParentRows(batch, self._scope_groups)
+                    resources_alive = np.ones(len(parents.resources), dtype=np.bool_)
+                    scopes_dropped = np.zeros(len(parents.scopes), dtype=np.bool_)
+                if group.context == "resource":
+                    doomed = group.doomed(parents, resources_alive, run)
+                    resources_alive &= ~doomed
+                else:
+                    alive = scopes_alive(parents, resources_alive, ~scopes_dropped)
+                    doomed = group.doomed(parents, alive, run)
+                    scopes_dropped |= doomed
+                drop |= spread(batch, group.context, doomed)
+                continue
             for condition in group.conditions:
                 drop |= condition.native_filter(batch)
+        self.last_run = run
         keep = ~drop
         kept = int(keep.sum())
         s = self.stats
@@ -139,6 +185,7 @@ class FilterPipeline:
         s.records_in += len(batch)
         s.records_out += kept
         s.dropped += len(batch) - kept
+        s.count_errors(run)
         s.seconds += time.perf_counter() - started
         return keep
 
@@ -157,9 +204,15 @@ class TransformPipeline:
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "statements"], options)
-        self.groups: list[_NativeTransformGroup] = []
+        self.groups: list[Union[_NativeTransformGroup, ParentGroup]] = []
         self.reasons: list[str] = []
+        self.last_run = Stats()
+        # per record of the last batch: its resource or scope was rewritten (None: none was)
+        self.last_parent_writes: Optional[np.ndarray] = None
         for cg in compiled:
+            if cg.context in PARENT_CONTEXTS:
+                self.groups.append(ParentGroup(cg))
+                continue
             conditions = [Condition(c.source, options) for c in cg.conditions]
             statements = [Statement(s.source, options) for s in cg.statements]
             if cg.context not in ("span", "log"):
@@ -170,6 +223,8 @@ class TransformPipeline:
                     self.reasons.append(f"{cg.group.where}: '{item.text}': {item.reason}")
             self.groups.append(_NativeTransformGroup(cg.group.signal, cg.context, conditions,
                                                      statements))
+        self._scope_groups = any(isinstance(g, ParentGroup) and g.context == "scope"
+                                 for g in self.groups)
         self.stats = PipelineStats()
 
     @property
@@ -186,8 +241,14 @@ class TransformPipeline:
         started = time.perf_counter()
         signal = "traces" if isinstance(batch, SpanBatch) else "logs"
         ran = 0
+        run = Stats()
+        parents: Optional[ParentRows] = None
         for group in self.groups:
             if group.signal != signal:
+                continue
+            if isinstance(group, ParentGroup):
+                parents = parents or ParentRows(batch, self._scope_groups)
+                ran += group.transform(parents, run)
                 continue
             gate = None
             if group.conditions:
@@ -201,5 +262,8 @@ class TransformPipeline:
         s.batches += 1
         s.records_in += len(batch)
         s.records_out += len(batch)
+        s.count_errors(run)
         s.seconds += time.perf_counter() - started
+        self.last_run = run
+        self.last_parent_writes = parents.records_written() if parents is not None else None
         return ran

@@ -257,7 +257,9 @@ def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: 
         pipeline = pipeline or FilterPipeline(groups, options)
         if pipeline.native:
             keep = pipeline.keep(batch)
-            stats = Stats(records_in=len(batch), records_out=int(keep.sum()))
+            stats = Stats(records_in=len(batch), records_out=int(keep.sum()),
+                          statement_errors=pipeline.last_run.statement_errors,
+                          errors=pipeline.last_run.errors)
             stats.dropped = stats.records_in - stats.records_out
             # The kept records go out as they came in, byte for byte.
             document = encode_batch(batch, fmt, doc, keep, verbatim=True)
@@ -266,8 +268,10 @@ def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: 
     if kind == "statements":
         transform = TransformPipeline(groups, options)
         if transform.native:
-            stats = Stats(records_in=len(batch), records_out=len(batch))
-            stats.statements_run = transform.execute(batch)  # changes the batch in place
+            ran = transform.execute(batch)  # changes the batch in place
+            stats = Stats(records_in=len(batch), records_out=len(batch), statements_run=ran,
+                          statement_errors=transform.last_run.statement_errors,
+                          errors=transform.last_run.errors)
             # Records no statement changed go out byte for byte; the rest from the columns.
             document = encode_batch(batch, fmt, doc, None, verbatim=True)
             return Result(document, stats, batch, lambda: payload_from_batch(batch),

@@ -62,6 +62,27 @@ def payload_from_batch(batch: Batch) -> Payload:
     ])
 
 
+def parents_from_batch(batch: Batch, scopes: bool = True) -> tuple[list[Any], list[Any]]:
+    """The evaluator's resources and scopes of a batch, without their records: one
+    ResourceSpans/ResourceLogs per row of the resources table, and (unless ``scopes`` is
+    false) one ScopeSpans/ScopeLogs per row of the scopes table, each also listed under its
+    resource, so that a scope's ``resource`` is the object its siblings share; in row order.
+    For resource- and scope-context statements, which see nothing below their own level."""
+    spans = isinstance(batch, SpanBatch)
+    resource_cls, scope_cls = (ResourceSpans, ScopeSpans) if spans else (ResourceLogs, ScopeLogs)
+    resources = [resource_cls(_resource(r.get("resource")), [], r["schema_url"])
+                 for r in batch.resources()]
+    if not scopes:
+        return resources, []
+    owners = batch.column("scopes.resource").tolist()
+    out = []
+    for s, owner in zip(batch.scopes(), owners):
+        sx = scope_cls(_scope(s.get("scope")), [], s["schema_url"])
+        (resources[owner].scope_spans if spans else resources[owner].scope_logs).append(sx)
+        out.append(sx)
+    return resources, out
+
+
 def batch_from_payload(payload: Payload) -> Batch:
     """A batch holding the evaluator's records, through the native OTLP/JSON decoder."""
     from ottl._batch import decode_logs_json, decode_traces_json

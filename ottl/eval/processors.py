@@ -123,7 +123,7 @@ def _record_count(payload: Payload) -> int:
     return sum(len(s.log_records) for r in payload.resources for s in r.scope_logs)  # type: ignore[union-attr]
 
 
-class _ErrorPolicy:
+class ErrorPolicy:
     def __init__(self, mode: str, stats: Stats) -> None:
         self.mode = mode
         self.stats = stats
@@ -140,7 +140,7 @@ class _ErrorPolicy:
                         extra={"ottl_text": exc.text})
 
 
-def _any(conditions: list[Condition], ctx: TransformContext, policy: _ErrorPolicy) -> bool:
+def any_holds(conditions: list[Condition], ctx: TransformContext, policy: ErrorPolicy) -> bool:
     """Whether any condition holds (ORed); a failing one counts as false unless it propagates."""
     for condition in conditions:
         try:
@@ -163,13 +163,13 @@ class _Processor:
         stats = Stats(records_in=_record_count(work))
         for cg in self.groups:
             if cg.group.signal == work.signal:
-                self._run_group(cg, work, _ErrorPolicy(cg.group.error_mode, stats))
+                self._run_group(cg, work, ErrorPolicy(cg.group.error_mode, stats))
         self._finish(work)
         stats.records_out = _record_count(work)
         stats.dropped = stats.records_in - stats.records_out
         return work, stats
 
-    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: _ErrorPolicy) -> None:
+    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: ErrorPolicy) -> None:
         raise NotImplementedError
 
     def _finish(self, work: Payload) -> None:
@@ -177,9 +177,9 @@ class _Processor:
 
 
 class TransformProcessor(_Processor):
-    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: _ErrorPolicy) -> None:
+    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: ErrorPolicy) -> None:
         for ctx in contexts_of(work, cg.context):
-            if cg.conditions and not _any(cg.conditions, ctx, policy):
+            if cg.conditions and not any_holds(cg.conditions, ctx, policy):
                 continue
             for statement in cg.statements:
                 try:
@@ -190,8 +190,8 @@ class TransformProcessor(_Processor):
 
 
 class FilterProcessor(_Processor):
-    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: _ErrorPolicy) -> None:
-        doomed = [ctx for ctx in contexts_of(work, cg.context) if _any(cg.conditions, ctx, policy)]
+    def _run_group(self, cg: _CompiledGroup, work: Payload, policy: ErrorPolicy) -> None:
+        doomed = [ctx for ctx in contexts_of(work, cg.context) if any_holds(cg.conditions, ctx, policy)]
         _drop(work, cg.context, doomed)
 
     def _finish(self, work: Payload) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Any, Iterator, MutableMapping, Optional
+from typing import Any, ItemsView, Iterator, KeysView, MutableMapping, Optional, ValuesView
 
 from ottl.eval.errors import EvalError
 
@@ -69,6 +69,16 @@ class PMap(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._d)
+
+    # The dict's own views: the mixins' would call __getitem__ once per entry.
+    def keys(self) -> KeysView[str]:
+        return self._d.keys()
+
+    def values(self) -> ValuesView[Any]:
+        return self._d.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._d.items()
 
     def __repr__(self) -> str:
         return f"PMap({self._d!r})"

@@ -311,6 +311,52 @@ def batches(draw, signal: str, size: int):
     return batch, data
 
 
+# ---- comparing requests ----------------------------------------------------------------------
+
+def normalized(req):
+    """The request with representational differences settled. The reference path re-encodes
+    every record from the evaluator's model; the native path copies untouched records' input
+    bytes and re-encodes changed ones from the columns. OTLP reads these alike: an empty
+    resource, scope or status message and none; a KeyValue without a value and one with an
+    empty value; a map with a repeated key and the map holding it once, at its first position
+    with its last value (the model reads every map that way; the verbatim path leaves a map no
+    statement touched as it came); an all-zero trace or span id and none (pdata's empty id,
+    which the reference does not write)."""
+    _settle(req)
+    return req
+
+
+_KEYVALUE = "opentelemetry.proto.common.v1.KeyValue"
+_IDS = ("trace_id", "span_id", "parent_span_id")
+
+
+def _settle(msg) -> None:
+    if msg.DESCRIPTOR.full_name == _KEYVALUE and not msg.HasField("value"):
+        msg.value.SetInParent()
+    for name in _IDS:
+        if name in msg.DESCRIPTOR.fields_by_name and not any(getattr(msg, name)):
+            msg.ClearField(name)
+    for fd, value in msg.ListFields():
+        if fd.type != fd.TYPE_MESSAGE:
+            continue
+        if not fd.is_repeated:
+            if value.ByteSize() == 0 and msg.DESCRIPTOR.full_name != _KEYVALUE:
+                msg.ClearField(fd.name)
+            else:
+                _settle(value)
+            continue
+        for item in value:
+            _settle(item)
+        if fd.message_type.full_name == _KEYVALUE:
+            last = {kv.key: kv.value for kv in value}
+            pairs = [(k, type(v)()) for k, v in last.items()]
+            for k, v in pairs:
+                v.CopyFrom(last[k])
+            del value[:]
+            for k, v in pairs:
+                value.add(key=k).value.CopyFrom(v)
+
+
 # ---- conditions ------------------------------------------------------------------------------
 
 CONTEXT_OF = {"traces": "span", "logs": "log"}

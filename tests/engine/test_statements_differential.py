@@ -27,6 +27,7 @@ from engine_strategies import (
     batches,
     conditions,
     literals,
+    normalized,
     quote,
 )
 from hypothesis import HealthCheck, Phase, given, note, settings
@@ -115,56 +116,12 @@ def statements(draw, context: str):
     return text
 
 
-def _normalized(req):
-    """The request with representational differences settled. The reference path re-encodes
-    every record from the evaluator's model; the native path copies untouched records' input
-    bytes and re-encodes changed ones from the columns. OTLP reads these alike: an empty
-    resource, scope or status message and none; a KeyValue without a value and one with an
-    empty value; a map with a repeated key and the map holding it once, at its first position
-    with its last value (the model reads every map that way; the verbatim path leaves a map no
-    statement touched as it came); an all-zero trace or span id and none (pdata's empty id,
-    which the reference does not write)."""
-    _settle(req)
-    return req
-
-
-_KEYVALUE = "opentelemetry.proto.common.v1.KeyValue"
-_IDS = ("trace_id", "span_id", "parent_span_id")
-
-
-def _settle(msg) -> None:
-    if msg.DESCRIPTOR.full_name == _KEYVALUE and not msg.HasField("value"):
-        msg.value.SetInParent()
-    for name in _IDS:
-        if name in msg.DESCRIPTOR.fields_by_name and not any(getattr(msg, name)):
-            msg.ClearField(name)
-    for fd, value in msg.ListFields():
-        if fd.type != fd.TYPE_MESSAGE:
-            continue
-        if not fd.is_repeated:
-            if value.ByteSize() == 0 and msg.DESCRIPTOR.full_name != _KEYVALUE:
-                msg.ClearField(fd.name)
-            else:
-                _settle(value)
-            continue
-        for item in value:
-            _settle(item)
-        if fd.message_type.full_name == _KEYVALUE:
-            last = {kv.key: kv.value for kv in value}
-            pairs = [(k, type(v)()) for k, v in last.items()]
-            for k, v in pairs:
-                v.CopyFrom(last[k])
-            del value[:]
-            for k, v in pairs:
-                value.add(key=k).value.CopyFrom(v)
-
-
 def _reference(signal: str, data: bytes, texts: list[str]):
     req_cls, *_, decode = SIGNALS[signal]
     groups = groups_from_arguments("statements", texts, context=CONTEXT_OF[signal],
                                    signal=signal)
     out, _ = TransformProcessor(groups).process(payload_from_batch(decode(data)))
-    return _normalized(req_cls.FromString(batch_from_payload(out).encode())), groups
+    return normalized(req_cls.FromString(batch_from_payload(out).encode())), groups
 
 
 def _native(signal: str, data: bytes, groups):
@@ -173,7 +130,7 @@ def _native(signal: str, data: bytes, groups):
     assert pipeline.native, pipeline.reasons
     batch = decode(data)
     pipeline.execute(batch)
-    return _normalized(req_cls.FromString(batch.encode(verbatim=True)))
+    return normalized(req_cls.FromString(batch.encode(verbatim=True)))
 
 
 def _first_difference(a, b) -> str:

@@ -31,6 +31,7 @@
 #include "otlp_batch.h"
 #include "vm.h"
 #include "vm_mapedit.h"
+#include "vm_parents.h"
 
 typedef struct {
     char expect;
@@ -432,6 +433,46 @@ static void exercise_map_edits(ottl_batch *b, int rounds) {
     }
 }
 
+/* Resource and scope rows rewritten at random (more, fewer or no entries; nested values in
+ * the value pool; rows past the end refused), then the batch encoded: the CSR offsets must
+ * still span each pool, and the encoder must read only what the pools hold. */
+static void exercise_parent_writes(ottl_batch *b, int rounds) {
+    for (int round = 0; round < rounds; round++) {
+        int owner = (int)(rnd() % 2);
+        size_t nrows = owner == OTTL_PARENT_RESOURCE ? b->resources.n : b->scopes.n;
+        size_t count = b->strings.count;
+        if (!nrows || !count) return;
+        size_t n = (size_t)(rnd() % 6);
+        int32_t keys[6];
+        uint8_t tags[6];
+        int64_t vals[6];
+        for (size_t i = 0; i < n; i++) {
+            keys[i] = (int32_t)(rnd() % count);
+            tags[i] = i % 2 ? OTTL_V_STRING : OTTL_V_INT;
+            vals[i] = i % 2 ? (int64_t)(rnd() % count) : (int64_t)rnd();
+        }
+        if (n && rnd() % 2) { /* the last one a kvlist of the others */
+            int64_t packed;
+            if (ottl_vm_push_values(b, n - 1, keys, tags, vals, &packed)) die("push failed");
+            tags[n - 1] = OTTL_V_KVLIST;
+            vals[n - 1] = packed;
+        }
+        int32_t url = (int32_t)(rnd() % count);
+        ottl_parent_row row = {n, keys, tags, vals, (uint32_t)rnd(), url, url, url};
+        if (ottl_vm_set_parent(b, owner, (size_t)(rnd() % nrows), &row)) die("set_parent failed");
+        if (ottl_vm_set_parent(b, owner, nrows, &row) != -2) die("set_parent: a row past the end");
+        const int64_t *off = owner == OTTL_PARENT_RESOURCE ? b->resources.attr_off
+                                                          : b->scopes.attr_off;
+        const ottl_kvpool *pool = owner == OTTL_PARENT_RESOURCE ? &b->resource_attrs
+                                                                : &b->scope_attrs;
+        if (off[0] != 0 || (size_t)off[nrows] != pool->n) die("set_parent: offsets do not span");
+        for (size_t r = 0; r < nrows; r++)
+            if (off[r] > off[r + 1]) die("set_parent: offsets go backwards");
+        size_t len;
+        free(encode(b, &len));
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s ITERATIONS MUTANTS SEED PROGRAMS PAYLOAD...\n", argv[0]);
@@ -482,7 +523,10 @@ int main(int argc, char **argv) {
     fclose(fp);
     for (size_t j = 0; j < npl; j++)
         for (int k = 0; k < 2; k++)
-            if (pls[j].batch[k]) exercise_map_edits(pls[j].batch[k], 8);
+            if (pls[j].batch[k]) {
+                exercise_map_edits(pls[j].batch[k], 8);
+                exercise_parent_writes(pls[j].batch[k], 8);
+            }
     for (size_t j = 0; j < npl; j++) {
         ottl_batch_free(pls[j].batch[0]);
         ottl_batch_free(pls[j].batch[1]);

@@ -1,0 +1,36 @@
+/* Writing resource and scope rows of a batch (csrc/vm_parents.c): what resource- and
+ * scope-context statements change, one row at a time. */
+#ifndef OTTL_VM_PARENTS_H
+#define OTTL_VM_PARENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otlp_batch.h"
+
+enum { OTTL_PARENT_RESOURCE = 0, OTTL_PARENT_SCOPE = 1 };
+
+/* Appends n entries to the batch's value pool as one run (keys NULL for an array's elements)
+ * and stores the array or kvlist value that holds them in *packed. 0, or -1 when out of
+ * memory. */
+int ottl_vm_push_values(ottl_batch *b, size_t n, const int32_t *keys, const uint8_t *tags,
+                        const int64_t *vals, int64_t *packed);
+
+/* A resource or scope row's new contents: its attributes (n entries, in order) and scalar
+ * fields (string ids; name and version are a scope's only). */
+typedef struct {
+    size_t n;
+    const int32_t *keys;
+    const uint8_t *tags;
+    const int64_t *vals;
+    uint32_t dropped;
+    int32_t schema_url, name, version;
+} ottl_parent_row;
+
+/* Replaces row `row` of the resources (OTTL_PARENT_RESOURCE) or scopes with `with`; the row
+ * is then present on the wire, and the VM's per-batch columns are dropped (they broadcast
+ * the old contents). 0; -1 when out of memory (the batch is unchanged); -2 for a bad owner
+ * or row. */
+int ottl_vm_set_parent(ottl_batch *b, int owner, size_t row, const ottl_parent_row *with);
+
+#endif /* OTTL_VM_PARENTS_H */
