@@ -55,6 +55,7 @@ def map_edit(
 
 PARENT_OWNERS: dict[str, int]
 
+def store_value(batch: _Batch, value: Any) -> tuple[int, int]: ...
 def set_parent(
     batch: _Batch,
     owner: str,

@@ -377,6 +377,14 @@ cdef int64_t _push_run(_Batch batch, keys, list items) except? -1:
     return packed
 
 
+def store_value(_Batch batch not None, value) -> tuple:
+    """A reference value (ottl.eval.values) stored into the batch, as (tag, payload) for a
+    derived column: strings and bytes interned, maps and slices as runs of the value pool.
+    Raises TypeError for a value OTLP cannot hold."""
+    batch._specs = None  # the string table or the value pool may move
+    return _batch_value(batch, value)
+
+
 def _entry_arrays(keys, pairs):
     """(keys int32, tags uint8, values int64) arrays of a run, with one spare entry so that an
     empty run still has an address to hand to C."""

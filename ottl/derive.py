@@ -7,10 +7,13 @@ implementation of the converter to each distinct value once, and spreads the res
 the records as a (tags, values) column the program's ``LOAD_DERIVED`` reads. So a regular
 expression, a case conversion or a hash runs once per distinct string of the batch.
 
-A result the VM cannot hold (a map, a list, a time), a value it cannot hand to Python (a map or
-list argument), or a converter that fails on some value raises ``NeedsReference``: the caller
-then runs the configuration through the reference evaluator, which gives the exact result,
-errors and error modes included.
+A map or list result (``Split``, ``ParseJSON``, ``ParseKeyValue``, ...) that a ``set`` stores
+(``Derived.stored``) is stored once per distinct value as the setter stores it, as a run of the
+batch's value pool (the layout of a decoded array or kvlist), and every record with that value
+points at it. A result the VM cannot hold (a map or list used otherwise, a time, a duration, an
+id), or a converter that fails on some value raises ``NeedsReference``: the caller then runs the
+configuration through the reference evaluator, which gives the exact result, errors and error
+modes included.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from ottl.compiler.program import Program
 from ottl.eval.batch_model import value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
 from ottl.eval.interpreter import compile_call_of, compile_edit_of
+from ottl.eval.paths import store_value
+from ottl.eval.values import PMap, PSlice
 from ottl.lang.errors import OttlError
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -83,7 +88,7 @@ class DerivedColumns:
                 if spec.boolean and not isinstance(result, bool):
                     raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
                                          "is needed")
-                out[i] = _from_python(batch, name, result)
+                out[i] = _from_python(batch, name, result, spec.stored)
             result_pairs = out[inverse]
             columns.append((np.ascontiguousarray(result_pairs["tag"]),
                             np.ascontiguousarray(result_pairs["val"])))
@@ -129,7 +134,16 @@ def _to_python(batch: Any, tag: int, val: int) -> Any:
     raise NeedsReference(f"a converter argument with value tag {tag}")
 
 
-def _from_python(batch: Any, name: str, value: Any) -> tuple[int, int]:
+def _from_python(batch: Any, name: str, value: Any, stored: bool = False) -> tuple[int, int]:
+    if stored and isinstance(value, (list, dict, PMap, PSlice)):
+        # Only a set stores this column: the setter's copy, in the batch's value pool.
+        pvalue = store_value(value)
+        if not isinstance(pvalue, (PMap, PSlice)):
+            raise NeedsReference(f"{name} gave a {type(value).__name__} the setter cannot store")
+        try:
+            return _vm.store_value(batch, pvalue)
+        except TypeError as exc:
+            raise NeedsReference(f"{name} gave {exc}") from None
     if value is None:
         return TAG_NONE, 0
     if isinstance(value, bool):

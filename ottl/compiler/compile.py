@@ -150,6 +150,14 @@ class _Builder:
         self.program.nregs += 1
         return self._loads[(-1 - slot, None)][0]
 
+    def mark_stored(self, reg: int) -> None:
+        """Notes that the derived column in ``reg`` is only stored by a set."""
+        for (field, key), (held, _) in self._loads.items():
+            if held == reg and key is None and field < 0:
+                slot = -1 - field
+                self.program.derived[slot].stored = True
+                return
+
     def register(self) -> int:
         self.program.nregs += 1
         return self.program.nregs - 1
@@ -273,6 +281,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     value = _value(b, editor.args[1].value)
     if _is_id(b, editor.args[1].value, value):
         raise NotNative("set of an id value")
+    if isinstance(editor.args[1].value, RCall) and not isinstance(value, _Const):
+        b.mark_stored(value)
     if isinstance(value, _Const):
         if value.value is None:
             return b.finish(_Const(False), editor.span)  # set(x, nil) does nothing

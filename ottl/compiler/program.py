@@ -41,6 +41,10 @@ class Derived:
     # ``call`` is an editor: the column is what it writes into its target (the one leaf),
     # or nil where it writes nothing.
     editor: bool = False
+    # The column is only ever the value a ``set`` stores: a map or list result is stored as
+    # the setter stores it (a copy in pdata form, in the batch's value pool); anywhere else
+    # such a result goes to the reference, whose converters and comparisons see it raw.
+    stored: bool = False
 
 
 @dataclass

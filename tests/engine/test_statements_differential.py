@@ -191,12 +191,20 @@ HANDPICKED = {
         ['truncate_all(span.attributes, 1)', 'delete_matching_keys(span.attributes, "^h")'],
         ['set(span.name, Concat([span.name, span.attributes["k"], "-"], "/"))'],
         ['set(span.attributes["c"], Concat([resource.attributes["a"], scope.name], ""))'],
+        # map and list results, stored in the value pool and read back
+        ['set(span.attributes["parts"], Split(span.name, " "))',
+         'set(span.attributes["n"], Len(span.attributes["parts"]))'],
+        ['set(span.attributes["kv"], ParseKeyValue(Concat(["k=", span.name, " b=1"], "")))',
+         'keep_keys(span.attributes, ["kv", "k"])'],
     ],
     "log": [
         ['keep_keys(log.attributes, [])', 'set(log.attributes["x"], 1)'],
         ['replace_pattern(log.attributes["k"], "a", "b")', 'limit(log.attributes, 2, ["a", "b"])'],
         ['replace_all_matches(log.attributes, "*", "all")', 'keep_matching_keys(log.attributes, "a")'],
         ['set(log.severity_text, Concat([log.severity_text, log.attributes["a"]], ":"))'],
+        ['set(log.body, Split(log.severity_text, "a"))',
+         'set(log.attributes["j"], ParseJSON(Concat(["{\\"n\\": [", Len(log.severity_text),'
+         ' ", {}]}"], "")))'],
     ],
 }
 
