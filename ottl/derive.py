@@ -19,7 +19,7 @@ modes included.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -51,6 +51,14 @@ class NeedsReference(Exception):
     """This batch needs the reference evaluator (the reason says why)."""
 
 
+class Failure(NamedTuple):
+    """A converter (or one-value editor) whose result a set stores failed: on the records
+    ``rows`` (a bool mask), with ``error``, the reference's own exception."""
+
+    rows: np.ndarray
+    error: Exception
+
+
 class DerivedColumns:
     """The derived columns of one program, computed per batch."""
 
@@ -61,35 +69,78 @@ class DerivedColumns:
             else compile_call_of(d.call, d.leaves, program.source, gates)
             for d in program.derived
         ]
+        # Columns whose failures a set judges: those a set stores, and the parts of those
+        # (a part that fails makes the value fail). Parts come before their call.
+        self._set_only = [False] * len(program.derived)
+        for slot in reversed(range(len(program.derived))):
+            spec = program.derived[slot]
+            if spec.stored or spec.editor or self._set_only[slot]:
+                self._set_only[slot] = True
+                for source in spec.sources:
+                    if source[0] == "derived":
+                        self._set_only[source[1]] = True
 
     def __len__(self) -> int:
         return len(self._fns)
 
-    def compute(self, batch: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    def compute(self, batch: Any, failures: Optional[list[Failure]] = None
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The derived columns over the batch's records. With ``failures`` (a list), where the
+        value a set stores fails (its call, or a call among its parts: the first in argument
+        order, as the reference evaluates them), the column holds nil (a set of nil writes
+        nothing, as a failed statement does) and the failure is appended; otherwise, and for
+        any other column, a failure raises ``NeedsReference``."""
         columns: list[tuple[np.ndarray, np.ndarray]] = []
-        for spec, fn in zip(self.program.derived, self._fns):
+        errors: list[Exception] = []
+        row_errors: list[Optional[np.ndarray]] = []  # per column: error index per row, -1 none
+        for slot, (spec, fn) in enumerate(zip(self.program.derived, self._fns)):
+            tolerant = failures is not None and self._set_only[slot]
             parts = []
+            inherited: Optional[np.ndarray] = None
             for source in spec.sources:
                 if source[0] == "derived":
                     parts.append(columns[source[1]])
+                    part_errors = row_errors[source[1]]
+                    if part_errors is not None:
+                        if inherited is None:
+                            inherited = part_errors.copy()
+                        else:
+                            first = inherited < 0
+                            inherited[first] = part_errors[first]
                 else:
                     _, field, key = source
                     parts.append(_vm.column(batch, field, key))
             firsts, inverse = _distinct_rows(parts)
             out = np.empty(len(firsts), dtype=_PAIR)
+            own = np.full(len(firsts), -1, dtype=np.int64)
             name = spec.call.spec.name
             for i, row in enumerate(firsts.tolist()):
                 args = [_to_python(batch, int(tags[row]), int(vals[row])) for tags, vals in parts]
                 try:
                     result = fn(*args)
                 except (OttlRuntimeError, OttlError) as exc:
-                    raise NeedsReference(f"{name} fails on a value of this batch: "
-                                         f"{exc.message if isinstance(exc, OttlError) else exc}") from None
+                    if not tolerant:
+                        raise NeedsReference(
+                            f"{name} fails on a value of this batch: "
+                            f"{exc.message if isinstance(exc, OttlError) else exc}") from None
+                    own[i] = len(errors)
+                    errors.append(exc)
+                    out[i] = (TAG_NONE, 0)
+                    continue
                 if spec.boolean and not isinstance(result, bool):
                     raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
                                          "is needed")
                 out[i] = _from_python(batch, name, result, spec.stored)
             result_pairs = out[inverse]
+            row_error = own[inverse] if (own >= 0).any() else None
+            if inherited is not None:  # a part failed first: its error is the value's
+                row_error = inherited if row_error is None else np.where(
+                    inherited >= 0, inherited, row_error)
+                result_pairs["tag"][inherited >= 0] = TAG_NONE
+            row_errors.append(row_error)
+            if row_error is not None and (spec.stored or spec.editor) and failures is not None:
+                for index in np.unique(row_error[row_error >= 0]).tolist():
+                    failures.append(Failure(row_error == index, errors[index]))
             columns.append((np.ascontiguousarray(result_pairs["tag"]),
                             np.ascontiguousarray(result_pairs["val"])))
         return columns

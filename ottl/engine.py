@@ -26,7 +26,7 @@ from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
 from ottl.compiler.opcodes import FIELD_INDEX
 from ottl.compiler.program import Program, program_reads
-from ottl.derive import DerivedColumns, NeedsReference
+from ottl.derive import DerivedColumns, Failure, NeedsReference
 from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
 from ottl.eval.processors import contexts_of
@@ -174,11 +174,15 @@ class Statement:
     def native(self) -> bool:
         return self._vm is not None
 
-    def execute(self, batch: Batch, gate: Optional[np.ndarray] = None) -> np.ndarray:
+    def execute(self, batch: Batch, gate: Optional[np.ndarray] = None,
+                errors: Optional[list[tuple[int, Exception]]] = None) -> np.ndarray:
         """Applies the statement to the records ``gate`` allows (all by default); returns the
-        bool mask of the records where it ran (its where clause held). Raises
-        ``NeedsReference`` (before changing anything) where this batch needs the reference
-        evaluator."""
+        bool mask of the records where it ran (its where clause held, and it did not fail).
+        Raises ``NeedsReference`` where this batch needs the reference evaluator: before
+        changing anything, except when the converter (or one-value editor) whose result the
+        statement sets fails on a record it runs on; with ``errors`` (a list), such failures
+        are appended instead, as (records, the reference's exception), and those records are
+        left as they were, as the reference leaves a record its statement failed on."""
         if self._vm is None:
             raise ValueError(f"'{self.text}' does not run natively: {self.reason}")
         expected = SpanBatch if self.context == "span" else LogBatch
@@ -188,13 +192,33 @@ class Statement:
         if batch.attributes_projected:
             raise ValueError("a statement needs a whole batch; this one was decoded with "
                              "attribute_keys (a projection for filters)")
+        failures: list[Failure] = []
         try:
-            derived = self._derived.compute(batch) if len(self._derived) else ()
+            derived = self._derived.compute(batch, failures) if len(self._derived) else ()
             ran = self._vm.execute(batch, gate, derived).view(np.bool_)
         except VMNeedsReference as exc:  # refused by the prepare: nothing was changed
             raise NeedsReference(str(exc)) from None
+        if failures:
+            ran = self._fail(ran, failures, errors)
         if self._map_editor is not None:
             self._map_editor.run(batch, ran)
+        return ran
+
+    def _fail(self, ran: np.ndarray, failures: list[Failure],
+              errors: Optional[list[tuple[int, Exception]]]) -> np.ndarray:
+        """``ran`` without the records the set's value failed on (the VM set nil there, which
+        writes nothing); the failures on records the statement ran on go to ``errors``."""
+        hits = []
+        for f in failures:
+            hit = int((ran & f.rows).sum())
+            if hit:
+                hits.append((hit, f.error))
+            ran = ran & ~f.rows
+        if hits and errors is None:
+            raise NeedsReference(f"'{self.text}' fails on {sum(h for h, _ in hits)} record(s) "
+                                 f"of this batch: {hits[0][1]}")
+        if errors is not None:
+            errors.extend(hits)
         return ran
 
     def disassemble(self) -> str:

@@ -23,7 +23,9 @@ from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, de
 from ottl.config import Group
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
-from ottl.eval.processors import Stats, compile_groups
+from ottl.derive import NeedsReference
+from ottl.eval.processors import ErrorPolicy, Stats, compile_groups
+from ottl.lang.errors import OttlError
 from ottl.parents import PARENT_CONTEXTS, ParentGroup, ParentRows, scopes_alive, spread
 from ottl.resolver import Options
 
@@ -47,6 +49,19 @@ class PipelineStats:
         self.statement_errors += run.statement_errors
         for text, count in errors_by_statement(run).items():
             self.errors_by_statement[text] = self.errors_by_statement.get(text, 0) + count
+
+
+def _handle_failures(policy: ErrorPolicy, statement: Statement,
+                     failed: list[tuple[int, Exception]]) -> None:
+    """Records on which a statement's value failed, judged by the group's error mode as the
+    reference judges each (counted, and logged in ``ignore`` mode); in ``propagate`` mode the
+    batch goes to the reference, which fails it with its own error."""
+    for count, error in failed:
+        if policy.mode == "propagate":
+            raise NeedsReference(f"'{statement.text}' fails on {count} record(s): {error}")
+        assert isinstance(error, OttlError)
+        for _ in range(count):
+            policy.handle(error, f"statement '{statement.text}'")
 
 
 def errors_by_statement(*runs: Stats) -> dict[str, int]:
@@ -196,6 +211,7 @@ class _NativeTransformGroup:
     context: str
     conditions: list[Condition]
     statements: list[Statement]
+    error_mode: str
 
 
 class TransformPipeline:
@@ -222,7 +238,7 @@ class TransformPipeline:
                 if not item.native:
                     self.reasons.append(f"{cg.group.where}: '{item.text}': {item.reason}")
             self.groups.append(_NativeTransformGroup(cg.group.signal, cg.context, conditions,
-                                                     statements))
+                                                     statements, cg.group.error_mode))
         self._scope_groups = any(isinstance(g, ParentGroup) and g.context == "scope"
                                  for g in self.groups)
         self.stats = PipelineStats()
@@ -256,8 +272,11 @@ class TransformPipeline:
                 gate = np.zeros(len(batch), dtype=np.bool_)
                 for condition in group.conditions:
                     gate |= condition.native_filter(batch)
+            policy = ErrorPolicy(group.error_mode, run)
             for statement in group.statements:
-                ran += int(statement.execute(batch, gate).sum())
+                failed: list[tuple[int, Exception]] = []
+                ran += int(statement.execute(batch, gate, failed).sum())
+                _handle_failures(policy, statement, failed)
         s = self.stats
         s.batches += 1
         s.records_in += len(batch)

@@ -26,6 +26,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from ottl._batch import decode_logs, decode_traces
+from ottl.config import Group, Located
 
 AV = common_pb2.AnyValue
 
@@ -309,6 +310,14 @@ def batches(draw, signal: str, size: int):
     batch = SIGNALS[signal][5](data)
     assert len(batch) == size
     return batch, data
+
+
+def make_group(kind: str, signal: str, context: str, texts: list[str], mode: str = "propagate",
+               conditions: tuple[str, ...] = ()) -> Group:
+    """A transform ("statements") or filter ("conditions") group, as a configuration holds it."""
+    processor = "transform" if kind == "statements" else "filter"
+    return Group(processor, signal, kind, [Located(t) for t in texts], context, mode,
+                 [Located(c) for c in conditions], f"{processor} {context}", 0)
 
 
 # ---- comparing requests ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from engine_strategies import (
     SeededValues,
     batches,
     build_request,
+    make_group,
     normalized,
     quote,
 )
@@ -29,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ottl import _vm
-from ottl.config import Group, Located
+from ottl.config import Group
 from ottl.derive import NeedsReference
 from ottl.eval.batch_model import batch_from_payload, payload_from_batch
 from ottl.eval.processors import FilterProcessor, ProcessingError, TransformProcessor
@@ -40,13 +41,6 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base
 
 VALUES = ['"x"', '""', "1", "-7", "2.5", "true", "nil", '{"m": [1, "y", {"n": false}]}',
           "[]", '["a", 2]', 'Concat(["p", "q"], "-")']
-
-
-def _group(kind: str, signal: str, context: str, texts: list[str], mode: str = "propagate",
-           conditions: tuple[str, ...] = ()) -> Group:
-    processor = "transform" if kind == "statements" else "filter"
-    return Group(processor, signal, kind, [Located(t) for t in texts], context, mode,
-                 [Located(c) for c in conditions], f"{processor} {context}", 0)
 
 
 def _key():
@@ -105,10 +99,10 @@ def transform_config(draw, signal: str) -> list[Group]:
         texts = draw(st.lists(parent_statement(context), min_size=1, max_size=3))
         gate = tuple(draw(st.lists(parent_condition(context), max_size=1)))
         mode = draw(st.sampled_from(["propagate", "ignore", "silent"]))
-        groups.append(_group("statements", signal, context, texts, mode, gate))
+        groups.append(make_group("statements", signal, context, texts, mode, gate))
     record = CONTEXT_OF[signal]
     k = draw(_key())
-    groups.append(_group("statements", signal, record, [
+    groups.append(make_group("statements", signal, record, [
         f'set({record}.attributes["from.resource"], resource.attributes[{k}])',
         f'set({record}.attributes["from.scope"], Concat([scope.name, scope.version], "@"))',
     ]))
@@ -165,7 +159,7 @@ def filter_config(draw, signal: str) -> list[Group]:
             if draw(st.integers(0, 4)) == 0:  # fails where the attribute is short or absent
                 texts.append(f'Substring(resource.attributes[{draw(_key())}], 1, 1) == "a"')
         mode = draw(st.sampled_from(["propagate", "ignore", "silent"]))
-        groups.append(_group("conditions", signal, context, texts, mode))
+        groups.append(make_group("conditions", signal, context, texts, mode))
     return groups
 
 
@@ -210,7 +204,7 @@ def _request(signal: str, size: int = 40, seed: int = 3):
 def test_a_resource_group_keeps_the_pipeline_native_and_runs_once_per_resource():
     data = _request("traces")
     batch = SIGNALS["traces"][5](data)
-    groups = [_group("statements", "traces", "resource",
+    groups = [make_group("statements", "traces", "resource",
                      ['set(attributes["n"], 1)',
                       'set(attributes["seen"], "yes") where attributes["n"] == 1'])]
     pipeline = TransformPipeline(groups)
@@ -227,7 +221,7 @@ def test_rows_no_statement_changed_go_out_byte_for_byte():
     batch = SIGNALS["traces"][5](data)
     names = [s["scope"]["name"] if s.get("scope") else "" for s in batch.scopes()]
     target = names[0]
-    groups = [_group("statements", "traces", "scope",
+    groups = [make_group("statements", "traces", "scope",
                      [f'set(attributes["touched"], true) where name == {quote(target)}'])]
     TransformPipeline(groups).execute(batch)
     before = SIGNALS["traces"][0].FromString(data)
@@ -245,7 +239,7 @@ def test_rows_no_statement_changed_go_out_byte_for_byte():
 def test_ignore_mode_counts_each_failing_row():
     data = _request("logs")
     batch = SIGNALS["logs"][5](data)
-    groups = [_group("statements", "logs", "resource",
+    groups = [make_group("statements", "logs", "resource",
                      ['set(attributes["x"], Substring("ab", 5, 1))'], mode="ignore")]
     pipeline = TransformPipeline(groups)
     pipeline.execute(batch)
@@ -257,7 +251,7 @@ def test_ignore_mode_counts_each_failing_row():
 
 def test_propagate_mode_hands_the_batch_to_the_reference():
     batch = SIGNALS["traces"][5](_request("traces"))
-    groups = [_group("conditions", "traces", "scope", ['Substring(name, 50, 1) == "a"'])]
+    groups = [make_group("conditions", "traces", "scope", ['Substring(name, 50, 1) == "a"'])]
     with pytest.raises(NeedsReference, match="scope condition failed"):
         FilterPipeline(groups).keep(batch)
 
@@ -266,7 +260,7 @@ def test_a_resource_filter_drops_every_record_under_the_resource():
     data = _request("traces", size=60, seed=0)  # resources of two schema URLs
     batch = SIGNALS["traces"][5](data)
     first = batch.resources()[0]["schema_url"]
-    groups = [_group("conditions", "traces", "resource", [f"schema_url == {quote(first)}"])]
+    groups = [make_group("conditions", "traces", "resource", [f"schema_url == {quote(first)}"])]
     keep = FilterPipeline(groups).keep(batch)
     urls = np.array([r["schema_url"] for r in batch.resources()])
     np.testing.assert_array_equal(keep, urls[batch.column("resource")] != first)
@@ -324,8 +318,8 @@ def test_scopes_of_a_dropped_resource_are_not_judged():
     data = _request("traces", size=60, seed=0)  # resources of two schema URLs
     batch = SIGNALS["traces"][5](data)
     first = batch.resources()[0]["schema_url"]
-    groups = [_group("conditions", "traces", "resource", [f"schema_url == {quote(first)}"]),
-              _group("conditions", "traces", "scope", ['Substring(name, 50, 1) == "a"'],
+    groups = [make_group("conditions", "traces", "resource", [f"schema_url == {quote(first)}"]),
+              make_group("conditions", "traces", "scope", ['Substring(name, 50, 1) == "a"'],
                      mode="silent")]
     pipeline = FilterPipeline(groups)
     pipeline.keep(batch)

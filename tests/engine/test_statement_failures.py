@@ -1,0 +1,130 @@
+"""A converter (or one-value editor) whose result a statement sets, failing on some records, on
+the fast pipeline: records its where clause skips do not matter (the reference never computes
+the value there); records it runs on are judged by the group's error mode as the reference
+judges them (``ignore``/``silent``: counted, the record left alone; ``propagate``: the batch
+goes to the reference, which fails it).
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from engine_strategies import (
+    CONTEXT_OF,
+    SIGNALS,
+    SeededValues,
+    batches,
+    build_request,
+    make_group,
+    normalized,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from ottl._batch import decode_logs
+from ottl.derive import NeedsReference
+from ottl.engine import compile_statement
+from ottl.eval.batch_model import batch_from_payload, payload_from_batch
+from ottl.eval.processors import ProcessingError, TransformProcessor
+from ottl.pipeline import TransformPipeline
+
+SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+
+# Statements whose value fails on some records of the generated batches (short or absent
+# strings, text that is not JSON), with and without where clauses that skip some of those (the
+# clauses themselves cannot fail: a failing condition still sends the batch to the reference).
+FAILING = [
+    'set({r}.attributes["s"], Substring({r}.attributes["k"], 1, 1))',
+    'set({r}.attributes["s"], Substring({r}.attributes["k"], 1, 1)) '
+    'where {r}.attributes["k"] != "a"',
+    'set({r}.attributes["j"], ParseJSON({r}.attributes["a"])) where {r}.attributes["a"] != nil',
+    'set({r}.attributes["j"], ParseJSON(Concat(["[", {r}.attributes["b"], "]"], "")))',
+    'replace_pattern({r}.attributes["k"], "a", "b") where {r}.attributes["k"] != nil',
+    'set({r}.attributes["n"], Len({r}.attributes["k"]))',
+]
+
+
+def _run(signal: str, data: bytes, groups):
+    req_cls, *_, decode = SIGNALS[signal]
+    try:
+        out, stats = TransformProcessor(groups).process(payload_from_batch(decode(data)))
+        expected = normalized(req_cls.FromString(batch_from_payload(out).encode()))
+    except ProcessingError:
+        expected, stats = None, None
+    pipeline = TransformPipeline(groups)
+    assert pipeline.native, pipeline.reasons
+    batch = decode(data)
+    if expected is None:
+        with pytest.raises(NeedsReference):
+            pipeline.execute(batch)
+        return None
+    ran = pipeline.execute(batch)
+    got = normalized(req_cls.FromString(batch.encode(verbatim=True)))
+    assert got == expected
+    assert ran == stats.statements_run
+    assert pipeline.last_run.statement_errors == stats.statement_errors
+    # the messages, as the reference words them (both keep the first 100, in record order
+    # there and statement by distinct value here)
+    if stats.statement_errors <= 100:
+        assert sorted(pipeline.last_run.errors) == sorted(stats.errors)
+    else:
+        assert len(pipeline.last_run.errors) == len(stats.errors) == 100
+    return stats
+
+
+@pytest.mark.parametrize("signal", ["traces", "logs"])
+@pytest.mark.parametrize("size", [1, 7, 500])
+def test_failing_values_are_judged_as_the_reference_judges_them(signal, size):
+    record = CONTEXT_OF[signal]
+
+    @settings(max_examples=30 if size < 100 else 6, deadline=None, suppress_health_check=SLOW)
+    @given(batches(signal, size),
+           st.lists(st.sampled_from(FAILING), min_size=1, max_size=3),
+           st.sampled_from(["propagate", "ignore", "silent"]))
+    def run(drawn, texts, mode):
+        _, data = drawn
+        texts = [t.format(r=record) for t in texts]
+        _run(signal, data, [make_group("statements", signal, record, texts, mode)])
+
+    run()
+
+
+def test_ignore_mode_counts_each_failing_record_and_leaves_it_alone():
+    rng = random.Random(24)  # a batch where some records fail and most do not
+    data = build_request("logs", 300, SeededValues(rng), rng, 5).SerializeToString()
+    texts = ['set(log.attributes["s"], Substring(log.attributes["k"], 1, 1))']
+    stats = _run("logs", data, [make_group("statements", "logs", "log", texts, "ignore")])
+    assert stats is not None and 0 < stats.statement_errors < 300  # some fail, some do not
+
+
+def test_a_failure_the_where_clause_skips_stays_native():
+    req = ExportLogsServiceRequest()
+    scope = req.resource_logs.add().scope_logs.add()
+    for text in ['{"a": 1}', "not json", '{"b": [2]}']:
+        scope.log_records.add().attributes.append(
+            KeyValue(key="k", value=AnyValue(string_value=text)))
+    batch = decode_logs(req.SerializeToString())
+    stmt = compile_statement(
+        'set(log.attributes["j"], ParseJSON(log.attributes["k"])) '
+        'where IsMatch(log.attributes["k"], "^\\\\{")')
+    assert stmt.native, stmt.reason
+    ran = stmt.execute(batch)
+    np.testing.assert_array_equal(ran, [True, False, True])
+    js = [next((kv["value"] for kv in r["attributes"] if kv["key"] == "j"), None)
+          for r in batch.records()]
+    assert js[1] is None and js[0]["kvlist_value"]["values"][0]["key"] == "a"
+    # without the clause, the failure is on a record it runs on: the reference must judge
+    batch = decode_logs(req.SerializeToString())
+    with pytest.raises(NeedsReference, match="1 record"):
+        compile_statement('set(log.attributes["j"], ParseJSON(log.attributes["k"]))').execute(
+            batch)
+    errors: list = []
+    batch = decode_logs(req.SerializeToString())
+    ran = compile_statement('set(log.attributes["j"], ParseJSON(log.attributes["k"]))').execute(
+        batch, errors=errors)
+    np.testing.assert_array_equal(ran, [True, False, True])
+    assert [count for count, _ in errors] == [1]
