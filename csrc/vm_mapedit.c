@@ -1,6 +1,7 @@
 /*
  * Editors that rewrite a record's whole attribute map: keep_keys, keep_matching_keys,
- * delete_matching_keys, limit, replace_all_patterns, replace_all_matches, truncate_all.
+ * delete_matching_keys, limit, replace_all_patterns, replace_all_matches, truncate_all, and
+ * merge_maps (whose source map, one per record, arrives as a value column).
  *
  * What an editor decides per key or per string value (a regular expression, a glob, a
  * truncation) is computed once per distinct key or value in Python, by the reference
@@ -34,10 +35,50 @@ static void compact(ottl_kvpool *out, size_t first, const uint8_t *drop) {
     out->n = w;
 }
 
-/* Applies op to the deduplicated row out[first, n). scratch holds at least n - first bytes. */
-static int edit_row(const ottl_mapedit *op, ottl_kvpool *out, size_t first, uint8_t *scratch) {
+/* merge_maps: the kvlist `packed` (a run of the value pool) merged into out[first, n). */
+static int merge_row(const ottl_batch *b, int64_t strategy, int64_t packed, ottl_kvpool *out,
+                     size_t first) {
+    const ottl_kvpool *v = &b->values;
+    size_t s = (size_t)((uint64_t)packed & 0xffffffffu), m = (size_t)((uint64_t)packed >> 32);
+    if (ottl_kvpool_reserve(out, m)) return -1;
+    for (size_t j = s; j < s + m; j++) {
+        int32_t key = v->key[j];
+        size_t last = j, i;
+        for (i = s; i < j && v->key[i] != key; i++) {}
+        if (i < j) continue; /* met at its first position already */
+        for (size_t k = j + 1; k < s + m; k++)
+            if (v->key[k] == key) last = k;
+        uint8_t tag = v->tag[last] == OTTL_V_NONE ? OTTL_V_EMPTY : v->tag[last];
+        int64_t val = v->val[last];
+        size_t p = first;
+        while (p < out->n && out->key[p] != key) p++;
+        if (p < out->n) {
+            if (strategy == OTTL_MERGE_INSERT) continue;
+            if (out->tag[p] != tag || out->val[p] != val) {
+                out->tag[p] = tag;
+                out->val[p] = val;
+                out->src[p] = -1;
+            }
+        } else if (strategy != OTTL_MERGE_UPDATE) {
+            out->key[out->n] = key;
+            out->tag[out->n] = tag;
+            out->val[out->n] = val;
+            out->src[out->n] = -1;
+            out->n++;
+        }
+    }
+    return 0;
+}
+
+/* Applies op to the deduplicated row out[first, n) of record r. scratch holds at least
+ * n - first bytes. */
+static int edit_row(const ottl_batch *b, const ottl_mapedit *op, size_t r, ottl_kvpool *out,
+                    size_t first, uint8_t *scratch) {
     size_t len = out->n - first;
     switch (op->kind) {
+    case OTTL_MAPEDIT_MERGE:
+        if (op->src_tag[r] != OTTL_V_KVLIST) return 0;
+        return merge_row(b, op->limit, op->src_val[r], out, first);
     case OTTL_MAPEDIT_KEEP:
         for (size_t i = 0; i < len; i++) {
             int32_t key = out->key[first + i];
@@ -117,7 +158,11 @@ static int same_row(const ottl_kvpool *a, int64_t lo, int64_t hi, const ottl_kvp
 
 int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ottl_mapedit *op) {
     if (owner != (b->kind == OTTL_BATCH_SPANS ? F_SPAN_ATTRS : F_LOG_ATTRS)) return -2;
-    if (op->kind < OTTL_MAPEDIT_KEEP || op->kind > OTTL_MAPEDIT_KEYS) return -2;
+    if (op->kind < OTTL_MAPEDIT_KEEP || op->kind > OTTL_MAPEDIT_MERGE) return -2;
+    if (op->kind == OTTL_MAPEDIT_MERGE &&
+        (!op->src_tag || !op->src_val || op->limit < OTTL_MERGE_INSERT ||
+         op->limit > OTTL_MERGE_UPSERT))
+        return -2;
     size_t n = owner == F_SPAN_ATTRS ? b->spans.n : b->logs.n;
     ottl_kvpool *pool = owner == F_SPAN_ATTRS ? &b->span_attrs : &b->log_attrs;
     int64_t *off = owner == F_SPAN_ATTRS ? b->spans.attr_off : b->logs.attr_off;
@@ -137,7 +182,7 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
             continue;
         }
         if (vm_dedup_row(pool, lo, hi, &out)) goto done;
-        int e = edit_row(op, &out, first, scratch);
+        int e = edit_row(b, op, r, &out, first, scratch);
         if (e) {
             rc = e;
             goto done;

@@ -23,14 +23,25 @@ typedef enum {
      * changes, the map is rebuilt in order and a key that arrives twice keeps its first
      * position and its last value (replace_all_patterns "key"). */
     OTTL_MAPEDIT_KEYS = 3,
+    /* Each selected record's own map from src_tag/src_val (one per record; a kvlist, whose
+     * entries are read as the reference's map holds them: each key once, at its first
+     * position, with its last value) merged in by `limit` as the strategy: 0 insert (keys
+     * not present), 1 update (keys present), 2 upsert (both). An updated key keeps its
+     * position; a new one goes at the end. Records whose source is not a kvlist are left
+     * alone (merge_maps fails there: the caller judges it). */
+    OTTL_MAPEDIT_MERGE = 4,
 } ottl_mapedit_kind;
+
+enum { OTTL_MERGE_INSERT = 0, OTTL_MERGE_UPDATE = 1, OTTL_MERGE_UPSERT = 2 };
 
 typedef struct {
     ottl_mapedit_kind kind;
     const uint8_t *keep; /* KEEP, LIMIT */
     const int32_t *map;  /* VALUES, KEYS */
     size_t table_len;
-    int64_t limit;       /* LIMIT */
+    int64_t limit;       /* LIMIT; MERGE: the strategy */
+    const uint8_t *src_tag; /* MERGE: one value per record */
+    const int64_t *src_val;
 } ottl_mapedit;
 
 /* Applies op to the attribute map (owner: F_SPAN_ATTRS or F_LOG_ATTRS) of every record with

@@ -61,12 +61,15 @@ cdef extern from "vm_mapedit.h" nogil:
         OTTL_MAPEDIT_LIMIT
         OTTL_MAPEDIT_VALUES
         OTTL_MAPEDIT_KEYS
+        OTTL_MAPEDIT_MERGE
     ctypedef struct ottl_mapedit:
         ottl_mapedit_kind kind
         const uint8_t *keep
         const int32_t *map
         size_t table_len
         int64_t limit
+        const uint8_t *src_tag
+        const int64_t *src_val
     int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask,
                          const ottl_mapedit *op)
 

@@ -235,7 +235,9 @@ def intern(_Batch batch not None, bytes value) -> int:
 
 
 MAPEDIT_KINDS = {"keep": OTTL_MAPEDIT_KEEP, "limit": OTTL_MAPEDIT_LIMIT,
-                 "values": OTTL_MAPEDIT_VALUES, "keys": OTTL_MAPEDIT_KEYS}
+                 "values": OTTL_MAPEDIT_VALUES, "keys": OTTL_MAPEDIT_KEYS,
+                 "merge": OTTL_MAPEDIT_MERGE}
+MERGE_STRATEGIES = {"insert": 0, "update": 1, "upsert": 2}
 
 
 def map_edit(_Batch batch not None, int owner, mask, str kind, table, int64_t limit=0) -> None:
@@ -243,7 +245,10 @@ def map_edit(_Batch batch not None, int owner, mask, str kind, table, int64_t li
     where ``mask`` is true (csrc/vm_mapedit.h): "keep" keeps the keys where ``table`` (uint8,
     by string id) is nonzero; "limit" keeps the keys where it is nonzero and others up to
     ``limit``; "values" replaces string values v by table[v] (int32) where >= 0; "keys"
-    renames keys likewise (-2 drops). Changed records are marked dirty."""
+    renames keys likewise (-2 drops); "merge" merges into each record's map the kvlist
+    ``table`` = (tags uint8, values int64, one per record) holds for it, ``limit`` being the
+    strategy (MERGE_STRATEGIES), records whose value is not a kvlist left alone. Changed
+    records are marked dirty."""
     if kind not in MAPEDIT_KINDS:
         raise ValueError(f"unknown map edit {kind!r}")
     n = len(batch)
@@ -255,12 +260,29 @@ def map_edit(_Batch batch not None, int owner, mask, str kind, table, int64_t li
     op.limit = limit
     op.keep = NULL
     op.map = NULL
+    op.src_tag = NULL
+    op.src_val = NULL
     cdef const uint8_t[::1] keep
     cdef const int32_t[::1] mp
     cdef const uint8_t[::1] mv = m
+    cdef const uint8_t[::1] st
+    cdef const int64_t[::1] sv
     cdef uint8_t dummy = 0
     cdef int32_t dummy_map = 0
-    if kind in ("keep", "limit"):
+    cdef int64_t dummy_val = 0
+    if kind == "merge":
+        if limit not in MERGE_STRATEGIES.values():
+            raise ValueError(f"unknown merge strategy {limit}")
+        tags = np.ascontiguousarray(table[0], dtype=np.uint8)
+        vals = np.ascontiguousarray(table[1], dtype=np.int64)
+        if tags.shape != (n,) or vals.shape != (n,):
+            raise ValueError(f"merge needs one value per record ({n})")
+        st = tags
+        sv = vals
+        op.src_tag = &st[0] if n else &dummy
+        op.src_val = &sv[0] if n else &dummy_val
+        arr = tags
+    elif kind in ("keep", "limit"):
         arr = np.ascontiguousarray(table, dtype=np.uint8)
         keep = arr
         op.keep = &keep[0] if arr.shape[0] else &dummy

@@ -115,7 +115,7 @@ class DerivedColumns:
             own = np.full(len(firsts), -1, dtype=np.int64)
             name = spec.call.spec.name
             for i, row in enumerate(firsts.tolist()):
-                args = [_to_python(batch, int(tags[row]), int(vals[row])) for tags, vals in parts]
+                args = [to_python(batch, int(tags[row]), int(vals[row])) for tags, vals in parts]
                 try:
                     result = fn(*args)
                 except (OttlRuntimeError, OttlError) as exc:
@@ -167,7 +167,8 @@ def _distinct_rows(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
     return firsts, inverse.reshape(-1)
 
 
-def _to_python(batch: Any, tag: int, val: int) -> Any:
+def to_python(batch: Any, tag: int, val: int) -> Any:
+    """A batch value (tag, payload) as the reference evaluator holds it."""
     if tag == TAG_STRING:
         return batch.string(val)
     if tag == TAG_INT:

@@ -168,7 +168,8 @@ class Statement:
             self._vm, self._derived = _load(self.program, gates)
             edit = self.program.map_edit
             if edit is not None:
-                self._map_editor = MapEditor(edit.call, edit.field, self.program.source, gates)
+                self._map_editor = MapEditor(edit.call, edit.field, self.program.source, gates,
+                                             edit.source)
 
     @property
     def native(self) -> bool:
@@ -200,8 +201,10 @@ class Statement:
             raise NeedsReference(str(exc)) from None
         if failures:
             ran = self._fail(ran, failures, errors)
-        if self._map_editor is not None:
-            self._map_editor.run(batch, ran)
+        if self._map_editor is not None:  # over the records whose values did not fail
+            more = self._map_editor.run(batch, ran, derived)
+            if more:
+                ran = self._fail(ran, more, errors)
         return ran
 
     def _fail(self, ran: np.ndarray, failures: list[Failure],

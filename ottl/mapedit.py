@@ -6,33 +6,47 @@ string value. ``MapEditor`` asks the reference implementation of the editor itse
 distinct key (or string value) of the batch, what it does to a map holding only that entry,
 and hands the answers to the C kernel (``ottl._vm.map_edit``, csrc/vm_mapedit.c) as a table by
 string id; the kernel rewrites every selected record's map in one pass. ``limit``, which
-depends on how many entries a map has, passes its priority keys and the limit instead.
+depends on how many entries a map has, passes its priority keys and the limit instead;
+``merge_maps`` passes each record's source map (an attribute, or a converter's result stored in
+the batch's value pool) and its strategy, and the reference editor itself words the error of a
+source that is not a map.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ottl import _vm
-from ottl._batch import TAG_STRING
-from ottl.derive import NeedsReference
+from ottl._batch import TAG_KVLIST, TAG_STRING
+from ottl.derive import Failure, NeedsReference, to_python
 from ottl.eval.errors import OttlRuntimeError
 from ottl.eval.interpreter import compile_edit_of
 from ottl.eval.values import PMap
 from ottl.lang.errors import OttlError
 
 _BY_KEY = ("keep_keys", "keep_matching_keys", "delete_matching_keys")
+# merge_maps reads each source map as the reference's map holds it in a quadratic pass (maps
+# are small); a larger one goes to the reference.
+MAX_MERGED_ENTRIES = 256
 
 
 class MapEditor:
     """One statement's map editor (``Program.map_edit``), bound to its reference function."""
 
     def __init__(self, call: Any, field: int, source: str,
-                 gates: frozenset[str] = frozenset()) -> None:
+                 gates: frozenset[str] = frozenset(), merged: Optional[tuple] = None) -> None:
+        """``merged``: merge_maps' source (a Derived source tuple: ("derived", slot) or
+        ("field", field id, key))."""
         self.name = call.spec.name
         self.field = field
+        self._merged = merged
+        if self.name == "merge_maps":
+            self._strategy = _vm.MERGE_STRATEGIES[call.args[2].value.value]
+            # the reference editor with its source standing in: the error a value gives
+            self._apply = compile_edit_of(call, source, gates, leaves=((1, None),))
+            return
         self._apply = compile_edit_of(call, source, gates)
         if self.name == "replace_all_patterns":
             self._mode = call.args[1].value.value
@@ -41,10 +55,14 @@ class MapEditor:
             prio = call.args[2] if len(call.args) > 2 else None
             self._priority = [] if prio is None else [i.value for i in prio.value.items]
 
-    def run(self, batch: Any, mask: np.ndarray) -> None:
-        """Applies the editor to the maps of the records where ``mask`` is true."""
+    def run(self, batch: Any, mask: np.ndarray, derived: Sequence[Any] = ()) -> list[Failure]:
+        """Applies the editor to the maps of the records where ``mask`` is true. merge_maps
+        reads its source from ``derived`` (the program's derived columns) or the batch, and
+        returns where it fails (a source that is not a map), leaving those records alone."""
         if not mask.any():
-            return
+            return []
+        if self.name == "merge_maps":
+            return self._merge(batch, mask, derived)
         if self.name == "limit":
             table = self._key_flags(batch, self._priority)
             _vm.map_edit(batch, self.field, mask, "limit", table, self._limit)
@@ -54,6 +72,38 @@ class MapEditor:
             _vm.map_edit(batch, self.field, mask, "keys", self._per_key(batch, keep=False))
         else:
             _vm.map_edit(batch, self.field, mask, "values", self._per_value(batch))
+        return []
+
+    def _merge(self, batch: Any, mask: np.ndarray, derived: Sequence[Any]) -> list[Failure]:
+        assert self._merged is not None
+        if self._merged[0] == "derived":
+            tags, vals = derived[self._merged[1]]
+        else:
+            tags, vals = _vm.column(batch, self._merged[1], self._merged[2])
+        is_map = tags == TAG_KVLIST
+        merged = mask & is_map
+        if merged.any():
+            widest = int((vals[merged].astype(np.uint64) >> np.uint64(32)).max())
+            if widest > MAX_MERGED_ENTRIES:
+                raise NeedsReference(f"merge_maps of a map of {widest} entries (at most "
+                                     f"{MAX_MERGED_ENTRIES} are native)")
+            _vm.map_edit(batch, self.field, merged, "merge", (tags, vals), self._strategy)
+        bad = mask & ~is_map
+        if not bad.any():
+            return []
+        if self._merged[0] == "derived":
+            # the converter gave something else than a map: the reference's message names
+            # the type of its raw result, which the column no longer holds
+            raise NeedsReference("merge_maps of a converter result that is not a map")
+        failures = []
+        for tag, val in sorted(set(zip(tags[bad].tolist(), vals[bad].tolist()))):
+            try:
+                self._apply(PMap(), to_python(batch, tag, val))
+            except (OttlRuntimeError, OttlError) as exc:
+                failures.append(Failure(bad & (tags == tag) & (vals == val), exc))
+                continue
+            raise NeedsReference(f"merge_maps took a source of value tag {tag}")
+        return failures
 
     # -- tables by string id --
 

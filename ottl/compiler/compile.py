@@ -230,7 +230,7 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     b = _Builder(r.context, r.text)
     editor = r.editor
     name = editor.spec.name
-    if name in NOT_MEMOIZABLE_EDITORS:
+    if name in NOT_MEMOIZABLE_EDITORS and name != "merge_maps":
         raise NotNative(f"the editor {name}")
     if editor.keys:
         raise NotNative(f"{name} with keys")
@@ -243,7 +243,9 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         raise NotNative(f"{name} of something other than the record's own path")
     field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
-    if name not in ("set", "delete_key"):
+    if name == "merge_maps":
+        source = _merge_source(b, editor, is_map and target_key is None)
+    elif name not in ("set", "delete_key"):
         if any(a is not None and not _constant(a.value) for a in editor.args[1:]):
             raise NotNative(f"{name} with arguments that vary by record")
         if is_map and target_key is None and name not in MAP_EDITORS:
@@ -257,6 +259,10 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
                 return b.finish(_Const(False), editor.span)
         else:
             b.emit(r.where.span, "AND", gate, gate, where)
+    if name == "merge_maps":
+        # The program says where; ottl.mapedit merges each record's source map in.
+        b.program.map_edit = MapEdit(editor, field, source)
+        return b.finish(gate, editor.span)
     if name not in ("set", "delete_key"):
         if is_map and target_key is None:
             # The editor rewrites whole maps: the program says where; ottl.mapedit edits.
@@ -292,6 +298,24 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         reg = value
     _emit_set(b, editor.span, target, field, target_key, reg, gate)
     return b.finish(gate, editor.span)
+
+
+def _merge_source(b: _Builder, editor: RCall, whole_map: bool) -> tuple:
+    """Where merge_maps' source map comes from, per record: an attribute, or a converter's
+    result (a derived column only the merge reads, stored as a set stores it)."""
+    if not whole_map:
+        raise NotNative("merge_maps into a nested map")
+    source, strategy = editor.args[1], editor.args[2]
+    if strategy is None or not _constant(strategy.value):
+        raise NotNative("merge_maps with a strategy that varies by record")
+    if source is None or _constant(source.value):
+        raise NotNative("merge_maps of a constant map")
+    where = _source(b, source.value)
+    if where[0] == "field" and where[2] is None:
+        raise NotNative("merge_maps of a whole map")
+    if where[0] == "derived":
+        b.program.derived[where[1]].stored = True
+    return where
 
 
 def _emit_set(b: _Builder, span: Span, target: RPath, field: int, key: Optional[str],

@@ -54,6 +54,8 @@ class MapEdit:
 
     call: Any
     field: int
+    # merge_maps: where each record's source map comes from (a Derived source tuple)
+    source: Optional[tuple] = None
 
 
 @dataclass

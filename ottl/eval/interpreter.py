@@ -364,13 +364,9 @@ __all__ = ["Statement", "Condition", "compile_statement", "compile_condition"]
 _ROW = "\x00row"
 
 
-def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], text: str,
-                    gates: frozenset[str] = frozenset()) -> Callable[..., Any]:
-    """A converter call as a function of its record-dependent parts (every other part being
-    constant): what the fast engine applies once per distinct combination of their values.
-    ``leaves`` names each part: (argument position, item position in that argument's list, or
-    None for the whole argument); the function takes their values in that order. Raises
-    ``OttlRuntimeError`` where the call would fail on a record with those values."""
+def _with_leaves(node: RCall, leaves: Sequence[tuple[int, Optional[int]]]) -> RCall:
+    """``node`` with each leaf (argument position, item position or None) replaced by a
+    parameter the caller binds per call (``_ROW`` + its index)."""
     args = list(node.args)
     for i, (at, item) in enumerate(leaves):
         a = args[at]
@@ -384,7 +380,17 @@ def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], te
             items = list(lst.items)
             items[item] = RLambdaParam(f"{_ROW}{i}", (), items[item].span)
             args[at] = RArg(a.param, RList(tuple(items), lst.span), a.span)
-    fn = _Compiler(text, gates).call(RCall(node.spec, tuple(args), node.keys, node.span))
+    return RCall(node.spec, tuple(args), node.keys, node.span)
+
+
+def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], text: str,
+                    gates: frozenset[str] = frozenset()) -> Callable[..., Any]:
+    """A converter call as a function of its record-dependent parts (every other part being
+    constant): what the fast engine applies once per distinct combination of their values.
+    ``leaves`` names each part: (argument position, item position in that argument's list, or
+    None for the whole argument); the function takes their values in that order. Raises
+    ``OttlRuntimeError`` where the call would fail on a record with those values."""
+    fn = _Compiler(text, gates).call(_with_leaves(node, leaves))
     names = [f"{_ROW}{i}" for i in range(len(leaves))]
 
     def apply(*values: Any) -> Any:
@@ -400,25 +406,31 @@ def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], te
 _UNWRITTEN = object()
 
 
-def compile_edit_of(node: RCall, text: str,
-                    gates: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
+def compile_edit_of(node: RCall, text: str, gates: frozenset[str] = frozenset(),
+                    leaves: Sequence[tuple[int, Optional[int]]] = ()) -> Callable[..., Any]:
     """An editor call as a function of its target's value (every other argument being
-    constant): ``apply(value)`` runs the reference editor with a target that reads ``value``
-    and returns what the editor wrote, or None when it wrote nothing. What the fast engine uses
-    once per distinct value (or distinct key of a map). Raises ``OttlRuntimeError`` where the
-    editor would fail on a record with that value."""
+    constant, but the ``leaves``, named as compile_call_of names them): ``apply(value,
+    *parts)`` runs the reference editor with a target that reads ``value`` and returns what the
+    editor wrote, or None when it wrote nothing. What the fast engine uses once per distinct
+    value (or distinct key of a map). Raises ``OttlRuntimeError`` where the editor would fail
+    on a record with that value."""
     cell: dict[str, Any] = {}
 
     def write(ctx: Any, value: Any) -> None:
         cell["written"] = value
 
     target = GetSetter(lambda ctx: cell["value"], write)
-    run = _Compiler(text, gates).implementation(node, first=target)
+    run = _Compiler(text, gates).implementation(_with_leaves(node, leaves), first=target)
+    names = [f"{_ROW}{i}" for i in range(len(leaves))]
 
-    def apply(value: Any) -> Any:
+    def apply(value: Any, *parts: Any) -> Any:
         cell.clear()
         cell["value"] = value
-        run(None)  # type: ignore[arg-type]  # every other argument is a constant
+        _FRAMES.frames.append(dict(zip(names, parts)))
+        try:
+            run(None)  # type: ignore[arg-type]  # every other argument is a constant
+        finally:
+            _FRAMES.frames.pop()
         written = cell.get("written", _UNWRITTEN)
         return None if written is _UNWRITTEN else written
 

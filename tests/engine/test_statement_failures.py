@@ -45,6 +45,11 @@ FAILING = [
     'set({r}.attributes["j"], ParseJSON(Concat(["[", {r}.attributes["b"], "]"], "")))',
     'replace_pattern({r}.attributes["k"], "a", "b") where {r}.attributes["k"] != nil',
     'set({r}.attributes["n"], Len({r}.attributes["k"]))',
+    # merge_maps: a source that is not a map fails; a converter's map, or an attribute's
+    'merge_maps({r}.attributes, ParseKeyValue(Concat(["k=", {r}.attributes["a"], " z=1"], "")),'
+    ' "{strategy}")',
+    'merge_maps({r}.attributes, {r}.attributes["k"], "{strategy}")',
+    'merge_maps({r}.attributes, {r}.attributes["b"], "{strategy}") where {r}.attributes["b"] != nil',
 ]
 
 
@@ -84,10 +89,11 @@ def test_failing_values_are_judged_as_the_reference_judges_them(signal, size):
     @settings(max_examples=30 if size < 100 else 6, deadline=None, suppress_health_check=SLOW)
     @given(batches(signal, size),
            st.lists(st.sampled_from(FAILING), min_size=1, max_size=3),
-           st.sampled_from(["propagate", "ignore", "silent"]))
-    def run(drawn, texts, mode):
+           st.sampled_from(["propagate", "ignore", "silent"]),
+           st.sampled_from(["insert", "update", "upsert"]))
+    def run(drawn, texts, mode, strategy):
         _, data = drawn
-        texts = [t.format(r=record) for t in texts]
+        texts = [t.format(r=record, strategy=strategy) for t in texts]
         _run(signal, data, [make_group("statements", signal, record, texts, mode)])
 
     run()

@@ -413,8 +413,31 @@ static void exercise_map_edits(ottl_batch *b, int rounds) {
         }
         uint8_t *mask = xmalloc(n ? n : 1);
         for (size_t r = 0; r < n; r++) mask[r] = (uint8_t)(rnd() % 3 != 0);
-        ottl_mapedit op = {(ottl_mapedit_kind)(rnd() % 4), keep, map, len,
-                           (int64_t)(rnd() % 5)};
+        ottl_mapedit op = {(ottl_mapedit_kind)(rnd() % 5), keep, map, len,
+                           (int64_t)(rnd() % 5), NULL, NULL};
+        uint8_t *src_tag = xmalloc(n ? n : 1);
+        int64_t *src_val = xmalloc((n ? n : 1) * sizeof *src_val);
+        if (op.kind == OTTL_MAPEDIT_MERGE) { /* per record: a fresh kvlist, or not a map */
+            op.limit = (int64_t)(rnd() % 3);
+            for (size_t r = 0; r < n; r++) {
+                int32_t keys[4];
+                uint8_t tags[4];
+                int64_t vals[4];
+                size_t m = (size_t)(rnd() % 5);
+                for (size_t i = 0; i < m; i++) {
+                    keys[i] = count ? (int32_t)(rnd() % count) : 0;
+                    tags[i] = i % 2 ? OTTL_V_INT : OTTL_V_NONE;
+                    vals[i] = (int64_t)rnd();
+                }
+                src_tag[r] = count && rnd() % 4 ? OTTL_V_KVLIST : OTTL_V_STRING;
+                src_val[r] = 0;
+                if (src_tag[r] == OTTL_V_KVLIST &&
+                    ottl_vm_push_values(b, m, keys, tags, vals, &src_val[r]))
+                    die("push failed");
+            }
+            op.src_tag = src_tag;
+            op.src_val = src_val;
+        }
         if (ottl_vm_map_edit(b, owner, mask, &op)) die("a map edit failed");
         const int64_t *off = spans ? b->spans.attr_off : b->logs.attr_off;
         const ottl_kvpool *pool = spans ? &b->span_attrs : &b->log_attrs;
@@ -430,6 +453,8 @@ static void exercise_map_edits(ottl_batch *b, int rounds) {
         free(keep);
         free(map);
         free(mask);
+        free(src_tag);
+        free(src_val);
     }
 }
 
