@@ -141,8 +141,13 @@ class _Engine:
         changed = dirty_records(batch)
         if self.tgroups and self.transform.last_parent_writes is not None:
             changed |= self.transform.last_parent_writes  # their objects hold the old parents
-        fresh = iter(back(decode(batch.encode(keep & changed))) if (keep & changed).any() else ())
-        return [next(fresh) if changed[i] else objects[order[i]] for i in np.flatnonzero(keep)]
+        kept = np.flatnonzero(keep).tolist()
+        rebuilt = keep & changed
+        if not rebuilt.any():  # the usual case: each kept record's own object, as it came
+            return [objects[order[i]] for i in kept]
+        fresh = iter(back(decode(batch.encode(rebuilt))))
+        flags = changed.tolist()  # plain lists: numpy scalars are slow to index one by one
+        return [next(fresh) if flags[i] else objects[order[i]] for i in kept]
 
     @property
     def reference(self) -> tuple[TransformProcessor, FilterProcessor]:
