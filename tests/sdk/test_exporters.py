@@ -83,6 +83,32 @@ def test_a_configuration_the_vm_cannot_run_goes_through_the_reference_evaluator(
     assert [s.attributes["shout"] for s in spans] == ["a!", "b!"]
 
 
+def test_a_resource_group_runs_natively_and_its_spans_carry_the_new_resource():
+    config = """
+processors:
+  transform:
+    trace_statements:
+      - context: resource
+        statements:
+          - set(attributes["deployment.environment"], "prod")
+"""
+    # no statement changes the spans themselves: their objects are rebuilt for the resource
+    exp, spans = spans_through(lambda m: OttlSpanExporter(m, config=config), ["a", "b"])
+    assert exp.native
+    assert [s.resource.attributes["deployment.environment"] for s in spans] == ["prod", "prod"]
+    assert [dict(s.attributes) for s in spans] == [{"secret": "s", "n": 1}] * 2
+
+
+def test_failing_values_in_ignore_mode_are_counted_natively():
+    statements = ['set(span.attributes["short"], Substring(span.name, 1, 2))']
+    exp, spans = spans_through(
+        lambda m: OttlSpanExporter(m, statements=statements, error_mode="ignore"),
+        ["a", "long name"])
+    assert exp.native
+    assert [s.attributes.get("short") for s in spans] == [None, "on"]
+    assert exp.stats().statement_errors == 1
+
+
 def test_metrics_reach_the_meter_provider():
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
