@@ -17,7 +17,15 @@ from __future__ import annotations
 import math
 from typing import Any, Optional, Union
 
-from ottl.compiler.opcodes import COMPARE_OPS, FIELDS, ID_TAGS, MATH_OPS, OPCODE_INDEX, OPCODES
+from ottl.compiler.opcodes import (
+    COMPARE_OPS,
+    FIELD_INDEX,
+    FIELDS,
+    ID_TAGS,
+    MATH_OPS,
+    OPCODE_INDEX,
+    OPCODES,
+)
 from ottl.compiler.program import (
     Derived,
     MapEdit,
@@ -362,6 +370,13 @@ def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
         return left
     if isinstance(node, RCompare):
         return _compare(b, node)
+    if isinstance(node, RCall) and node.spec.name == "IsRootSpan" and b.program.context == "span":
+        # the reference's IsRootSpan: the span's parent id is empty (all zero or absent)
+        m = b.mask()
+        parent = b.load(FIELD_INDEX["SPAN_PARENT_SPAN_ID"], None, node.span)
+        b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index("=="), parent,
+               b.const(SpanID(bytes(8))))
+        return m
     if isinstance(node, RCall):
         reg = _call(b, node, boolean=True)
         if isinstance(reg, _Const):

@@ -87,6 +87,10 @@ ZERO_SPAN = "SpanID(0x0000000000000000)"
     ("span.trace_id >= nil", [False, False, False, False]),
     (f"span.trace_id == TraceID(0x{TRACE.hex()}) and span.span_id.string != \"\"",
      [True, True, False, False]),
+    # IsRootSpan(): the parent id is empty, compiled as that comparison (a path names the
+    # context)
+    ('IsRootSpan() and span.name != "zz"', [True, False, True, True]),
+    ('not IsRootSpan() or span.name == "none"', [False, True, False, True]),
 ])
 def test_span_ids(text: str, expected: list[bool]):
     _agrees(decode_traces(_spans()), text, expected)
@@ -113,6 +117,14 @@ def test_what_stays_with_the_reference(text: str, reason: str):
     statement = compile_statement(text)
     assert not statement.native
     assert reason in statement.reason, statement.reason
+
+
+def test_is_root_span_as_a_value_stays_with_the_reference():
+    statement = compile_statement('set(span.attributes["root"], IsRootSpan())')
+    assert not statement.native and "IsRootSpan" in statement.reason
+    gated = compile_statement('set(span.attributes["root"], true) where IsRootSpan()')
+    assert gated.native, gated.reason
+    assert gated.execute(decode_traces(_spans())).tolist() == [True, False, True, True]
 
 
 def test_a_statement_gated_on_an_id():
