@@ -115,6 +115,9 @@ void ottl_batch_reset(ottl_batch *b, int kind) {
     ottl_batch_drop_derived(b);
     free(b->dirty);
     b->dirty = NULL;
+    b->cache.n = 0;
+    free(b->cache_off);
+    b->cache_off = NULL;
 }
 
 #define FREE_COLS(...)                                                                   \
@@ -164,6 +167,8 @@ void ottl_batch_free(ottl_batch *b) {
              g2->trace_id, g2->span_id, g2->present, g2->attr_off, g2->byte_start, g2->byte_end,
              g2->attrs_at, g2->attrs_end);
     ottl_kvpool_release(&b->log_attrs);
+    ottl_kvpool_release(&b->cache);
+    free(b->cache_off);
     free(b);
 }
 

@@ -176,6 +176,11 @@ typedef struct {
     /* Set when the records' own attributes were decoded under a projection: only some keys
      * are in the pools, so the batch may be filtered and copied out verbatim, nothing else. */
     uint8_t attrs_projected;
+    /* The statements' `cache` map of each record, CSR by record like the attributes (NULL
+     * offsets: every record's is empty). Scratch of the VM, never encoded; a transform
+     * group empties it before it runs (csrc/vm_write.c). */
+    ottl_kvpool cache;
+    int64_t *cache_off;
 } ottl_batch;
 
 /* ---- errors ---- */

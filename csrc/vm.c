@@ -171,6 +171,16 @@ static int gather_attr(const ottl_batch *b, derived_col *d) {
     switch (d->field) {
     case F_SPAN_ATTRS: pool = &b->span_attrs; off = b->spans.attr_off; break;
     case F_LOG_ATTRS: pool = &b->log_attrs; off = b->logs.attr_off; break;
+    case F_SPAN_CACHE:
+    case F_LOG_CACHE:
+        if (!b->cache_off) { /* no statement wrote it: every record's is empty */
+            memset(d->tags, OTTL_V_NONE, n);
+            memset(d->vals, 0, n * sizeof *d->vals);
+            return 0;
+        }
+        pool = &b->cache;
+        off = b->cache_off;
+        break;
     case F_RESOURCE_ATTRS:
         pool = &b->resource_attrs;
         off = b->resources.attr_off;
@@ -927,6 +937,7 @@ static int run(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                 int del = in[0] == OP_DELETE_ATTR;
                 const uint8_t *m = masks + (size_t)in[del ? 3 : 4] * OTTL_VM_BLOCK_SIZE;
                 int32_t key = program_string_in_batch(p, b, in[2]); /* interned by prepare */
+                edits->owner = in[1];
                 for (size_t i = 0; i < len; i++) {
                     if (!m[i]) continue;
                     uint8_t t = OTTL_V_NONE;
@@ -996,7 +1007,7 @@ int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const
     if (field < 0 || field >= F_COUNT) return -1;
     if (key) {
         if (field != F_SPAN_ATTRS && field != F_LOG_ATTRS && field != F_RESOURCE_ATTRS &&
-            field != F_SCOPE_ATTRS)
+            field != F_SCOPE_ATTRS && field != F_SPAN_CACHE && field != F_LOG_CACHE)
             return -1;
         derived_col d = {.field = field, .key = ottl_strtab_find(&b->strings, key, key_len)};
         if (gather_attr(b, &d)) {
@@ -1013,7 +1024,8 @@ int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const
     derived_cache *c = cache_of(b);
     if (!c) return -1;
     if (field == F_SPAN_ATTRS || field == F_LOG_ATTRS || field == F_RESOURCE_ATTRS ||
-        field == F_SCOPE_ATTRS || (ottl_field_signal[field] && ottl_field_signal[field] != b->kind))
+        field == F_SCOPE_ATTRS || field == F_SPAN_CACHE || field == F_LOG_CACHE ||
+        (ottl_field_signal[field] && ottl_field_signal[field] != b->kind))
         return -1;
     if (is_gathered(field) && !cache_find(c, field, -1)) {
         char why[160];
@@ -1040,8 +1052,7 @@ int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8
     vm_edits edits = {0};
     int rc = run(p, b, gate, derived, nderived, out, &edits, err);
     if (rc == 0 && edits.n) {
-        int32_t owner = b->kind == OTTL_BATCH_SPANS ? F_SPAN_ATTRS : F_LOG_ATTRS;
-        if (vm_apply_edits(b, owner, &edits)) {
+        if (vm_apply_edits(b, edits.owner, &edits)) {
             snprintf(err->message, sizeof err->message,
                      "out of memory while writing attributes: the batch is lost");
             err->pc = -1;

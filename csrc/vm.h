@@ -99,6 +99,8 @@ int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate
 
 /* The batch's per-record "changed by a statement" flags, or NULL when none changed. */
 const uint8_t *ottl_vm_dirty(const ottl_batch *b);
+/* Empties every record's `cache` map (a transform group starts with it empty). 0. */
+int ottl_vm_cache_reset(ottl_batch *b);
 
 /* Which kernels run: "avx2" or "scalar" (OTTL_SIMD=scalar in the environment forces the
  * scalar ones; see vm_kernels.c). */

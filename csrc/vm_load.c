@@ -41,7 +41,8 @@ void ottl_vm_free(ottl_vm_program *p) {
 }
 
 static int is_attrs_field(int32_t f) {
-    return f == F_SPAN_ATTRS || f == F_LOG_ATTRS || f == F_RESOURCE_ATTRS || f == F_SCOPE_ATTRS;
+    return f == F_SPAN_ATTRS || f == F_LOG_ATTRS || f == F_RESOURCE_ATTRS || f == F_SCOPE_ATTRS ||
+           f == F_SPAN_CACHE || f == F_LOG_CACHE;
 }
 
 /* Definite assignment: one bit per value register, per mask, and one for "RESULT passed". */
@@ -142,7 +143,8 @@ static int verify(ottl_vm_program *p, ottl_vm_error *err) {
         if (op == OP_SET_FIELD || op == OP_SET_ATTR || op == OP_DELETE_ATTR) {
             int32_t f = p->code[pc + 1];
             int ok = op == OP_SET_FIELD ? ottl_field_settable[f]
-                                        : (f == F_SPAN_ATTRS || f == F_LOG_ATTRS);
+                                        : (f == F_SPAN_ATTRS || f == F_LOG_ATTRS ||
+                                           f == F_SPAN_CACHE || f == F_LOG_CACHE);
             if (!ok) {
                 fail(err, (int64_t)pc, "%s cannot write field %d", ottl_op_names[op], f);
                 goto out;

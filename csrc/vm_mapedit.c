@@ -157,15 +157,17 @@ static int same_row(const ottl_kvpool *a, int64_t lo, int64_t hi, const ottl_kvp
 }
 
 int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ottl_mapedit *op) {
-    if (owner != (b->kind == OTTL_BATCH_SPANS ? F_SPAN_ATTRS : F_LOG_ATTRS)) return -2;
     if (op->kind < OTTL_MAPEDIT_KEEP || op->kind > OTTL_MAPEDIT_MERGE) return -2;
     if (op->kind == OTTL_MAPEDIT_MERGE &&
         (!op->src_tag || !op->src_val || op->limit < OTTL_MERGE_INSERT ||
          op->limit > OTTL_MERGE_UPSERT))
         return -2;
-    size_t n = owner == F_SPAN_ATTRS ? b->spans.n : b->logs.n;
-    ottl_kvpool *pool = owner == F_SPAN_ATTRS ? &b->span_attrs : &b->log_attrs;
-    int64_t *off = owner == F_SPAN_ATTRS ? b->spans.attr_off : b->logs.attr_off;
+    size_t n;
+    ottl_kvpool *pool;
+    int64_t *off;
+    int records;
+    int found = vm_owner_pool(b, owner, &pool, &off, &n, &records);
+    if (found) return found;
     size_t widest = 0;
     for (size_t r = 0; r < n; r++)
         if ((size_t)(off[r + 1] - off[r]) > widest) widest = (size_t)(off[r + 1] - off[r]);
@@ -187,7 +189,8 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
             rc = e;
             goto done;
         }
-        if (!same_row(pool, lo, hi, &out, first) && vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS))
+        if (records && !same_row(pool, lo, hi, &out, first) &&
+            vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS))
             goto done;
     }
     off[n] = (int64_t)out.n;

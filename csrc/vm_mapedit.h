@@ -44,8 +44,8 @@ typedef struct {
     const int64_t *src_val;
 } ottl_mapedit;
 
-/* Applies op to the attribute map (owner: F_SPAN_ATTRS or F_LOG_ATTRS) of every record with
- * mask[row] != 0. Each map is first read as the reference's map holds it (each key once, at
+/* Applies op to the attribute map (owner: F_SPAN_ATTRS or F_LOG_ATTRS) or the cache
+ * (F_SPAN_CACHE, F_LOG_CACHE: never marked dirty) of every record with mask[row] != 0. Each map is first read as the reference's map holds it (each key once, at
  * its first position, with its last value). Records whose attributes change are marked dirty.
  * 0; -1 when out of memory (the batch is then unusable); -2 for a bad owner or kind. */
 int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ottl_mapedit *op);

@@ -130,7 +130,9 @@ enum ottl_field {
     F_LOG_SPAN_ID = 37, /* log.span_id: logs.span_id (id) */
     F_SPAN_KIND_STRING = 38, /* span.kind.string: spans.kind (word) */
     F_SPAN_KIND_DEPRECATED_STRING = 39, /* span.kind.deprecated_string: spans.kind (word) */
-    F_COUNT = 40
+    F_SPAN_CACHE = 40, /* span.cache: cache (attrs) */
+    F_LOG_CACHE = 41, /* log.cache: cache (attrs) */
+    F_COUNT = 42
 };
 
 /* The batch kind each field needs (0: either). */
@@ -175,6 +177,8 @@ static const int ottl_field_signal[F_COUNT] = {
     OTTL_BATCH_LOGS, /* LOG_SPAN_ID */
     OTTL_BATCH_SPANS, /* SPAN_KIND_STRING */
     OTTL_BATCH_SPANS, /* SPAN_KIND_DEPRECATED_STRING */
+    OTTL_BATCH_SPANS, /* SPAN_CACHE */
+    OTTL_BATCH_LOGS, /* LOG_CACHE */
 };
 
 /* 1 for fields whose every row is an int (MATH may read them). */
@@ -219,6 +223,8 @@ static const unsigned char ottl_field_is_int[F_COUNT] = {
     0, /* LOG_SPAN_ID */
     0, /* SPAN_KIND_STRING */
     0, /* SPAN_KIND_DEPRECATED_STRING */
+    0, /* SPAN_CACHE */
+    0, /* LOG_CACHE */
 };
 
 /* The value tag (OTTL_V_*) of a scalar field's rows; 15 (none) for the body, whose
@@ -264,6 +270,8 @@ static const unsigned char ottl_field_tag[F_COUNT] = {
     10, /* LOG_SPAN_ID */
     1, /* SPAN_KIND_STRING */
     1, /* SPAN_KIND_DEPRECATED_STRING */
+    15, /* SPAN_CACHE */
+    15, /* LOG_CACHE */
 };
 
 /* 1 for a record's own scalar fields, which SET_FIELD may write. */
@@ -308,6 +316,8 @@ static const unsigned char ottl_field_settable[F_COUNT] = {
     0, /* LOG_SPAN_ID */
     0, /* SPAN_KIND_STRING */
     0, /* SPAN_KIND_DEPRECATED_STRING */
+    0, /* SPAN_CACHE */
+    0, /* LOG_CACHE */
 };
 
 /* span.kind.string and span.kind.deprecated_string of kinds 0.. (others: ""),

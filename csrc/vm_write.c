@@ -138,11 +138,48 @@ static int rebuild_row(const ottl_kvpool *old, int64_t lo, int64_t hi, const vm_
     return 0;
 }
 
+int vm_owner_pool(ottl_batch *b, int32_t owner, ottl_kvpool **pool, int64_t **off, size_t *n,
+                  int *records) {
+    int spans = b->kind == OTTL_BATCH_SPANS;
+    *n = spans ? b->spans.n : b->logs.n;
+    if (owner == (spans ? F_SPAN_ATTRS : F_LOG_ATTRS)) {
+        *pool = spans ? &b->span_attrs : &b->log_attrs;
+        *off = spans ? b->spans.attr_off : b->logs.attr_off;
+        *records = 1;
+        return 0;
+    }
+    if (owner != (spans ? F_SPAN_CACHE : F_LOG_CACHE)) return -2;
+    if (!b->cache_off) {
+        b->cache_off = calloc(*n + 1, sizeof *b->cache_off);
+        if (!b->cache_off) return -1;
+        b->cache.unique = 1; /* every write deduplicates its row */
+    }
+    *pool = &b->cache;
+    *off = b->cache_off;
+    *records = 0;
+    return 0;
+}
+
+int ottl_vm_cache_reset(ottl_batch *b) {
+    if (b->cache_off) {
+        size_t n = b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
+        memset(b->cache_off, 0, (n + 1) * sizeof *b->cache_off);
+    }
+    b->cache.n = 0;
+    ottl_batch_drop_derived(b); /* gathered cache columns */
+    return 0;
+}
+
 int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
     if (!e->n) return 0;
-    size_t n = owner == F_SPAN_ATTRS ? b->spans.n : b->logs.n;
-    ottl_kvpool *pool = owner == F_SPAN_ATTRS ? &b->span_attrs : &b->log_attrs;
-    int64_t *off = owner == F_SPAN_ATTRS ? b->spans.attr_off : b->logs.attr_off;
+    size_t n;
+    ottl_kvpool *pool;
+    int64_t *off;
+    int records;
+    if (vm_owner_pool(b, owner, &pool, &off, &n, &records)) {
+        e->n = 0;
+        return -1;
+    }
     /* Edits by row, keeping each row's edits in program order (a counting sort). */
     size_t *start = calloc(n + 1, sizeof *start);
     vm_edit *sorted = malloc(e->n * sizeof *sorted);
@@ -168,7 +205,7 @@ int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
             continue;
         }
         if (rebuild_row(pool, lo, hi, sorted + start[r], ned, &out)) goto done;
-        if (vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
+        if (records && vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
     }
     off[n] = (int64_t)out.n;
     out.unique = pool->unique; /* changed rows leave deduplicated, the others as they were */

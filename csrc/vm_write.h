@@ -19,6 +19,7 @@ typedef struct {
 typedef struct {
     vm_edit *items;
     size_t n, cap;
+    int32_t owner; /* the map field the edits write (one per program) */
 } vm_edits;
 
 /* Marks what changed in a record (OTTL_DIRTY_* bits): the encoder then re-encodes that from
@@ -30,8 +31,13 @@ int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, 
 /* The row [lo, hi) of pool as the reference evaluator's map holds it, appended to out: each
  * key once, at its first position, with its last value. 0, or -1 when out of memory. */
 int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out);
-/* Rebuilds the attribute pool of owner (F_SPAN_ATTRS or F_LOG_ATTRS) with the logged edits
- * applied, and empties the log. 0, or -1 when out of memory (the batch is then unusable). */
+/* The pool, CSR offsets and row count of a map field the statements write: the records'
+ * attributes (*records = 1: their changes are output) or cache (0; its offsets are made on
+ * first use). 0; -1 when out of memory; -2 when owner is neither for this batch. */
+int vm_owner_pool(ottl_batch *b, int32_t owner, ottl_kvpool **pool, int64_t **off, size_t *n,
+                  int *records);
+/* Rebuilds the pool of owner (vm_owner_pool) with the logged edits applied, and empties the
+ * log. 0, or -1 when out of memory (the batch is then unusable). */
 int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e);
 
 #endif /* OTTL_VM_WRITE_H */

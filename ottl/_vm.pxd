@@ -27,6 +27,7 @@ cdef extern from "vm.h" nogil:
     int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate,
                         uint8_t *out, ottl_vm_error *err)
     const uint8_t *ottl_vm_dirty(const ottl_batch *b)
+    int ottl_vm_cache_reset(ottl_batch *b)
     ctypedef struct ottl_vm_derived:
         const uint8_t *tags
         const int64_t *vals

@@ -297,9 +297,16 @@ def map_edit(_Batch batch not None, int owner, mask, str kind, table, int64_t li
     with nogil:
         rc = ottl_vm_map_edit(batch.b, owner, &mv[0] if n else &dummy, &op)
     if rc == -2:
-        raise ValueError(f"field {owner} is not this batch's record attributes")
+        raise ValueError(f"field {owner} is not this batch's record attributes or cache, "
+                         "or the edit is malformed")
     if rc:
         raise MemoryError("out of memory while editing attributes (the batch is lost)")
+
+
+def reset_cache(_Batch batch not None) -> None:
+    """Empties every record's ``cache`` map (statements' scratch, never encoded)."""
+    ottl_vm_cache_reset(batch.b)
+    batch._specs = None
 
 
 def dirty_records(_Batch batch not None):

@@ -18,6 +18,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from ottl import _vm
 from ottl._batch import LogBatch, SpanBatch
 from ottl._vm import VMError, VMNeedsReference, VMProgram
 from ottl.compiler.compile import NotNative
@@ -25,7 +26,7 @@ from ottl.compiler.compile import compile_condition as _compile_condition
 from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
 from ottl.compiler.opcodes import FIELD_INDEX
-from ottl.compiler.program import Program, program_reads
+from ottl.compiler.program import Program, program_reads, uses_cache
 from ottl.derive import DerivedColumns, Failure, NeedsReference
 from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
@@ -63,6 +64,7 @@ class Condition:
         except NotNative as exc:
             self.reason = str(exc)
         gates = options.gates if options else frozenset()
+        self._uses_cache = self.program is not None and uses_cache(self.program)
         if self.program is not None:
             self._vm, self._derived = _load(self.program, gates)
         self._reference = _reference_condition(resolved, gates)
@@ -117,6 +119,8 @@ class Condition:
         if self._vm is None:
             raise NeedsReference(self.reason)
         self._check_projection(batch)
+        if self._uses_cache:
+            _vm.reset_cache(batch)  # a condition alone sees each record's cache fresh
         try:
             derived = self._derived.compute(batch) if len(self._derived) else ()
             return self._vm.filter(batch, derived).view(np.bool_)
@@ -164,6 +168,7 @@ class Statement:
         except NotNative as exc:
             self.reason = str(exc)
         self._map_editor: Optional[MapEditor] = None
+        self.uses_cache = self.program is not None and uses_cache(self.program)
         if self.program is not None:
             self._vm, self._derived = _load(self.program, gates)
             edit = self.program.map_edit
@@ -176,14 +181,17 @@ class Statement:
         return self._vm is not None
 
     def execute(self, batch: Batch, gate: Optional[np.ndarray] = None,
-                errors: Optional[list[tuple[int, Exception]]] = None) -> np.ndarray:
+                errors: Optional[list[tuple[int, Exception]]] = None,
+                fresh_cache: bool = True) -> np.ndarray:
         """Applies the statement to the records ``gate`` allows (all by default); returns the
         bool mask of the records where it ran (its where clause held, and it did not fail).
         Raises ``NeedsReference`` where this batch needs the reference evaluator: before
         changing anything, except when the converter (or one-value editor) whose result the
         statement sets fails on a record it runs on; with ``errors`` (a list), such failures
         are appended instead, as (records, the reference's exception), and those records are
-        left as they were, as the reference leaves a record its statement failed on."""
+        left as they were, as the reference leaves a record its statement failed on.
+        ``fresh_cache``: each record's ``cache`` starts empty, as for a statement alone (a
+        transform group keeps it between its statements)."""
         if self._vm is None:
             raise ValueError(f"'{self.text}' does not run natively: {self.reason}")
         expected = SpanBatch if self.context == "span" else LogBatch
@@ -193,6 +201,8 @@ class Statement:
         if batch.attributes_projected:
             raise ValueError("a statement needs a whole batch; this one was decoded with "
                              "attribute_keys (a projection for filters)")
+        if self.uses_cache and fresh_cache:
+            _vm.reset_cache(batch)
         failures: list[Failure] = []
         try:
             derived = self._derived.compute(batch, failures) if len(self._derived) else ()

@@ -19,6 +19,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ottl import _vm
 from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, decode_traces
 from ottl.config import Group
 from ottl.compiler.program import program_reads
@@ -213,6 +214,10 @@ class _NativeTransformGroup:
     statements: list[Statement]
     error_mode: str
 
+    @property
+    def uses_cache(self) -> bool:
+        return any(s.uses_cache for s in self.statements)
+
 
 class TransformPipeline:
     """The transform processor's groups, compiled for the VM; ``execute(batch)`` changes the
@@ -266,6 +271,8 @@ class TransformPipeline:
                 parents = parents or ParentRows(batch, self._scope_groups)
                 ran += group.transform(parents, run)
                 continue
+            if group.uses_cache:
+                _vm.reset_cache(batch)  # each record's cache starts empty in each group
             gate = None
             if group.conditions:
                 # A group's conditions are ORed and decide once, before its statements run.
@@ -275,7 +282,7 @@ class TransformPipeline:
             policy = ErrorPolicy(group.error_mode, run)
             for statement in group.statements:
                 failed: list[tuple[int, Exception]] = []
-                ran += int(statement.execute(batch, gate, failed).sum())
+                ran += int(statement.execute(batch, gate, failed, fresh_cache=False).sum())
                 _handle_failures(policy, statement, failed)
         s = self.stats
         s.batches += 1

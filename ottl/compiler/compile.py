@@ -18,6 +18,7 @@ import math
 from typing import Any, Optional, Union
 
 from ottl.compiler.opcodes import (
+    CACHE_FIELDS,
     COMPARE_OPS,
     FIELD_INDEX,
     FIELDS,
@@ -251,6 +252,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         raise NotNative(f"{name} of something other than the record's own path")
     field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
+    if FIELDS[field].name in CACHE_FIELDS and name in MAP_EDITORS and target_key is None:
+        raise NotNative(f"{name} of the cache")  # their tables are by the attributes' keys
     if name == "merge_maps":
         source = _merge_source(b, editor, is_map and target_key is None)
     elif name not in ("set", "delete_key"):

@@ -145,7 +145,13 @@ FIELDS: tuple[Field, ...] = (
     Field("SPAN_KIND_STRING", "traces", "span", "kind.string", "spans.kind", "word", _STR),
     Field("SPAN_KIND_DEPRECATED_STRING", "traces", "span", "kind.deprecated_string",
           "spans.kind", "word", _STR),
+    # the statements' per-record scratch map (the batch's cache pool: never encoded; a
+    # transform group starts with it empty)
+    Field("SPAN_CACHE", "traces", "span", "cache", "cache", "attrs", _MAP),
+    Field("LOG_CACHE", "logs", "log", "cache", "cache", "attrs", _MAP),
 )
+
+CACHE_FIELDS = ("SPAN_CACHE", "LOG_CACHE")
 
 OPCODE_INDEX = {op.name: i for i, op in enumerate(OPCODES)}
 FIELD_INDEX = {f.name: i for i, f in enumerate(FIELDS)}

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ottl.compiler.opcodes import OPCODE_INDEX, OPCODES
+from ottl.compiler.opcodes import CACHE_FIELDS, FIELD_INDEX, OPCODE_INDEX, OPCODES
 from ottl.lang.ast import Span
 
 # Value tags shared with the batches (csrc/otlp_batch.h): the AnyValue oneof numbers.
@@ -112,3 +112,22 @@ def program_reads(p: Program) -> list[tuple[int, Optional[str]]]:
             if source[0] == "field":
                 out.append((source[1], source[2]))
     return out
+
+
+def uses_cache(p: Program) -> bool:
+    """Whether a program reads or writes the records' ``cache`` map (the pipeline then empties
+    it where the reference starts a fresh one)."""
+    cache = {FIELD_INDEX[name] for name in CACHE_FIELDS}
+    if p.map_edit is not None and p.map_edit.field in cache:
+        return True
+    if any(field in cache for field, _ in program_reads(p)):
+        return True
+    pc = 0
+    writes = {OPCODE_INDEX["SET_ATTR"], OPCODE_INDEX["DELETE_ATTR"]}
+    while pc < len(p.code):
+        op = p.code[pc]
+        if op in writes and p.code[pc + 1] in cache:
+            return True
+        pc += 1 + len(OPCODES[op].operands)
+    return False
+

@@ -366,6 +366,45 @@ def _settle(msg) -> None:
                 value.add(key=k).value.CopyFrom(v)
 
 
+def transform_agrees(signal: str, data: bytes, groups: list[Group]):
+    """Runs ``groups`` on ``TransformPipeline`` (which must be native) and on the reference
+    ``TransformProcessor`` over ``data``; checks the requests (copied verbatim and encoded
+    whole), the (statement, record) pairs that ran and the errors the error modes handled
+    are the same, or, where the reference fails, that the pipeline hands the batch to it.
+    Returns the reference's stats (None where it failed)."""
+    import pytest
+
+    from ottl.derive import NeedsReference
+    from ottl.eval.batch_model import batch_from_payload, payload_from_batch
+    from ottl.eval.processors import ProcessingError, TransformProcessor
+    from ottl.pipeline import TransformPipeline
+
+    req_cls, *_, decode = SIGNALS[signal]
+    pipeline = TransformPipeline(groups)
+    assert pipeline.native, pipeline.reasons
+    try:
+        out, stats = TransformProcessor(groups).process(payload_from_batch(decode(data)))
+    except ProcessingError:
+        with pytest.raises(NeedsReference):
+            pipeline.execute(decode(data))
+        return None
+    expected = normalized(req_cls.FromString(batch_from_payload(out).encode()))
+    batch = decode(data)
+    ran = pipeline.execute(batch)
+    for verbatim in (True, False):
+        got = normalized(req_cls.FromString(batch.encode(verbatim=verbatim)))
+        assert got == expected, f"verbatim={verbatim}"
+    assert ran == stats.statements_run
+    assert pipeline.last_run.statement_errors == stats.statement_errors
+    # the messages as the reference words them (both keep the first 100: in record order
+    # there, statement by distinct value here)
+    if stats.statement_errors <= 100:
+        assert sorted(pipeline.last_run.errors) == sorted(stats.errors)
+    else:
+        assert len(pipeline.last_run.errors) == len(stats.errors) == 100
+    return stats
+
+
 # ---- conditions ------------------------------------------------------------------------------
 
 CONTEXT_OF = {"traces": "span", "logs": "log"}

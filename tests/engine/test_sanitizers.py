@@ -38,10 +38,13 @@ STATEMENTS = {
              "set(span.kind, 3)", "set(span.status.code, 2) where span.kind > 2",
              'set(span.attributes["c"], resource.attributes["a"])',
              "set(span.start_time_unix_nano, span.end_time_unix_nano - 5)",
-             'set(span.attributes["parent"], span.parent_span_id.string)'],
+             'set(span.attributes["parent"], span.parent_span_id.string)',
+             'set(span.cache["c"], span.name)', 'delete_key(span.cache, "c")',
+             'set(span.attributes["c"], span.cache["c"]) where span.cache["c"] != nil'],
     "log": ['set(log.body, "x") where log.severity_number > 9',
             'set(log.attributes["n"], log.severity_number + 1)',
-            'set(log.severity_text, log.attributes["a"])', 'delete_key(log.attributes, "k")'],
+            'set(log.severity_text, log.attributes["a"])', 'delete_key(log.attributes, "k")',
+            'set(log.cache["n"], log.severity_number)', 'set(log.body, log.cache["n"])'],
 }
 
 

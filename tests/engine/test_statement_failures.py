@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 from engine_strategies import (
     CONTEXT_OF,
-    SIGNALS,
     SeededValues,
     batches,
     build_request,
     make_group,
-    normalized,
+    transform_agrees,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,9 +27,6 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from ottl._batch import decode_logs
 from ottl.derive import NeedsReference
 from ottl.engine import compile_statement
-from ottl.eval.batch_model import batch_from_payload, payload_from_batch
-from ottl.eval.processors import ProcessingError, TransformProcessor
-from ottl.pipeline import TransformPipeline
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 
@@ -53,34 +49,6 @@ FAILING = [
 ]
 
 
-def _run(signal: str, data: bytes, groups):
-    req_cls, *_, decode = SIGNALS[signal]
-    try:
-        out, stats = TransformProcessor(groups).process(payload_from_batch(decode(data)))
-        expected = normalized(req_cls.FromString(batch_from_payload(out).encode()))
-    except ProcessingError:
-        expected, stats = None, None
-    pipeline = TransformPipeline(groups)
-    assert pipeline.native, pipeline.reasons
-    batch = decode(data)
-    if expected is None:
-        with pytest.raises(NeedsReference):
-            pipeline.execute(batch)
-        return None
-    ran = pipeline.execute(batch)
-    got = normalized(req_cls.FromString(batch.encode(verbatim=True)))
-    assert got == expected
-    assert ran == stats.statements_run
-    assert pipeline.last_run.statement_errors == stats.statement_errors
-    # the messages, as the reference words them (both keep the first 100, in record order
-    # there and statement by distinct value here)
-    if stats.statement_errors <= 100:
-        assert sorted(pipeline.last_run.errors) == sorted(stats.errors)
-    else:
-        assert len(pipeline.last_run.errors) == len(stats.errors) == 100
-    return stats
-
-
 @pytest.mark.parametrize("signal", ["traces", "logs"])
 @pytest.mark.parametrize("size", [1, 7, 500])
 def test_failing_values_are_judged_as_the_reference_judges_them(signal, size):
@@ -94,7 +62,7 @@ def test_failing_values_are_judged_as_the_reference_judges_them(signal, size):
     def run(drawn, texts, mode, strategy):
         _, data = drawn
         texts = [t.format(r=record, strategy=strategy) for t in texts]
-        _run(signal, data, [make_group("statements", signal, record, texts, mode)])
+        transform_agrees(signal, data, [make_group("statements", signal, record, texts, mode)])
 
     run()
 
@@ -103,7 +71,7 @@ def test_ignore_mode_counts_each_failing_record_and_leaves_it_alone():
     rng = random.Random(24)  # a batch where some records fail and most do not
     data = build_request("logs", 300, SeededValues(rng), rng, 5).SerializeToString()
     texts = ['set(log.attributes["s"], Substring(log.attributes["k"], 1, 1))']
-    stats = _run("logs", data, [make_group("statements", "logs", "log", texts, "ignore")])
+    stats = transform_agrees("logs", data, [make_group("statements", "logs", "log", texts, "ignore")])
     assert stats is not None and 0 < stats.statement_errors < 300  # some fail, some do not
 
 

@@ -396,9 +396,11 @@ static uint8_t *read_file(const char *path, size_t *len) {
  * the table's end), random masks; after each edit the attribute CSR must still be sound. */
 static void exercise_map_edits(ottl_batch *b, int rounds) {
     int spans = b->kind == OTTL_BATCH_SPANS;
-    int32_t owner = spans ? F_SPAN_ATTRS : F_LOG_ATTRS;
     size_t n = spans ? b->spans.n : b->logs.n;
     for (int round = 0; round < rounds; round++) {
+        int cache = round % 2; /* the records' attributes, or their cache */
+        int32_t owner = cache ? (spans ? F_SPAN_CACHE : F_LOG_CACHE)
+                              : (spans ? F_SPAN_ATTRS : F_LOG_ATTRS);
         size_t count = b->strings.count;
         size_t len = count ? (size_t)(rnd() % (count + 2)) : 0;
         uint8_t *keep = xmalloc(len ? len : 1);
@@ -439,8 +441,8 @@ static void exercise_map_edits(ottl_batch *b, int rounds) {
             op.src_val = src_val;
         }
         if (ottl_vm_map_edit(b, owner, mask, &op)) die("a map edit failed");
-        const int64_t *off = spans ? b->spans.attr_off : b->logs.attr_off;
-        const ottl_kvpool *pool = spans ? &b->span_attrs : &b->log_attrs;
+        const int64_t *off = cache ? b->cache_off : spans ? b->spans.attr_off : b->logs.attr_off;
+        const ottl_kvpool *pool = cache ? &b->cache : spans ? &b->span_attrs : &b->log_attrs;
         if (off[0] != 0 || (size_t)off[n] != pool->n) die("map edit: offsets do not span the pool");
         for (size_t r = 0; r < n; r++)
             if (off[r] > off[r + 1]) die("map edit: offsets go backwards");
