@@ -145,17 +145,6 @@ static int edit_row(const ottl_batch *b, const ottl_mapedit *op, size_t r, ottl_
     return -2;
 }
 
-static int same_row(const ottl_kvpool *a, int64_t lo, int64_t hi, const ottl_kvpool *b,
-                    size_t first) {
-    if ((size_t)(hi - lo) != b->n - first) return 0;
-    for (int64_t j = lo; j < hi; j++) {
-        size_t k = first + (size_t)(j - lo);
-        if (a->key[j] != b->key[k] || a->tag[j] != b->tag[k] || a->val[j] != b->val[k])
-            return 0;
-    }
-    return 1;
-}
-
 int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ottl_mapedit *op) {
     if (op->kind < OTTL_MAPEDIT_KEEP || op->kind > OTTL_MAPEDIT_MERGE) return -2;
     if (op->kind == OTTL_MAPEDIT_MERGE &&
@@ -189,7 +178,7 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
             rc = e;
             goto done;
         }
-        if (records && !same_row(pool, lo, hi, &out, first) &&
+        if (records && !vm_same_row(pool, lo, hi, &out, first) &&
             vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS))
             goto done;
     }

@@ -5,8 +5,9 @@
  * of the wrong type leaves the field alone; ints wrap to the field's protobuf width).
  * Attribute writes cannot be done in place (a CSR pool has no room to insert), so a run logs
  * them and, when the program is done, rebuilds the owner's pool once with every edit applied.
- * Rows an edit touched are marked dirty: the encoder re-encodes those from the columns and
- * copies every other record's input bytes verbatim.
+ * Rows an edit changed are marked dirty: the encoder re-encodes those from the columns and
+ * copies every other record's input bytes verbatim (a row its edits left as it was, such as
+ * a delete of a key it lacks, is not dirty).
  */
 #include "vm_write.h"
 
@@ -108,6 +109,18 @@ int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *o
     return 0;
 }
 
+int vm_same_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, const ottl_kvpool *out,
+                size_t first) {
+    if ((size_t)(hi - lo) != out->n - first) return 0;
+    for (int64_t j = lo; j < hi; j++) {
+        size_t k = first + (size_t)(j - lo);
+        if (pool->key[j] != out->key[k] || pool->tag[j] != out->tag[k] ||
+            pool->val[j] != out->val[k])
+            return 0;
+    }
+    return 1;
+}
+
 /* One row's attributes with its edits applied, into the new pool. The reference evaluator
  * holds attributes as a map, so a changed record leaves with each key once (at its first
  * position, with its last value), then the edits in order: a set replaces or appends, a
@@ -204,7 +217,15 @@ int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
             if (ottl_kvpool_append(&out, pool, lo, hi)) goto done;
             continue;
         }
+        size_t first = out.n;
         if (rebuild_row(pool, lo, hi, sorted + start[r], ned, &out)) goto done;
+        if (vm_same_row(pool, lo, hi, &out, first)) {
+            /* Nothing changed (a delete of an absent key, a set to the value it had): the
+             * row stays as it came, its entries' input offsets included. */
+            out.n = first;
+            if (ottl_kvpool_append(&out, pool, lo, hi)) goto done;
+            continue;
+        }
         if (records && vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
     }
     off[n] = (int64_t)out.n;

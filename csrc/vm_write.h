@@ -31,6 +31,9 @@ int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, 
 /* The row [lo, hi) of pool as the reference evaluator's map holds it, appended to out: each
  * key once, at its first position, with its last value. 0, or -1 when out of memory. */
 int vm_dedup_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, ottl_kvpool *out);
+/* Whether out[first, n) holds exactly the entries [lo, hi) of pool (keys, tags, values). */
+int vm_same_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, const ottl_kvpool *out,
+                size_t first);
 /* The pool, CSR offsets and row count of a map field the statements write: the records'
  * attributes (*records = 1: their changes are output) or cache (0; its offsets are made on
  * first use). 0; -1 when out of memory; -2 when owner is neither for this batch. */

@@ -160,3 +160,19 @@ def test_a_record_that_repeats_a_key_leaves_with_it_once():
         assert _keys(by_name["twice"]) == ["k0", "k1", "odd", "new"]
         assert _attrs(by_name["twice"])["k0"].string_value == "last"
         assert _attrs(by_name["plain"])["k0"].string_value == "v0"
+
+
+def test_an_edit_that_changes_nothing_leaves_the_record_clean():
+    """A delete of a key a record lacks, or a set to the value it has, changes nothing: the
+    record is not marked changed, so the whole batch still leaves as its input bytes."""
+    from ottl._vm import dirty_records
+
+    data = _request(_span("a", extra=RECORD_UNKNOWN), _span("b"))
+    batch = decode_traces(data)
+    for text in ('delete_key(span.attributes, "absent")', 'set(span.attributes["k0"], "v0")',
+                 'set(span.attributes["n"], 42)'):
+        compile_statement(text, "span").execute(batch)
+    assert not dirty_records(batch).any()
+    assert batch.encode(verbatim=True) == data
+    compile_statement('set(span.attributes["n"], 43) where span.name == "b"', "span").execute(batch)
+    assert dirty_records(batch).tolist() == [False, True]
