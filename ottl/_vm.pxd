@@ -63,6 +63,10 @@ cdef extern from "vm_mapedit.h" nogil:
         OTTL_MAPEDIT_VALUES
         OTTL_MAPEDIT_KEYS
         OTTL_MAPEDIT_MERGE
+    enum:
+        OTTL_MERGE_INSERT
+        OTTL_MERGE_UPDATE
+        OTTL_MERGE_UPSERT
     ctypedef struct ottl_mapedit:
         ottl_mapedit_kind kind
         const uint8_t *keep

@@ -225,11 +225,16 @@ def column(_Batch batch not None, int field, key=None):
     return tags, vals
 
 
-def intern(_Batch batch not None, bytes value) -> int:
-    """The batch's string id of ``value``, adding it (the batch's column views go stale)."""
-    cdef int32_t sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>value, len(value))
+cdef int32_t _intern_bytes(_Batch batch, bytes raw) except -1:
+    cdef int32_t sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>raw, len(raw))
     if sid < 0:
         raise MemoryError("out of memory while interning a string")
+    return sid
+
+
+def intern(_Batch batch not None, bytes value) -> int:
+    """The batch's string id of ``value``, adding it (the batch's column views go stale)."""
+    cdef int32_t sid = _intern_bytes(batch, value)
     batch._specs = None
     return sid
 
@@ -237,7 +242,8 @@ def intern(_Batch batch not None, bytes value) -> int:
 MAPEDIT_KINDS = {"keep": OTTL_MAPEDIT_KEEP, "limit": OTTL_MAPEDIT_LIMIT,
                  "values": OTTL_MAPEDIT_VALUES, "keys": OTTL_MAPEDIT_KEYS,
                  "merge": OTTL_MAPEDIT_MERGE}
-MERGE_STRATEGIES = {"insert": 0, "update": 1, "upsert": 2}
+MERGE_STRATEGIES = {"insert": OTTL_MERGE_INSERT, "update": OTTL_MERGE_UPDATE,
+                    "upsert": OTTL_MERGE_UPSERT}
 
 
 def map_edit(_Batch batch not None, int owner, mask, str kind, table, int64_t limit=0) -> None:
@@ -354,19 +360,13 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # Python ints: no C arithmetic
 
 
 cdef int32_t _intern_text(_Batch batch, str text) except -1:
-    cdef bytes raw = text.encode("utf-8", "surrogatepass")
-    cdef int32_t sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>raw, len(raw))
-    if sid < 0:
-        raise MemoryError("out of memory while interning a string")
-    return sid
+    return _intern_bytes(batch, text.encode("utf-8", "surrogatepass"))
 
 
 cdef tuple _batch_value(_Batch batch, value):
     """(tag, payload) of a reference value (ottl.eval.values) stored into the batch: strings
     and bytes interned, maps and slices as runs of the value pool (children first). The types
     and their order are the reference's OTLP/JSON writer's (ottl.eval.otlp_json)."""
-    cdef bytes raw
-    cdef int32_t sid
     if value is None:
         return (OTTL_V_EMPTY, 0)
     if isinstance(value, bool):
@@ -380,11 +380,7 @@ cdef tuple _batch_value(_Batch batch, value):
     if isinstance(value, str):
         return (OTTL_V_STRING, _intern_text(batch, value))
     if isinstance(value, bytes):
-        raw = bytes(value)
-        sid = ottl_vm_intern(batch.b, <const uint8_t *><char *>raw, len(raw))
-        if sid < 0:
-            raise MemoryError("out of memory while interning a string")
-        return (OTTL_V_BYTES, sid)
+        return (OTTL_V_BYTES, _intern_bytes(batch, bytes(value)))
     if isinstance(value, PMap):
         keys = [_intern_text(batch, k) for k in value.keys()]
         return (OTTL_V_KVLIST, _push_run(batch, keys, list(value.values())))

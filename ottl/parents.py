@@ -17,7 +17,7 @@ pipeline spreads the row mask over the records. An error in ``propagate`` mode r
 from __future__ import annotations
 
 import struct
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -161,6 +161,11 @@ class ParentGroup:
         except ProcessingError as exc:
             raise NeedsReference(f"{self.context} condition failed: {exc.message}") from None
         return out
+
+
+def needs_scopes(groups: Sequence[Any]) -> bool:
+    """Whether a pipeline's groups include a scope group (ParentRows then builds the scopes)."""
+    return any(isinstance(g, ParentGroup) and g.context == "scope" for g in groups)
 
 
 def spread(batch: Batch, context: str, rows: np.ndarray) -> np.ndarray:

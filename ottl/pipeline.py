@@ -24,10 +24,16 @@ from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, de
 from ottl.config import Group
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
-from ottl.derive import NeedsReference
 from ottl.eval.processors import ErrorPolicy, Stats, compile_groups
 from ottl.lang.errors import OttlError
-from ottl.parents import PARENT_CONTEXTS, ParentGroup, ParentRows, scopes_alive, spread
+from ottl.parents import (
+    PARENT_CONTEXTS,
+    ParentGroup,
+    ParentRows,
+    needs_scopes,
+    scopes_alive,
+    spread,
+)
 from ottl.resolver import Options
 
 Batch = Union[SpanBatch, LogBatch]
@@ -52,14 +58,12 @@ class PipelineStats:
             self.errors_by_statement[text] = self.errors_by_statement.get(text, 0) + count
 
 
-def _handle_failures(policy: ErrorPolicy, statement: Statement,
-                     failed: list[tuple[int, Exception]]) -> None:
-    """Records on which a statement's value failed, judged by the group's error mode as the
-    reference judges each (counted, and logged in ``ignore`` mode); in ``propagate`` mode the
-    batch goes to the reference, which fails it with its own error."""
+def _count_failures(policy: ErrorPolicy, statement: Statement,
+                    failed: list[tuple[int, Exception]]) -> None:
+    """Records on which a statement's value failed, judged by an ``ignore`` or ``silent``
+    group as the reference judges each: counted, and logged in ``ignore`` mode. (In
+    ``propagate`` mode the statement raises ``NeedsReference`` itself.)"""
     for count, error in failed:
-        if policy.mode == "propagate":
-            raise NeedsReference(f"'{statement.text}' fails on {count} record(s): {error}")
         assert isinstance(error, OttlError)
         for _ in range(count):
             policy.handle(error, f"statement '{statement.text}'")
@@ -101,8 +105,7 @@ class FilterPipeline:
                 if not c.native:
                     self.reasons.append(f"{cg.group.where}: '{c.text}': {c.reason}")
             self.groups.append(_NativeGroup(cg.group.signal, conditions))
-        self._scope_groups = any(isinstance(g, ParentGroup) and g.context == "scope"
-                                 for g in self.groups)
+        self._scope_groups = needs_scopes(self.groups)
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
@@ -244,8 +247,7 @@ class TransformPipeline:
                     self.reasons.append(f"{cg.group.where}: '{item.text}': {item.reason}")
             self.groups.append(_NativeTransformGroup(cg.group.signal, cg.context, conditions,
                                                      statements, cg.group.error_mode))
-        self._scope_groups = any(isinstance(g, ParentGroup) and g.context == "scope"
-                                 for g in self.groups)
+        self._scope_groups = needs_scopes(self.groups)
         self.stats = PipelineStats()
 
     @property
@@ -281,9 +283,11 @@ class TransformPipeline:
                     gate |= condition.native_filter(batch)
             policy = ErrorPolicy(group.error_mode, run)
             for statement in group.statements:
-                failed: list[tuple[int, Exception]] = []
+                # propagate: no list, so a failure raises NeedsReference (the reference fails)
+                failed: Optional[list[tuple[int, Exception]]] = (
+                    None if group.error_mode == "propagate" else [])
                 ran += int(statement.execute(batch, gate, failed, fresh_cache=False).sum())
-                _handle_failures(policy, statement, failed)
+                _count_failures(policy, statement, failed or [])
         s = self.stats
         s.batches += 1
         s.records_in += len(batch)
