@@ -1,13 +1,15 @@
 /*
- * Resource and scope rows rewritten whole (csrc/vm_parents.h).
+ * Resource, scope and span-event rows rewritten whole (csrc/vm_parents.h).
  *
- * A batch holds few of them (one per ResourceSpans / ScopeSpans), and resource- and
- * scope-context statements change one at a time through the reference implementation, so a
- * change moves the tail of the owner's attribute pool by the difference in entries rather
- * than rebuilding it. New entries have no input bytes behind them (src -1): the encoders
- * write them from the columns and keep copying every other row's entries.
+ * A batch holds few of them (one per ResourceSpans / ScopeSpans; events on some spans), and
+ * the statements of those contexts change one at a time through the reference
+ * implementation, so a change moves the tail of the owner's attribute pool by the difference
+ * in entries rather than rebuilding it. New entries have no input bytes behind them (src -1):
+ * the encoders write them from the columns and keep copying every other row's entries.
  */
 #include "vm_parents.h"
+
+#include "vm_write.h"
 
 #include <string.h>
 
@@ -74,5 +76,91 @@ int ottl_vm_set_parent(ottl_batch *b, int owner, size_t row, const ottl_parent_r
         return -2;
     }
     ottl_batch_drop_derived(b);
+    return 0;
+}
+
+/* The span holding event `row`: spans' event offsets ascend from 0. */
+static size_t event_span(const ottl_spans *S, size_t row) {
+    size_t lo = 0, hi = S->n; /* event_off[lo] <= row < event_off[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((size_t)S->event_off[mid] <= row) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Whether entries [lo, hi) of pool are exactly the row's (keys, tags, values). A KeyValue
+ * without a value (OTTL_V_NONE) counts as one with an empty value: OTLP reads both as empty,
+ * and the reference's map, which the row comes from, cannot tell them apart. */
+static int same_entries(const ottl_kvpool *pool, int64_t lo, int64_t hi,
+                        const ottl_parent_row *with) {
+    if ((size_t)(hi - lo) != with->n) return 0;
+    for (size_t i = 0; i < with->n; i++) {
+        int64_t j = lo + (int64_t)i;
+        uint8_t tag = pool->tag[j] == OTTL_V_NONE ? OTTL_V_EMPTY : pool->tag[j];
+        if (pool->key[j] != with->keys[i] || tag != with->tags[i] || pool->val[j] != with->vals[i])
+            return 0;
+    }
+    return 1;
+}
+
+int ottl_vm_set_event(ottl_batch *b, size_t row, const ottl_parent_row *with, uint64_t time) {
+    if (b->kind != OTTL_BATCH_SPANS) return -2;
+    ottl_events *E = &b->events;
+    if (row >= E->n) return -2;
+    if (E->name[row] == with->name && E->dropped[row] == with->dropped &&
+        E->time[row] == time &&
+        same_entries(&b->event_attrs, E->attr_off[row], E->attr_off[row + 1], with))
+        return 1;
+    /* Marked first: a failure after it leaves a span marked but unchanged, which only costs
+     * its re-encoding. */
+    if (vm_mark_dirty(b, event_span(&b->spans, row), OTTL_DIRTY_FIELDS)) return -1;
+    if (replace_row(&b->event_attrs, E->attr_off, E->n, row, with)) return -1;
+    E->name[row] = with->name;
+    E->dropped[row] = with->dropped;
+    E->time[row] = time;
+    return 0;
+}
+
+int ottl_vm_keep_events(ottl_batch *b, const uint8_t *keep) {
+    if (b->kind != OTTL_BATCH_SPANS) return -2;
+    ottl_spans *S = &b->spans;
+    ottl_events *E = &b->events;
+    ottl_kvpool *P = &b->event_attrs;
+    for (size_t s = 0; s < S->n; s++)
+        for (int64_t e = S->event_off[s]; e < S->event_off[s + 1]; e++)
+            if (!keep[e]) {
+                if (vm_mark_dirty(b, s, OTTL_DIRTY_FIELDS)) return -1;
+                break;
+            }
+    /* Compacted in place, front to back: each row's bounds are read before a write can
+     * reach them (every write lands at or before the row being read). */
+    size_t w = 0, wa = 0;
+    for (size_t s = 0; s < S->n; s++) {
+        int64_t lo = S->event_off[s], hi = S->event_off[s + 1];
+        S->event_off[s] = (int64_t)w;
+        for (int64_t e = lo; e < hi; e++) {
+            size_t alo = (size_t)E->attr_off[e], ahi = (size_t)E->attr_off[e + 1];
+            if (!keep[e]) continue;
+            size_t n = ahi - alo;
+            if (n && wa != alo) {
+                memmove(P->key + wa, P->key + alo, n * sizeof *P->key);
+                memmove(P->tag + wa, P->tag + alo, n * sizeof *P->tag);
+                memmove(P->val + wa, P->val + alo, n * sizeof *P->val);
+                memmove(P->src + wa, P->src + alo, n * sizeof *P->src);
+            }
+            E->time[w] = E->time[e];
+            E->name[w] = E->name[e];
+            E->dropped[w] = E->dropped[e];
+            E->attr_off[w] = (int64_t)wa;
+            wa += n;
+            w++;
+        }
+    }
+    S->event_off[S->n] = (int64_t)w;
+    E->attr_off[w] = (int64_t)wa;
+    E->n = w;
+    P->n = wa;
     return 0;
 }

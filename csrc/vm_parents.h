@@ -1,5 +1,6 @@
-/* Writing resource and scope rows of a batch (csrc/vm_parents.c): what resource- and
- * scope-context statements change, one row at a time. */
+/* Writing resource, scope and span-event rows of a batch (csrc/vm_parents.c): what
+ * resource-, scope- and spanevent-context statements change, one row at a time, and the span
+ * events a filter drops. */
 #ifndef OTTL_VM_PARENTS_H
 #define OTTL_VM_PARENTS_H
 
@@ -32,5 +33,18 @@ typedef struct {
  * the old contents). 0; -1 when out of memory (the batch is unchanged); -2 for a bad owner
  * or row. */
 int ottl_vm_set_parent(ottl_batch *b, int owner, size_t row, const ottl_parent_row *with);
+
+/* Replaces span event `row` of a span batch: its attributes (with->n entries), name
+ * (with->name), dropped attribute count and time; the span holding it is marked dirty, so the
+ * encoder writes it from the columns. 0; 1 when the event already holds exactly that (nothing
+ * is written or marked: interned strings compare by id, doubles by their bits, but a map or
+ * list value stored anew never equals the old one); -1 when out of memory (the event is
+ * unchanged); -2 for a batch of logs or a row out of range. */
+int ottl_vm_set_event(ottl_batch *b, size_t row, const ottl_parent_row *with, uint64_t time);
+
+/* Removes the span events whose keep[row] is 0 (keep has one entry per event), with their
+ * attributes; the spans that lost events are marked dirty. 0; -1 when out of memory (nothing
+ * removed); -2 for a batch of logs. */
+int ottl_vm_keep_events(ottl_batch *b, const uint8_t *keep);
 
 #endif /* OTTL_VM_PARENTS_H */

@@ -714,6 +714,8 @@ cdef class SpanBatch(_Batch):
         return self.b.spans.n
 
     def _record(self, size_t i):
+        if i >= self.b.spans.n:
+            raise IndexError(f"span {i} out of range")
         return self._span(i)
 
     cdef dict _span(self, size_t i):
@@ -721,15 +723,8 @@ cdef class SpanBatch(_Batch):
         cdef ottl_events *E = &self.b.events
         cdef ottl_links *L = &self.b.links
         cdef uint8_t pr = t.present[i]
-        cdef int64_t e, l
-        events = []
-        for e in range(t.event_off[i], t.event_off[i + 1]):
-            events.append({
-                "time_unix_nano": E.time[e],
-                "name": self._str(E.name[e]),
-                "attributes": self._attrs(&self.b.event_attrs, E.attr_off[e], E.attr_off[e + 1]),
-                "dropped_attributes_count": E.dropped[e],
-            })
+        cdef int64_t l
+        events = self._span_events(i)
         links = []
         for l in range(t.link_off[i], t.link_off[i + 1]):
             links.append({
@@ -765,6 +760,26 @@ cdef class SpanBatch(_Batch):
         if pr & OTTL_P_STATUS:
             out["status"] = {"message": self._str(t.status_message[i]), "code": t.status_code[i]}
         return out
+
+    def _events(self, size_t i) -> list:
+        """The events of span i, as records() shows them."""
+        if i >= self.b.spans.n:
+            raise IndexError(f"span {i} out of range")
+        return self._span_events(i)
+
+    cdef list _span_events(self, size_t i):
+        cdef ottl_spans *t = &self.b.spans
+        cdef ottl_events *E = &self.b.events
+        cdef int64_t e
+        events = []
+        for e in range(t.event_off[i], t.event_off[i + 1]):
+            events.append({
+                "time_unix_nano": E.time[e],
+                "name": self._str(E.name[e]),
+                "attributes": self._attrs(&self.b.event_attrs, E.attr_off[e], E.attr_off[e + 1]),
+                "dropped_attributes_count": E.dropped[e],
+            })
+        return events
 
     def _record_specs(self, dict specs):
         cdef ottl_spans *t = &self.b.spans
@@ -819,6 +834,8 @@ cdef class LogBatch(_Batch):
         return self.b.logs.n
 
     def _record(self, size_t i):
+        if i >= self.b.logs.n:
+            raise IndexError(f"log record {i} out of range")
         return self._log(i)
 
     cdef dict _log(self, size_t i):

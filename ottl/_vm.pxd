@@ -1,7 +1,7 @@
 # cython: language_level=3
 """C declarations of the VM (csrc/vm.h)."""
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from ottl._batch cimport ottl_batch
 
@@ -93,3 +93,6 @@ cdef extern from "vm_parents.h" nogil:
         uint32_t dropped
         int32_t schema_url, name, version
     int ottl_vm_set_parent(ottl_batch *b, int owner, size_t row, const ottl_parent_row *row_with)
+    int ottl_vm_set_event(ottl_batch *b, size_t row, const ottl_parent_row *row_with,
+                          uint64_t time)
+    int ottl_vm_keep_events(ottl_batch *b, const uint8_t *keep)

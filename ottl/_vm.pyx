@@ -8,7 +8,7 @@ key, kept with the batch) happens just before, under it, because it writes the b
 
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from ottl._batch cimport (
     OTTL_V_ARRAY,
@@ -19,6 +19,7 @@ from ottl._batch cimport (
     OTTL_V_INT,
     OTTL_V_KVLIST,
     OTTL_V_STRING,
+    SpanBatch,
     _Batch,
     ottl_batch,
 )
@@ -424,6 +425,52 @@ def _entry_arrays(keys, pairs):
     return k, t, v
 
 
+cdef class _Row:
+    """A row's attributes stored into the batch (keys interned, values as set_parent takes
+    them), in the arrays an ottl_parent_row points into."""
+    cdef int32_t *keys
+    cdef uint8_t *tags
+    cdef int64_t *vals
+    cdef size_t n
+
+    def __cinit__(self):
+        self.keys = NULL
+        self.tags = NULL
+        self.vals = NULL
+        self.n = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.keys)
+        PyMem_Free(self.tags)
+        PyMem_Free(self.vals)
+
+    def __init__(self, _Batch batch, attributes):
+        cdef size_t cap = len(attributes) + 1  # + 1: an empty row still has an address
+        self.keys = <int32_t *>PyMem_Malloc(cap * sizeof(int32_t))
+        self.tags = <uint8_t *>PyMem_Malloc(cap * sizeof(uint8_t))
+        self.vals = <int64_t *>PyMem_Malloc(cap * sizeof(int64_t))
+        if self.keys == NULL or self.tags == NULL or self.vals == NULL:
+            raise MemoryError("out of memory while storing attributes")
+        cdef size_t i = 0
+        for key, value in attributes.items():
+            if i + 1 >= cap:
+                raise RuntimeError("the attributes changed while they were being stored")
+            self.keys[i] = _intern_text(batch, key)
+            self.tags[i], self.vals[i] = _batch_value(batch, value)
+            i += 1
+        self.n = i
+
+    cdef ottl_parent_row row(self, uint32_t dropped):
+        cdef ottl_parent_row w
+        w.n = self.n
+        w.keys = self.keys
+        w.tags = self.tags
+        w.vals = self.vals
+        w.dropped = dropped
+        w.schema_url = w.name = w.version = 0
+        return w
+
+
 def set_parent(_Batch batch not None, str owner, Py_ssize_t row, attributes,
                uint32_t dropped, str schema_url, str name="", str version="") -> None:
     """Replaces one resource or scope row (``owner``: "resource" or "scope") of the batch:
@@ -434,18 +481,8 @@ def set_parent(_Batch batch not None, str owner, Py_ssize_t row, attributes,
         raise ValueError(f"owner must be 'resource' or 'scope', got {owner!r}")
     if row < 0:
         raise IndexError(f"{owner} row {row} out of range")
-    keys = [_intern_text(batch, key) for key in attributes.keys()]
-    pairs = [_batch_value(batch, value) for value in attributes.values()]
-    k, t, v = _entry_arrays(keys, pairs)
-    cdef const int32_t[::1] km = k
-    cdef const uint8_t[::1] tm = t
-    cdef const int64_t[::1] vm = v
-    cdef ottl_parent_row w
-    w.n = len(pairs)
-    w.keys = &km[0]
-    w.tags = &tm[0]
-    w.vals = &vm[0]
-    w.dropped = dropped
+    entries = _Row(batch, attributes)
+    cdef ottl_parent_row w = entries.row(dropped)
     w.schema_url = _intern_text(batch, schema_url)
     w.name = _intern_text(batch, name)
     w.version = _intern_text(batch, version)
@@ -455,3 +492,44 @@ def set_parent(_Batch batch not None, str owner, Py_ssize_t row, attributes,
         raise IndexError(f"{owner} row {row} out of range")
     if rc:
         raise MemoryError(f"out of memory while writing {owner} {row}")
+
+
+def set_event(_Batch batch not None, Py_ssize_t row, str name, uint64_t time, attributes,
+              uint32_t dropped) -> bool:
+    """Replaces span event ``row`` (of the batch's events table): its name, time, attributes
+    (a mapping of reference values, in order) and dropped attribute count. The span holding
+    it is then re-encoded from the columns. Returns False, writing nothing, when the event
+    already holds exactly that (a map or list attribute value always counts as new). Raises
+    TypeError for a value OTLP cannot hold (OverflowError for a time outside uint64), leaving
+    the batch unchanged (strings interned aside); ValueError for a batch of logs."""
+    if not isinstance(batch, SpanBatch):
+        raise ValueError("span events are in span batches only")
+    if row < 0:
+        raise IndexError(f"event row {row} out of range")
+    entries = _Row(batch, attributes)
+    cdef ottl_parent_row w = entries.row(dropped)
+    w.name = _intern_text(batch, name)
+    batch._specs = None
+    rc = ottl_vm_set_event(batch.b, <size_t>row, &w, time)
+    if rc == -2:
+        raise IndexError(f"event row {row} out of range")
+    if rc < 0:
+        raise MemoryError(f"out of memory while writing event {row}")
+    return rc == 0
+
+
+def keep_events(_Batch batch not None, keep) -> None:
+    """Removes the span events whose entry in ``keep`` (a bool array, one per event of the
+    batch) is False, with their attributes; the spans that lost events are re-encoded from
+    the columns. ValueError for a batch of logs or a mask of the wrong length."""
+    if not isinstance(batch, SpanBatch):
+        raise ValueError("span events are in span batches only")
+    mask = np.ascontiguousarray(keep, dtype=np.bool_)
+    if mask.ndim != 1 or <size_t>mask.size != batch.b.events.n:
+        raise ValueError(f"keep has {mask.size} entries for {batch.b.events.n} events")
+    if mask.all():
+        return
+    cdef const uint8_t[::1] m = mask.view(np.uint8)
+    batch._specs = None
+    if ottl_vm_keep_events(batch.b, &m[0]):
+        raise MemoryError("out of memory while dropping span events")

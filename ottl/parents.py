@@ -33,12 +33,14 @@ from ottl.lang.errors import OttlError
 Batch = Union[SpanBatch, LogBatch]
 
 PARENT_CONTEXTS = ("resource", "scope")
+# Contexts whose groups the reference runs over rows of a batch (ReferenceGroup).
+ROW_CONTEXTS = (*PARENT_CONTEXTS, "spanevent")
 
 
 _PLAIN = (str, int, bool, bytes, type(None))
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     """A value as a tuple that compares equal only for the same OTLP value (types exact,
     doubles by their bits, maps in order)."""
     kind = type(value)
@@ -47,9 +49,9 @@ def _canonical(value: Any) -> Any:
     if kind is float:
         return (kind, struct.pack("<d", value))
     if isinstance(value, PMap):
-        return (PMap, tuple([(k, _canonical(v)) for k, v in value.items()]))
+        return (PMap, tuple([(k, canonical(v)) for k, v in value.items()]))
     if isinstance(value, PSlice):
-        return (PSlice, tuple([_canonical(v) for v in value]))
+        return (PSlice, tuple([canonical(v) for v in value]))
     return (kind, value)
 
 
@@ -78,9 +80,9 @@ class ParentRows:
     def _state(context: str, wrapper: Any) -> tuple:
         if context == "resource":
             r = wrapper.resource
-            return (_canonical(r.attributes), r.dropped_attributes_count, wrapper.schema_url)
+            return (canonical(r.attributes), r.dropped_attributes_count, wrapper.schema_url)
         s = wrapper.scope
-        return (_canonical(s.attributes), s.dropped_attributes_count, wrapper.schema_url,
+        return (canonical(s.attributes), s.dropped_attributes_count, wrapper.schema_url,
                 s.name, s.version)
 
     def write_back(self) -> None:
@@ -115,9 +117,12 @@ class ParentRows:
             raise NeedsReference(f"a {context} statement stored {exc}") from None
 
 
-class ParentGroup:
-    """One transform or filter group in the resource or scope context, compiled by the
-    reference evaluator (``ottl.eval.processors.compile_groups``)."""
+class ReferenceGroup:
+    """One transform or filter group compiled by the reference evaluator
+    (``ottl.eval.processors.compile_groups``) and run by it over rows of a batch's table: the
+    resources or scopes (``ParentRows``) or the span events (``ottl.events.EventRows``). The
+    rows object gives the contexts (``contexts(context)``: (row, TransformContext) pairs) and
+    writes back what the statements changed (``write_back()``)."""
 
     def __init__(self, compiled: Any) -> None:
         self.signal: str = compiled.group.signal
@@ -129,7 +134,7 @@ class ParentGroup:
     def _policy(self, stats: Stats) -> ErrorPolicy:
         return ErrorPolicy(self.error_mode, stats)
 
-    def transform(self, rows: ParentRows, stats: Stats) -> int:
+    def transform(self, rows: Any, stats: Stats) -> int:
         """Runs the statements over every row (where the group's conditions allow), then
         writes the changed rows into the batch; returns how many (statement, row) pairs ran."""
         policy = self._policy(stats)
@@ -149,7 +154,7 @@ class ParentGroup:
         rows.write_back()
         return ran
 
-    def doomed(self, rows: ParentRows, alive: np.ndarray, stats: Stats) -> np.ndarray:
+    def doomed(self, rows: Any, alive: np.ndarray, stats: Stats) -> np.ndarray:
         """The rows (of the context's table) any condition holds for, among the ``alive``
         ones (rows an earlier group dropped are not evaluated, as in the reference)."""
         policy = self._policy(stats)
@@ -164,8 +169,10 @@ class ParentGroup:
 
 
 def needs_scopes(groups: Sequence[Any]) -> bool:
-    """Whether a pipeline's groups include a scope group (ParentRows then builds the scopes)."""
-    return any(isinstance(g, ParentGroup) and g.context == "scope" for g in groups)
+    """Whether a pipeline's groups include a scope or span-event group (ParentRows then builds
+    the scopes)."""
+    return any(isinstance(g, ReferenceGroup) and g.context in ("scope", "spanevent")
+               for g in groups)
 
 
 def spread(batch: Batch, context: str, rows: np.ndarray) -> np.ndarray:

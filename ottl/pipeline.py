@@ -5,10 +5,11 @@
 survive (a record is dropped when any condition of a group of its signal holds) and counts what
 happened. ``TransformPipeline(groups)`` runs the transform processor's groups over a batch in
 place. Span and log groups run on the VM; resource and scope groups run once per resource or
-scope row of the batch through the reference implementation (``ottl.parents``). A pipeline is
-native when every span or log condition and statement runs on the VM (``reasons`` lists what
-does not); the caller then uses the reference processor instead, which gives the same result
-for everything.
+scope row of the batch through the reference implementation (``ottl.parents``), span-event
+groups once per event of the spans that have any (``ottl.events``). A pipeline is native when
+every span or log condition and statement runs on the VM (``reasons`` lists what does not);
+the caller then uses the reference processor instead, which gives the same result for
+everything.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from ottl.config import Group
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
 from ottl.eval.processors import ErrorPolicy, Stats, compile_groups
+from ottl.events import EventGroup
 from ottl.lang.errors import OttlError
 from ottl.parents import (
-    PARENT_CONTEXTS,
-    ParentGroup,
+    ROW_CONTEXTS,
     ParentRows,
+    ReferenceGroup,
     needs_scopes,
     scopes_alive,
     spread,
@@ -91,12 +93,13 @@ class FilterPipeline:
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "conditions"], options)
-        self.groups: list[Union[_NativeGroup, ParentGroup]] = []
+        self.groups: list[Union[_NativeGroup, ReferenceGroup]] = []
         self.reasons: list[str] = []
         self.last_run = Stats()
         for cg in compiled:
-            if cg.context in PARENT_CONTEXTS:
-                self.groups.append(ParentGroup(cg))
+            if cg.context in ROW_CONTEXTS:
+                self.groups.append(EventGroup(cg) if cg.context == "spanevent"
+                                   else ReferenceGroup(cg))
                 continue
             conditions = [Condition(c.source, options) for c in cg.conditions]
             if cg.context not in ("span", "log"):
@@ -106,6 +109,7 @@ class FilterPipeline:
                     self.reasons.append(f"{cg.group.where}: '{c.text}': {c.reason}")
             self.groups.append(_NativeGroup(cg.group.signal, conditions))
         self._scope_groups = needs_scopes(self.groups)
+        self._event_groups = any(isinstance(g, EventGroup) for g in self.groups)
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
@@ -117,8 +121,10 @@ class FilterPipeline:
         """What the conditions read: field id -> the attribute keys read (None for a scalar
         field, or for a whole map). Empty when not native."""
         out: dict[int, Optional[set[str]]] = {}
+        if self._event_groups:
+            return {}  # the reference reads the spans of their events whole
         for group in self.groups:
-            if isinstance(group, ParentGroup):
+            if isinstance(group, ReferenceGroup):
                 continue  # the reference reads parents whole
             for condition in group.conditions:
                 if condition.program is None:
@@ -140,11 +146,11 @@ class FilterPipeline:
         return self._projections[signal]
 
     def _projection(self, signal: str) -> Optional[frozenset[str]]:
-        if not self.native:
+        if not self.native or (signal == "traces" and self._event_groups):
             return None
         keys: set[str] = set()
         for group in self.groups:
-            if group.signal != signal or isinstance(group, ParentGroup):
+            if group.signal != signal or isinstance(group, ReferenceGroup):
                 continue  # a resource or scope group reads no record attributes
             for condition in group.conditions:
                 needed = condition.attribute_keys
@@ -166,7 +172,8 @@ class FilterPipeline:
         return batch.encode(self.keep(batch), verbatim=True)
 
     def keep(self, batch: Batch) -> np.ndarray:
-        """The records of ``batch`` that no condition drops (a bool mask). Raises
+        """The records of ``batch`` that no condition drops (a bool mask); the span events
+        a spanevent group drops are removed from the batch itself. Raises
         ``ottl.derive.NeedsReference`` when this batch needs the reference evaluator, and
         ValueError when ``batch`` was decoded under a projection that lacks a key a condition
         reads."""
@@ -180,11 +187,17 @@ class FilterPipeline:
         for group in self.groups:
             if group.signal != signal:
                 continue
-            if isinstance(group, ParentGroup):
+            if isinstance(group, ReferenceGroup):
                 if parents is None:
                     parents = ParentRows(batch, self._scope_groups)
                     resources_alive = np.ones(len(parents.resources), dtype=np.bool_)
                     scopes_dropped = np.zeros(len(parents.scopes), dtype=np.bool_)
+                if isinstance(group, EventGroup):
+                    assert isinstance(batch, SpanBatch)
+                    events = group.rows(batch, parents, spans=~drop)
+                    doomed = group.doomed(events, np.ones(events.count, dtype=np.bool_), run)
+                    _vm.keep_events(batch, ~doomed)
+                    continue
                 if group.context == "resource":
                     doomed = group.doomed(parents, resources_alive, run)
                     resources_alive &= ~doomed
@@ -228,14 +241,15 @@ class TransformPipeline:
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "statements"], options)
-        self.groups: list[Union[_NativeTransformGroup, ParentGroup]] = []
+        self.groups: list[Union[_NativeTransformGroup, ReferenceGroup]] = []
         self.reasons: list[str] = []
         self.last_run = Stats()
         # per record of the last batch: its resource or scope was rewritten (None: none was)
         self.last_parent_writes: Optional[np.ndarray] = None
         for cg in compiled:
-            if cg.context in PARENT_CONTEXTS:
-                self.groups.append(ParentGroup(cg))
+            if cg.context in ROW_CONTEXTS:
+                self.groups.append(EventGroup(cg) if cg.context == "spanevent"
+                                   else ReferenceGroup(cg))
                 continue
             conditions = [Condition(c.source, options) for c in cg.conditions]
             statements = [Statement(s.source, options) for s in cg.statements]
@@ -269,9 +283,13 @@ class TransformPipeline:
         for group in self.groups:
             if group.signal != signal:
                 continue
-            if isinstance(group, ParentGroup):
+            if isinstance(group, ReferenceGroup):
                 parents = parents or ParentRows(batch, self._scope_groups)
-                ran += group.transform(parents, run)
+                if isinstance(group, EventGroup):
+                    assert isinstance(batch, SpanBatch)
+                    ran += group.transform(group.rows(batch, parents), run)
+                else:
+                    ran += group.transform(parents, run)
                 continue
             if group.uses_cache:
                 _vm.reset_cache(batch)  # each record's cache starts empty in each group

@@ -83,6 +83,16 @@ def parents_from_batch(batch: Batch, scopes: bool = True) -> tuple[list[Any], li
     return resources, out
 
 
+def span_from_batch(batch: SpanBatch, row: int, whole: bool = True) -> Span:
+    """The evaluator's span of one batch row, with its events and links (OtlpFormatError for
+    an id of another length than 16 or 8 bytes, as payload_from_batch). Unless ``whole``, a
+    span holding only the row's events, every other field left at its default: for
+    statements that read nothing else of it."""
+    if whole:
+        return _span(batch._record(row), row)
+    return Span(events=_events(batch._events(row)))
+
+
 def batch_from_payload(payload: Payload) -> Batch:
     """A batch holding the evaluator's records, through the native OTLP/JSON decoder."""
     from ottl._batch import decode_logs_json, decode_traces_json
@@ -182,8 +192,7 @@ def _span(s: dict, row: int) -> Span:
         end_time_unix_nano=s["end_time_unix_nano"],
         attributes=_attributes(s["attributes"]),
         dropped_attributes_count=s["dropped_attributes_count"],
-        events=[SpanEvent(e["time_unix_nano"], e["name"], _attributes(e["attributes"]),
-                          e["dropped_attributes_count"]) for e in s["events"]],
+        events=_events(s["events"]),
         dropped_events_count=s["dropped_events_count"],
         links=[SpanLink(TraceID(_id(x.get("trace_id"), 16, where + " link trace_id")),
                         SpanID(_id(x.get("span_id"), 8, where + " link span_id")),
@@ -194,6 +203,11 @@ def _span(s: dict, row: int) -> Span:
     )
     setattr(span, ROW_ATTRIBUTE, row)
     return span
+
+
+def _events(events: list[dict]) -> list[SpanEvent]:
+    return [SpanEvent(e["time_unix_nano"], e["name"], _attributes(e["attributes"]),
+                      e["dropped_attributes_count"]) for e in events]
 
 
 def _log(x: dict, row: int) -> LogRecord:

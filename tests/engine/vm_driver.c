@@ -500,6 +500,46 @@ static void exercise_parent_writes(ottl_batch *b, int rounds) {
     }
 }
 
+/* Span events rewritten at random (as exercise_parent_writes), a rewrite to what the event
+ * holds (must write nothing), then events dropped at random: the events' and spans' offsets
+ * must still span their pools, and the encoder must read only what they hold. */
+static void exercise_event_writes(ottl_batch *b, int rounds) {
+    if (b->kind != OTTL_BATCH_SPANS) return;
+    for (int round = 0; round < rounds; round++) {
+        ottl_events *E = &b->events;
+        size_t count = b->strings.count;
+        if (!E->n || !count) return;
+        size_t n = (size_t)(rnd() % 6);
+        int32_t keys[6];
+        uint8_t tags[6];
+        int64_t vals[6];
+        for (size_t i = 0; i < n; i++) {
+            keys[i] = (int32_t)(rnd() % count);
+            tags[i] = i % 2 ? OTTL_V_STRING : OTTL_V_BOOL;
+            vals[i] = i % 2 ? (int64_t)(rnd() % count) : (int64_t)(rnd() % 2);
+        }
+        size_t row = (size_t)(rnd() % E->n);
+        uint64_t time = rnd();
+        ottl_parent_row w = {n, keys, tags, vals, (uint32_t)rnd(), 0, (int32_t)(rnd() % count), 0};
+        if (ottl_vm_set_event(b, row, &w, time)) die("set_event failed");
+        if (ottl_vm_set_event(b, row, &w, time) != 1) die("set_event: a rewrite to the same");
+        if (ottl_vm_set_event(b, E->n, &w, time) != -2) die("set_event: a row past the end");
+        uint8_t *keep = xmalloc(E->n + 1);
+        for (size_t e = 0; e < E->n; e++) keep[e] = rnd() % 4 != 0;
+        if (ottl_vm_keep_events(b, keep)) die("keep_events failed");
+        free(keep);
+        const ottl_spans *S = &b->spans;
+        if (S->event_off[0] != 0 || (size_t)S->event_off[S->n] != E->n)
+            die("keep_events: span offsets do not span the events");
+        if (E->attr_off[0] != 0 || (size_t)E->attr_off[E->n] != b->event_attrs.n)
+            die("keep_events: event offsets do not span the pool");
+        for (size_t r = 0; r < S->n; r++)
+            if (S->event_off[r] > S->event_off[r + 1]) die("keep_events: offsets go backwards");
+        size_t len;
+        free(encode(b, &len));
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s ITERATIONS MUTANTS SEED PROGRAMS PAYLOAD...\n", argv[0]);
@@ -553,6 +593,7 @@ int main(int argc, char **argv) {
             if (pls[j].batch[k]) {
                 exercise_map_edits(pls[j].batch[k], 8);
                 exercise_parent_writes(pls[j].batch[k], 8);
+                exercise_event_writes(pls[j].batch[k], 8);
             }
     for (size_t j = 0; j < npl; j++) {
         ottl_batch_free(pls[j].batch[0]);
