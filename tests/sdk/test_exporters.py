@@ -99,6 +99,39 @@ processors:
     assert [dict(s.attributes) for s in spans] == [{"secret": "s", "n": 1}] * 2
 
 
+def test_span_event_groups_run_natively_and_only_spans_with_changed_events_are_rebuilt():
+    config = """
+processors:
+  transform:
+    trace_statements:
+      - context: spanevent
+        statements:
+          - set(attributes["exception.message"], "redacted") where name == "exception"
+  filter:
+    traces:
+      spanevent:
+        - name == "debug"
+"""
+    mem = InMemorySpanExporter()
+    exp = OttlSpanExporter(mem, config=config)
+    tracer = TracerProvider().get_tracer("t")
+    made = []
+    for name, events in (("plain", []), ("failed", ["exception", "debug"]), ("noisy", ["debug"]),
+                         ("kept", ["retry"])):
+        with tracer.start_as_current_span(name) as span:
+            for event in events:
+                span.add_event(event, {"exception.message": "secret"})
+            made.append(span)
+    exp.export(made)
+    assert exp.native
+    out = {s.name: s for s in mem.get_finished_spans()}
+    assert out["plain"] is made[0] and out["kept"] is made[3]  # nothing of theirs changed
+    assert [(e.name, dict(e.attributes)) for e in out["failed"].events] == [
+        ("exception", {"exception.message": "redacted"})]
+    assert list(out["noisy"].events) == []
+    assert out["failed"].context.span_id == made[1].context.span_id
+
+
 def test_failing_values_in_ignore_mode_are_counted_natively():
     statements = ['set(span.attributes["short"], Substring(span.name, 1, 2))']
     exp, spans = spans_through(
