@@ -30,6 +30,11 @@ enum {
      * own type only, as the reference's TraceID and SpanID. */
     OTTL_V_TRACE_ID = 9,
     OTTL_V_SPAN_ID = 10,
+    /* A record attribute decoded under a projection that keeps the others
+     * (ottl_projection.keep_others): its key is interned, its value left in the input, which
+     * its entry's src points at. Only a verbatim encode writes it (by copying those bytes);
+     * nothing reads its value, since a projection lists every key a program reads. */
+    OTTL_V_OPAQUE = 14,
     OTTL_V_NONE = 15,
 };
 
@@ -173,8 +178,10 @@ typedef struct {
      * re-encodes those from the columns even when asked to copy records verbatim: only the
      * attributes when they alone changed, the whole record otherwise. */
     uint8_t *dirty;
-    /* Set when the records' own attributes were decoded under a projection: only some keys
-     * are in the pools, so the batch may be filtered and copied out verbatim, nothing else. */
+    /* Set when the records' own attributes were decoded under a projection: 1, only some
+     * keys are in the pools, so the batch may be filtered and copied out verbatim, nothing
+     * else; 2, every entry is in the pools but the values of the other keys are opaque
+     * (OTTL_V_OPAQUE), so statements on the projection's keys may also run. */
     uint8_t attrs_projected;
     /* The statements' `cache` map of each record, CSR by record like the attributes (NULL
      * offsets: every record's is empty). Scratch of the VM, never encoded; a transform
@@ -199,15 +206,22 @@ typedef struct {
     int64_t max_attributes;
 } ottl_decode_options;
 
-/* A projection for a filter: of each record's own attributes (span.attributes,
- * log.attributes) only those under these keys are kept; every other one is checked exactly as
- * a whole decode checks it (framing, UTF-8, the limits) and then dropped, which spares
- * interning its value. Resources, scopes, events, links and every other field decode whole. */
+/* A projection: of each record's own attributes (span.attributes, log.attributes) only those
+ * under these keys are decoded; every other one is checked exactly as a whole decode checks
+ * it (framing, UTF-8, the limits), which spares interning its value, and then dropped (for a
+ * filter: attrs_projected 1) or, with keep_others, kept as an OTTL_V_OPAQUE entry (for a
+ * transform that reads and writes those keys only: attrs_projected 2). Resources, scopes,
+ * events, links and every other field decode whole. */
 #define OTTL_MAX_PROJECTED_KEYS 16
 typedef struct {
     const char *const *keys; /* UTF-8 */
     const size_t *lens;
     size_t n; /* at most OTTL_MAX_PROJECTED_KEYS */
+    /* Keep the other attributes as opaque entries. A payload in which a record repeats an
+     * attribute key is then decoded whole (attrs_projected 0): a statement that changes such
+     * a record leaves it with each key once, keeping a later entry's value, which an opaque
+     * entry cannot give. */
+    int keep_others;
 } ottl_projection;
 
 ottl_batch *ottl_batch_new(int kind, size_t input_len);

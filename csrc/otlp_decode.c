@@ -638,7 +638,8 @@ static int project(dec_t *d, const ottl_projection *proj) {
         d->keep[i] = id;
     }
     d->nkeep = (int)proj->n;
-    d->b->attrs_projected = 1;
+    d->opaque = proj->keep_others != 0;
+    d->b->attrs_projected = d->opaque ? 2 : 1;
     return 0;
 }
 
@@ -713,5 +714,12 @@ int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t le
 int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                           const ottl_decode_options *opt, const ottl_projection *proj,
                           ottl_batch **out, ottl_decode_error *err) {
-    return dec_run(reuse, data, len, opt, proj, kind, out, err);
+    int rc = dec_run(reuse, data, len, opt, proj, kind, out, err);
+    if (rc || (*out)->attrs_projected != 2) return rc;
+    const ottl_kvpool *pool = kind == OTTL_BATCH_SPANS ? &(*out)->span_attrs : &(*out)->log_attrs;
+    if (pool->unique) return rc;
+    /* A record repeats a key: whole (see ottl_projection.keep_others), into the same batch. */
+    ottl_batch *again = *out;
+    *out = NULL;
+    return dec_run(again, data, len, opt, NULL, kind, out, err);
 }

@@ -55,6 +55,9 @@ struct dec_s {
      * string ids. */
     int nkeep;
     int32_t keep[OTTL_MAX_PROJECTED_KEYS];
+    /* Under a projection for a transform: the other attributes stay as OTTL_V_OPAQUE
+     * entries (ottl_projection.keep_others). */
+    uint8_t opaque;
     /* Whether a record repeats an attribute key (ottl_kvpool.unique): per key id, the number
      * of the record that last had it (records are numbered from 1; 0: none yet). */
     int32_t *key_record;

@@ -94,9 +94,10 @@ PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
 
 /* Under a projection, a record attribute whose key is not kept: checked as fast_attribute
  * checks it (one-byte lengths, one scalar; a string value within the length limit and valid
- * UTF-8), then dropped. 1: dropped; 0: a kept key or another shape, to be decoded whole (which
- * reports any error). */
-PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *kh) {
+ * UTF-8), its key's id in *key, its value not read further. 1: such an attribute; 0: a kept
+ * key or another shape, to be decoded whole (which reports any error). */
+PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *kh,
+                             int32_t *key_out) {
     if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
     const uint8_t *k = p + 2, *kend = k + p[1];
     if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
@@ -104,6 +105,7 @@ PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
     if (vend != end) return 0;
     int32_t key;
     if (!fast_string(d, k, (size_t)(kend - k), kh, NULL, &key)) return 0;
+    *key_out = key;
     for (int i = 0; i < d->nkeep; i++)
         if (d->keep[i] == key) return 0;
     if (v == vend) return 1;
@@ -142,9 +144,11 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *at, const uint8_t *p, const
         kh = &d->hint_key[hints][n];
         vh = &d->hint_val[hints][n];
         if ((hints == DEC_H_SPAN || hints == DEC_H_LOG) && d->nkeep >= 0 &&
-            skip_attribute(d, p, end, kh)) {
+            skip_attribute(d, p, end, kh, &key)) {
             *count = n + 1;
-            return 0;
+            if (!d->opaque) return 0; /* dropped */
+            if (ottl_kvpool_push_src(pool, key, OTTL_V_OPAQUE, 0, src)) return dec_nomem(d);
+            return dec_note_key(d, pool, key);
         }
         fast = fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
                PB_LIKELY(!ottl_kvpool_push_src(pool, key, tag, val, src));

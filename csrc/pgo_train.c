@@ -239,7 +239,7 @@ int main(int argc, char **argv) {
     buf_t traces = traces_payload(10, 400), logs = logs_payload(10, 300);
     const char *keys[] = {"http.status_code", "http.method"};
     const size_t lens[] = {16, 11};
-    ottl_projection proj = {keys, lens, 2};
+    ottl_projection proj = {keys, lens, 2, 0}, kept = {keys, lens, 2, 1};
     for (int r = 0; r < rounds; r++) {
         ottl_batch *b = NULL;
         if (decode(OTTL_BATCH_SPANS, traces.p, traces.len, NULL, &b) ||
@@ -247,6 +247,10 @@ int main(int argc, char **argv) {
             return 1;
         ottl_batch_free(b);
         if (decode(OTTL_BATCH_SPANS, traces.p, traces.len, &proj, &b) ||
+            encode_all(b, b->spans.n, traces.len))
+            return 1;
+        ottl_batch_free(b);
+        if (decode(OTTL_BATCH_SPANS, traces.p, traces.len, &kept, &b) ||
             encode_all(b, b->spans.n, traces.len))
             return 1;
         ottl_batch_free(b);

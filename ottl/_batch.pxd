@@ -184,6 +184,7 @@ cdef extern from "otlp_batch.h" nogil:
         const char *const *keys
         const size_t *lens
         size_t n
+        int keep_others
     enum: OTTL_MAX_PROJECTED_KEYS
     int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                               const ottl_decode_options *opt, const ottl_projection *proj,

@@ -28,6 +28,8 @@ class _Batch:
     @property
     def attributes_projected(self) -> bool: ...
     @property
+    def attributes_complete(self) -> bool: ...
+    @property
     def attribute_keys(self) -> frozenset[str] | None: ...
     @property
     def unknown_field_count(self) -> int: ...
@@ -56,6 +58,7 @@ def decode_traces(
     max_string_length: int | None = None,
     max_attributes: int | None = None,
     attribute_keys: Iterable[str] | None = None,
+    keep_other_attributes: bool = False,
 ) -> SpanBatch: ...
 def decode_logs(
     data: bytes | bytearray | memoryview,
@@ -63,6 +66,7 @@ def decode_logs(
     max_string_length: int | None = None,
     max_attributes: int | None = None,
     attribute_keys: Iterable[str] | None = None,
+    keep_other_attributes: bool = False,
 ) -> LogBatch: ...
 def decode_traces_json(
     data: bytes | bytearray | memoryview | str,

@@ -181,9 +181,11 @@ cdef bytes _as_bytes(data):
     return bytes(memoryview(data))
 
 
-cdef _decode(data, int kind, type cls, max_string_length, max_attributes, attribute_keys=None):
+cdef _decode(data, int kind, type cls, max_string_length, max_attributes, attribute_keys=None,
+             bint keep_others=False):
     """Decode ``data`` as ``kind`` into a new ``cls`` batch, the GIL released meanwhile; with
-    ``attribute_keys``, under that projection of the records' own attributes."""
+    ``attribute_keys``, under that projection of the records' own attributes (keeping the
+    others as opaque entries with ``keep_others``)."""
     cdef bytes raw = _as_bytes(data)
     cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
     cdef ottl_decode_error err
@@ -203,6 +205,9 @@ cdef _decode(data, int kind, type cls, max_string_length, max_attributes, attrib
         proj.keys = keys
         proj.lens = lens
         proj.n = len(encoded)
+        proj.keep_others = keep_others
+    elif keep_others:
+        raise ValueError("keep_other_attributes needs attribute_keys")
     cdef ottl_batch *reuse = _take_spare()
     with nogil:
         if attribute_keys is None:
@@ -306,24 +311,29 @@ def decode_logs_json(data, *, max_string_length=None, max_attributes=None) -> Lo
 
 
 def decode_traces(data, *, max_string_length=None, max_attributes=None,
-                  attribute_keys=None) -> SpanBatch:
+                  attribute_keys=None, keep_other_attributes=False) -> SpanBatch:
     """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile).
 
-    attribute_keys (at most 16 str keys) is a projection for a filter: each span's own
-    attributes are kept only under those keys, the others checked as a whole decode checks them
-    and dropped (resources, scopes, events, links and every other field decode whole). Such a
-    batch can be filtered on what it holds and encoded verbatim, nothing else (see
-    ``attributes_projected``); it refuses exactly the input a whole decode refuses."""
+    attribute_keys (at most 16 str keys) is a projection: each span's own attributes are
+    decoded only under those keys, the others checked as a whole decode checks them
+    (resources, scopes, events, links and every other field decode whole), and it refuses
+    exactly the input a whole decode refuses. The others are dropped (a batch for a filter: it
+    can be filtered on what it holds and encoded verbatim, nothing else), or, with
+    keep_other_attributes, kept with their values left in the input (a batch for a transform:
+    statements that read and write only those keys may also run on it, and a verbatim encode
+    copies the other entries). See ``attributes_projected`` and ``attributes_complete``. With
+    keep_other_attributes, a payload in which a span repeats an attribute key decodes whole."""
     return _decode(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes,
-                   attribute_keys)
+                   attribute_keys, keep_other_attributes)
 
 
 def decode_logs(data, *, max_string_length=None, max_attributes=None,
-                attribute_keys=None) -> LogBatch:
+                attribute_keys=None, keep_other_attributes=False) -> LogBatch:
     """Decode an ExportLogsServiceRequest into a LogBatch (the GIL is released meanwhile);
-    attribute_keys projects each log record's own attributes as decode_traces does a span's."""
+    attribute_keys and keep_other_attributes project each log record's own attributes as
+    decode_traces does a span's."""
     return _decode(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes,
-                   attribute_keys)
+                   attribute_keys, keep_other_attributes)
 
 
 cdef const uint8_t *_mask_data(object marr) except *:
@@ -365,6 +375,13 @@ cdef class _Batch:
         (``attribute_keys``): the batch holds only those keys, so it may be filtered on them
         and encoded verbatim, and refuses everything that would show the missing ones."""
         return bool(self.b.attrs_projected)
+
+    @property
+    def attributes_complete(self) -> bool:
+        """True for a projected batch that kept the records' other attributes
+        (``keep_other_attributes``): every entry is there, the values under keys outside
+        ``attribute_keys`` left in the input, so statements on those keys may run on it."""
+        return self.b.attrs_projected == 2
 
     @property
     def attribute_keys(self):
@@ -626,7 +643,9 @@ cdef class _Batch:
         """The batch as OTLP protobuf bytes; with mask (one entry per record, true keeps) only
         the kept records, dropping scopes and resources left empty. verbatim copies each
         record's input bytes instead of encoding its columns."""
-        if not verbatim or self.b.dirty != NULL:
+        # A batch that kept its other attributes (attrs_projected 2) may re-encode changed
+        # records verbatim: their opaque entries are copied from the input.
+        if not verbatim or (self.b.dirty != NULL and self.b.attrs_projected != 2):
             self._whole("encode() from the columns")
         cdef int rc = -1
         cdef size_t n = 0

@@ -26,7 +26,7 @@ from ottl.compiler.compile import compile_condition as _compile_condition
 from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
 from ottl.compiler.opcodes import FIELD_INDEX
-from ottl.compiler.program import Program, program_reads, uses_cache
+from ottl.compiler.program import Program, program_reads, program_writes, uses_cache
 from ottl.derive import DerivedColumns, Failure, NeedsReference
 from ottl.eval.batch_model import payload_from_batch
 from ottl.eval.interpreter import compile_condition as _reference_condition
@@ -40,6 +40,21 @@ Batch = Union[SpanBatch, LogBatch]
 
 __all__ = ["Condition", "Statement", "compile_condition", "compile_statement", "VMError",
            "NeedsReference"]
+
+
+def _own_keys(program: Program, context: str) -> Optional[frozenset[str]]:
+    """The keys of the records' own attributes a program reads or writes; None when it
+    touches that map whole, or runs in another context."""
+    if context not in ("span", "log"):
+        return None
+    own = FIELD_INDEX["SPAN_ATTRS" if context == "span" else "LOG_ATTRS"]
+    keys = set()
+    for field_id, key in program_reads(program) + program_writes(program):
+        if field_id == own:
+            if key is None:
+                return None
+            keys.add(key)
+    return frozenset(keys)
 
 
 def _load(program: Program, gates: frozenset[str]) -> tuple[VMProgram, DerivedColumns]:
@@ -79,16 +94,9 @@ class Condition:
         """The keys of the records' own attributes this condition reads, when keys are all it
         reads of that map (what a projected batch must hold); None when it needs the whole
         map or does not run natively. Found once, from the bytecode."""
-        if self.program is None or self.context not in ("span", "log"):
+        if self.program is None:
             return None
-        own = FIELD_INDEX["SPAN_ATTRS" if self.context == "span" else "LOG_ATTRS"]
-        keys = set()
-        for field_id, key in program_reads(self.program):
-            if field_id == own:
-                if key is None:
-                    return None
-                keys.add(key)
-        return frozenset(keys)
+        return _own_keys(self.program, self.context)
 
     def _check_projection(self, batch: Batch) -> None:
         if batch.attributes_projected:
@@ -199,8 +207,12 @@ class Statement:
             raise ValueError(f"a {self.context} statement cannot run over a "
                              f"{type(batch).__name__}")
         if batch.attributes_projected:
-            raise ValueError("a statement needs a whole batch; this one was decoded with "
-                             "attribute_keys (a projection for filters)")
+            needed, held = self.attribute_keys, batch.attribute_keys or frozenset()
+            if not batch.attributes_complete or needed is None or not needed <= held:
+                raise ValueError("a statement needs a whole batch, or one decoded with "
+                                 "keep_other_attributes and attribute_keys holding every key "
+                                 f"it reads and writes; this one holds {sorted(held)}"
+                                 + ("" if batch.attributes_complete else " and no others"))
         if self.uses_cache and fresh_cache:
             _vm.reset_cache(batch)
         failures: list[Failure] = []
@@ -216,6 +228,16 @@ class Statement:
             if more:
                 ran = self._fail(ran, more, errors)
         return ran
+
+    @cached_property
+    def attribute_keys(self) -> Optional[frozenset[str]]:
+        """The keys of the records' own attributes this statement reads or writes, when keys
+        are all it touches of that map (what a batch decoded with keep_other_attributes must
+        hold); None when it needs the whole map (reads it whole, or edits it as a map) or
+        does not run natively. Found once, from the bytecode."""
+        if self.program is None or self._map_editor is not None:
+            return None
+        return _own_keys(self.program, self.context)
 
     def _fail(self, ran: np.ndarray, failures: list[Failure],
               errors: Optional[list[tuple[int, Exception]]]) -> np.ndarray:

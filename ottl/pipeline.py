@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -80,6 +80,26 @@ def errors_by_statement(*runs: Stats) -> dict[str, int]:
             first = text.splitlines()[0]
             out[first] = out.get(first, 0) + 1
     return out
+
+
+def _projection(groups: Sequence[Any], signal: str) -> Optional[frozenset[str]]:
+    """The record attribute keys the groups of ``signal`` read (or write), when keys are all
+    they touch of that map; None when one touches the whole map, a spanevent group builds
+    whole spans, or there are more than MAX_PROJECTED_KEYS keys."""
+    keys: set[str] = set()
+    for group in groups:
+        if group.signal != signal:
+            continue
+        if isinstance(group, EventGroup):
+            return None
+        if isinstance(group, ReferenceGroup):
+            continue  # a resource or scope group reads no record attributes
+        for item in [*group.conditions, *getattr(group, "statements", [])]:
+            needed = item.attribute_keys
+            if needed is None:
+                return None
+            keys |= needed
+    return frozenset(keys) if len(keys) <= MAX_PROJECTED_KEYS else None
 
 
 @dataclass
@@ -146,18 +166,7 @@ class FilterPipeline:
         return self._projections[signal]
 
     def _projection(self, signal: str) -> Optional[frozenset[str]]:
-        if not self.native or (signal == "traces" and self._event_groups):
-            return None
-        keys: set[str] = set()
-        for group in self.groups:
-            if group.signal != signal or isinstance(group, ReferenceGroup):
-                continue  # a resource or scope group reads no record attributes
-            for condition in group.conditions:
-                needed = condition.attribute_keys
-                if needed is None:
-                    return None
-                keys |= needed
-        return frozenset(keys) if len(keys) <= MAX_PROJECTED_KEYS else None
+        return _projection(self.groups, signal) if self.native else None
 
     def filter_otlp(self, data: bytes, signal: str = "traces") -> bytes:
         """OTLP protobuf bytes in, the records no condition drops out, each copied byte for
@@ -263,10 +272,39 @@ class TransformPipeline:
                                                      statements, cg.group.error_mode))
         self._scope_groups = needs_scopes(self.groups)
         self.stats = PipelineStats()
+        self._projections: dict[str, Optional[frozenset[str]]] = {}
 
     @property
     def native(self) -> bool:
         return not self.reasons
+
+    def attribute_keys(self, signal: str) -> Optional[frozenset[str]]:
+        """The keys of the records' own attributes that the statements and conditions of
+        ``signal`` ("traces" or "logs") read or write, when keys are all they touch of that
+        map: the projection to decode with, keeping the other attributes
+        (``decode_traces(data, attribute_keys=..., keep_other_attributes=True)``). None when
+        one touches the whole map, a spanevent group reads whole spans, there are more than
+        MAX_PROJECTED_KEYS keys, or the pipeline is not native."""
+        if signal not in self._projections:
+            self._projections[signal] = self._projection(signal)
+        return self._projections[signal]
+
+    def _projection(self, signal: str) -> Optional[frozenset[str]]:
+        return _projection(self.groups, signal) if self.native else None
+
+    def transform_otlp(self, data: bytes, signal: str = "traces") -> bytes:
+        """OTLP protobuf bytes in, the transformed request out: records no statement changed
+        copied byte for byte, the others re-encoded around their unchanged attributes. Decodes
+        only the attribute values the statements touch (see attribute_keys); the input is
+        checked as a whole decode checks it. Raises ``ottl.derive.NeedsReference`` when the
+        batch needs the reference evaluator."""
+        if signal not in ("traces", "logs"):
+            raise ValueError(f"signal must be 'traces' or 'logs', got {signal!r}")
+        decode = decode_traces if signal == "traces" else decode_logs
+        keys = self.attribute_keys(signal)
+        batch = decode(data, attribute_keys=keys, keep_other_attributes=keys is not None)
+        self.execute(batch)
+        return batch.encode(verbatim=True)
 
     def execute(self, batch: Batch) -> int:
         """Runs every group of the batch's signal over it, in order; returns how many

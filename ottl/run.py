@@ -37,6 +37,7 @@ from ottl.pipeline import FilterPipeline, TransformPipeline
 from ottl.resolver import Options
 
 Document = Union[dict, str, bytes]
+Pipeline = Union[FilterPipeline, TransformPipeline]
 
 ENGINES = ("fast", "reference")
 
@@ -80,10 +81,13 @@ def decode(doc: Document) -> tuple[Payload, str]:
 
 
 def decode_batch(doc: Document,
-                 projection: Optional[dict[str, frozenset[str]]] = None) -> tuple[Batch, str]:
+                 projection: Optional[dict[str, frozenset[str]]] = None,
+                 keep_others: bool = False) -> tuple[Batch, str]:
     """A document as a columnar batch (through the native codec), and its format. With
     ``projection`` (signal -> record attribute keys), protobuf input of a listed signal decodes
-    only those keys (a batch for a filter; JSON input always decodes whole)."""
+    only those keys' values, dropping the other attributes (a batch for a filter) or, with
+    ``keep_others``, keeping them opaque (a batch for a transform); JSON input always decodes
+    whole."""
     if isinstance(doc, dict):
         return _json_batch(json.dumps(doc).encode("utf-8")), "otlp-json"
     if isinstance(doc, str):
@@ -92,17 +96,20 @@ def decode_batch(doc: Document,
         data = bytes(doc)
         if data.lstrip()[:1] in (b"{", b"["):
             return _json_batch(data), "otlp-json"
-        return _proto_batch(data, projection or {}), "otlp-proto"
+        return _proto_batch(data, projection or {}, keep_others), "otlp-proto"
     raise TypeError(f"expected an OTLP document (dict, str or bytes), got {type(doc).__name__}")
 
 
-def _proto_batch(data: bytes, projection: dict[str, frozenset[str]]) -> Batch:
+def _proto_batch(data: bytes, projection: dict[str, frozenset[str]],
+                 keep_others: bool = False) -> Batch:
     """Traces or logs, whichever the bytes are: the decode that fails on no known field and
     skips no unknown one (the two messages share field numbers down to the records)."""
     errors = []
     for name, decoder in (("traces", decode_traces), ("logs", decode_logs)):
         try:
-            batch = decoder(data, attribute_keys=projection.get(name))
+            keys = projection.get(name)
+            batch = decoder(data, attribute_keys=keys,
+                            keep_other_attributes=keep_others and keys is not None)
         except OtlpDecodeError as exc:
             errors.append(f"as {name}: {exc}")
             continue
@@ -184,20 +191,21 @@ def run(
     and the reference evaluator for the rest; ``engine="reference"`` runs only the latter."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    # A native filter with protobuf out decodes only what it reads: its pipeline comes first.
-    filters: dict[str, tuple[list[Group], FilterPipeline]] = {}
-    if kind == "conditions" and engine == "fast" and output_format in (None, "otlp-proto"):
-        filters = _filter_pipelines(config, texts, context, conditions, error_mode, options)
+    # A native pipeline with protobuf out decodes only the attribute values it reads (and,
+    # for a transform, writes): its pipeline comes first.
+    pipelines: dict[str, tuple[list[Group], Pipeline]] = {}
+    if engine == "fast" and output_format in (None, "otlp-proto"):
+        pipelines = _pipelines(kind, config, texts, context, conditions, error_mode, options)
     projection: dict[str, frozenset[str]] = {}
-    for name, (_, p) in filters.items():
+    for name, (_, p) in pipelines.items():
         keys = p.attribute_keys(name)
         if keys is not None:
             projection[name] = keys
-    batch, fmt = decode_batch(doc, projection)
+    batch, fmt = decode_batch(doc, projection, keep_others=kind == "statements")
     signal = "traces" if isinstance(batch, SpanBatch) else "logs"
     pipeline = None
-    if signal in filters:
-        groups, pipeline = filters[signal]
+    if signal in pipelines:
+        groups, pipeline = pipelines[signal]
     elif config is not None:
         groups = [g for g in load_config(config) if g.kind == kind]
     else:
@@ -225,24 +233,26 @@ def run(
     return Result(document, stats, batch, lambda: out, before=lambda: payload)
 
 
-def _filter_pipelines(config: Optional[str], texts: Sequence[str], context: Optional[str],
-                      conditions: Sequence[str], error_mode: str,
-                      options: Optional[Options]) -> dict[str, tuple[list[Group], FilterPipeline]]:
-    """Per signal, the filter's groups and their compiled pipeline, built before the decode so
-    that the decode can take the pipeline's projection; signals whose groups do not build are
-    left out (the run itself then reports the error)."""
-    out: dict[str, tuple[list[Group], FilterPipeline]] = {}
+def _pipelines(kind: str, config: Optional[str], texts: Sequence[str], context: Optional[str],
+               conditions: Sequence[str], error_mode: str,
+               options: Optional[Options]) -> dict[str, tuple[list[Group], Pipeline]]:
+    """Per signal, the groups of ``kind`` and their compiled pipeline (a filter's or a
+    transform's), built before the decode so that the decode can take the pipeline's
+    projection; signals whose groups do not build are left out (the run itself then reports
+    the error)."""
+    out: dict[str, tuple[list[Group], Pipeline]] = {}
+    make = FilterPipeline if kind == "conditions" else TransformPipeline
     try:
-        configured = ([g for g in load_config(config) if g.kind == "conditions"]
+        configured = ([g for g in load_config(config) if g.kind == kind]
                       if config is not None else None)
     except (OttlError, ValueError, LookupError):
         return out
     for signal in ("traces", "logs"):
         try:
             groups = configured if configured is not None else groups_from_arguments(
-                "conditions", texts, context=context, conditions=conditions,
+                kind, texts, context=context, conditions=conditions,
                 error_mode=error_mode, signal=signal)
-            out[signal] = (groups, FilterPipeline(groups, options))
+            out[signal] = (groups, make(groups, options))
         except (OttlError, ValueError, LookupError):
             continue
     return out
@@ -250,10 +260,11 @@ def _filter_pipelines(config: Optional[str], texts: Sequence[str], context: Opti
 
 def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: str,
               options: Optional[Options],
-              pipeline: Optional[FilterPipeline] = None) -> Optional[Result]:
+              pipeline: Optional[Pipeline] = None) -> Optional[Result]:
     """The run on the VM, or None when the groups do not run natively (``pipeline``: the
-    filter's, when already built from these groups)."""
+    filter's or transform's, when already built from these groups)."""
     if kind == "conditions":
+        assert pipeline is None or isinstance(pipeline, FilterPipeline)
         pipeline = pipeline or FilterPipeline(groups, options)
         if pipeline.native:
             keep = pipeline.keep(batch)
@@ -266,7 +277,8 @@ def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: 
             return Result(document, stats, batch, lambda: _kept_payload(batch, keep),
                           before=lambda: payload_from_batch(decode_batch(doc)[0]))
     if kind == "statements":
-        transform = TransformPipeline(groups, options)
+        assert pipeline is None or isinstance(pipeline, TransformPipeline)
+        transform = pipeline or TransformPipeline(groups, options)
         if transform.native:
             ran = transform.execute(batch)  # changes the batch in place
             stats = Stats(records_in=len(batch), records_out=len(batch), statements_run=ran,
@@ -274,7 +286,10 @@ def _run_fast(doc: Document, kind: str, groups: list[Group], batch: Batch, fmt: 
                           errors=transform.last_run.errors)
             # Records no statement changed go out byte for byte; the rest from the columns.
             document = encode_batch(batch, fmt, doc, None, verbatim=True)
-            return Result(document, stats, batch, lambda: payload_from_batch(batch),
+            # (a projected batch holds opaque values: the output shows what it became)
+            return Result(document, stats, batch,
+                          lambda: payload_from_batch(batch if not batch.attributes_projected
+                                                     else decode_batch(document)[0]),
                           before=lambda: payload_from_batch(decode_batch(doc)[0]))
     return None
 

@@ -114,20 +114,26 @@ def program_reads(p: Program) -> list[tuple[int, Optional[str]]]:
     return out
 
 
-def uses_cache(p: Program) -> bool:
-    """Whether a program reads or writes the records' ``cache`` map (the pipeline then empties
-    it where the reference starts a fresh one)."""
-    cache = {FIELD_INDEX[name] for name in CACHE_FIELDS}
-    if p.map_edit is not None and p.map_edit.field in cache:
-        return True
-    if any(field in cache for field, _ in program_reads(p)):
-        return True
+def program_writes(p: Program) -> list[tuple[int, Optional[str]]]:
+    """The (field id, attribute key or None) pairs a program writes: the keys its SET_ATTR and
+    DELETE_ATTR set or remove, and (key None) the map its map edit rewrites whole."""
+    out: list[tuple[int, Optional[str]]] = []
+    if p.map_edit is not None:
+        out.append((p.map_edit.field, None))
     pc = 0
     writes = {OPCODE_INDEX["SET_ATTR"], OPCODE_INDEX["DELETE_ATTR"]}
     while pc < len(p.code):
         op = p.code[pc]
-        if op in writes and p.code[pc + 1] in cache:
-            return True
+        if op in writes:
+            key = p.strings[p.code[pc + 2]].decode("utf-8", "surrogatepass")
+            out.append((p.code[pc + 1], key))
         pc += 1 + len(OPCODES[op].operands)
-    return False
+    return out
+
+
+def uses_cache(p: Program) -> bool:
+    """Whether a program reads or writes the records' ``cache`` map (the pipeline then empties
+    it where the reference starts a fresh one)."""
+    cache = {FIELD_INDEX[name] for name in CACHE_FIELDS}
+    return any(field in cache for field, _ in program_reads(p) + program_writes(p))
 

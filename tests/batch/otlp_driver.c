@@ -156,7 +156,7 @@ static int json_logs(const uint8_t *data, size_t len, const ottl_decode_options 
  * refuse exactly what the whole decodes refuse. */
 static const char *const proj_keys[] = {"a", "k", "http.method", "absent"};
 static const size_t proj_lens[] = {1, 1, 11, 6};
-static const ottl_projection projection = {proj_keys, proj_lens, 4};
+static const ottl_projection projection = {proj_keys, proj_lens, 4, 0};
 
 static int projected_traces(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                             ottl_batch **out, ottl_decode_error *err) {
@@ -165,6 +165,48 @@ static int projected_traces(const uint8_t *data, size_t len, const ottl_decode_o
 static int projected_logs(const uint8_t *data, size_t len, const ottl_decode_options *opt,
                           ottl_batch **out, ottl_decode_error *err) {
     return ottl_decode_projected(NULL, OTTL_BATCH_LOGS, data, len, opt, &projection, out, err);
+}
+
+/* The same keys decoded with the other attributes kept opaque (for transforms). */
+static const ottl_projection kept = {proj_keys, proj_lens, 4, 1};
+
+/* 0 ok, 1 rejected, -1 inconsistent: a batch decoded with the other attributes kept opaque,
+ * every record marked as having changed attributes, encodes verbatim (copying every entry,
+ * opaque or not) to what reads back as the whole decode of the same input. */
+static int check_kept(int kind, const uint8_t *data, size_t len) {
+    ottl_batch *k = NULL, *w = NULL, *again = NULL;
+    ottl_decode_error err;
+    if (ottl_decode_projected(NULL, kind, data, len, NULL, &kept, &k, &err)) return k ? -1 : 1;
+    int bad = ottl_decode_into(NULL, kind, data, len, NULL, &w, &err) != 0;
+    size_t n = record_count(k), vlen = 0, elen = 0, alen = 0;
+    uint8_t *v = NULL, *e = NULL, *a = NULL;
+    if (!bad && k->attrs_projected != 0 && k->attrs_projected != 2) bad = 1;
+    if (!bad) {
+        k->dirty = calloc(n ? n : 1, 1);
+        for (size_t i = 0; k->dirty && i < n; i++) k->dirty[i] = OTTL_DIRTY_ATTRS;
+        v = encode(k, NULL, 1, &vlen);
+        e = encode(w, NULL, 0, &elen);
+        bad = !k->dirty || !v || !e;
+    }
+    if (!bad && ottl_decode_into(NULL, kind, v, vlen, NULL, &again, &err)) {
+        fprintf(stderr, "kept-attributes verbatim encode does not decode: %s at %s\n",
+                err.message, err.path);
+        bad = 1;
+    }
+    if (!bad) {
+        a = encode(again, NULL, 0, &alen);
+        if (!a || alen != elen || memcmp(a, e, elen) != 0) {
+            fprintf(stderr, "kept-attributes verbatim encode reads back differently\n");
+            bad = 1;
+        }
+    }
+    free(v);
+    free(e);
+    free(a);
+    ottl_batch_free(k);
+    ottl_batch_free(w);
+    ottl_batch_free(again);
+    return bad ? -1 : 0;
 }
 
 /* A verbatim encode of records whose attributes changed (every other one marked so, and in
@@ -320,6 +362,13 @@ int main(int argc, char **argv) {
                 }
                 if (rc == 0) decoded++;
                 else rejected++;
+            }
+            for (int k = 0; !json && k < 2; k++) {
+                int rc = check_kept(k ? OTTL_BATCH_LOGS : OTTL_BATCH_SPANS, data, (size_t)len);
+                if (rc < 0 || rc != rcs[k]) {
+                    fprintf(stderr, "inconsistent kept-attributes result for %s\n", argv[f]);
+                    return 1;
+                }
             }
         }
         free(data);

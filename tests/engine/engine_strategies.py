@@ -394,6 +394,10 @@ def transform_agrees(signal: str, data: bytes, groups: list[Group]):
     for verbatim in (True, False):
         got = normalized(req_cls.FromString(batch.encode(verbatim=verbatim)))
         assert got == expected, f"verbatim={verbatim}"
+    keys = pipeline.attribute_keys(signal)
+    if keys is not None:  # the same over only the attribute values the statements touch
+        kept = normalized(req_cls.FromString(pipeline.transform_otlp(data, signal)))
+        assert kept == expected, f"decoded with attribute_keys={sorted(keys)}"
     assert ran == stats.statements_run
     assert pipeline.last_run.statement_errors == stats.statement_errors
     # the messages as the reference words them (both keep the first 100: in record order

@@ -108,11 +108,11 @@ def test_keep_refuses_a_projection_without_the_keys_it_reads():
         pipeline("traces", F1).keep(batch)
 
 
-def test_a_transform_refuses_a_projected_batch():
+def test_a_transform_refuses_a_filter_projection():
     group = Group("transform", "traces", "statements",
                   [Located('set(span.attributes["x"], "y")')], "span", "propagate", [], "t", 0)
     transform = TransformPipeline([group])
-    with pytest.raises(ValueError, match="projection"):
+    with pytest.raises(ValueError, match="keep_other_attributes.*no others"):
         transform.execute(decode_traces(traces(), attribute_keys=["x"]))
 
 
@@ -140,5 +140,5 @@ def test_conditions_and_statements_check_a_projected_batch():
         engine.compile_condition(F1, "span").filter(batch)
     with pytest.raises(ValueError, match="attribute_keys"):
         cond.reference_filter(batch)
-    with pytest.raises(ValueError, match="projection"):
+    with pytest.raises(ValueError, match="keep_other_attributes"):
         engine.compile_statement('set(span.name, "x")', "span").execute(batch)
