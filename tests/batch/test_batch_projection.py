@@ -74,30 +74,66 @@ def check_projection(decode, data: bytes, keys=KEYS) -> None:
     assert projected.encode(mask, verbatim=True) == whole.encode(mask, verbatim=True)
 
 
+OPAQUE = 14  # OTTL_V_OPAQUE: a kept attribute whose value stayed in the input
+
+
+def check_kept(decode, data: bytes, keys=KEYS) -> None:
+    """keep_other_attributes: the same refusals; every entry in order, the listed keys' values
+    as a whole decode has them, the others opaque or whole; the same verbatim encodes, also
+    of records marked changed. A record that repeats a key makes the decode whole."""
+    whole = outcome(decode, data)
+    kept = outcome(decode, data, attribute_keys=keys, keep_other_attributes=True)
+    if isinstance(whole, tuple):
+        assert kept == whole
+        return
+    assert not isinstance(kept, tuple), kept
+    if not kept.attributes_projected:
+        assert own_attributes(kept) == own_attributes(whole)
+        return
+    assert kept.attributes_complete and kept.attribute_keys == frozenset(keys)
+    tags = kept.column("attributes.tag").tolist()
+    off = kept.column("attr_off")
+    theirs = own_attributes(whole)
+    keys_of = kept.column("attributes.key")
+    for i in range(len(kept)):
+        for k, (key, value) in zip(range(int(off[i]), int(off[i + 1])), theirs[i], strict=True):
+            assert kept.string(int(keys_of[k])) == key
+            if tags[k] == OPAQUE:
+                assert key not in keys
+            else:
+                assert repr(kept.value(tags[k], int(kept.column("attributes.value")[k]))) == value
+    assert kept.encode(verbatim=True) == whole.encode(verbatim=True)
+
+
 @given(trace_requests)
 def test_projected_spans_keep_their_keys_and_the_rest_whole(msg):
     check_projection(decode_traces, msg.SerializeToString())
+    check_kept(decode_traces, msg.SerializeToString())
 
 
 @given(log_requests)
 def test_projected_logs_keep_their_keys_and_the_rest_whole(msg):
     check_projection(decode_logs, msg.SerializeToString())
+    check_kept(decode_logs, msg.SerializeToString())
 
 
 @given(mutated(trace_requests))
 def test_projected_traces_refuse_what_whole_decodes_refuse(data):
     check_projection(decode_traces, data)
+    check_kept(decode_traces, data)
 
 
 @given(mutated(log_requests))
 def test_projected_logs_refuse_what_whole_decodes_refuse(data):
     check_projection(decode_logs, data)
+    check_kept(decode_logs, data)
 
 
 @given(st.binary(max_size=64))
 def test_projected_arbitrary_bytes_as_whole_decodes(data):
-    check_projection(decode_traces, data)
-    check_projection(decode_logs, data)
+    for decode in (decode_traces, decode_logs):
+        check_projection(decode, data)
+        check_kept(decode, data)
 
 
 def _one_span(*attributes: tuple[str, bytes]) -> bytes:
