@@ -130,7 +130,8 @@ class DerivedColumns:
                 if spec.boolean and not isinstance(result, bool):
                     raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
                                          "is needed")
-                out[i] = _from_python(batch, name, result, spec.stored)
+                # an editor's result is what it sets: stored as its target's setter stores it
+                out[i] = _from_python(batch, name, result, spec.stored or spec.editor)
             result_pairs = out[inverse]
             row_error = own[inverse] if (own >= 0).any() else None
             if inherited is not None:  # a part failed first: its error is the value's

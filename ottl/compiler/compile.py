@@ -74,9 +74,6 @@ NOT_MEMOIZABLE = frozenset({"UUID", "UUIDv7", "Now", "IsRootSpan", "All", "Any",
 # left to the reference evaluator).
 MAP_EDITORS = frozenset({"keep_keys", "keep_matching_keys", "delete_matching_keys", "limit",
                          "replace_all_patterns", "replace_all_matches", "truncate_all"})
-# Editors whose effect is not a function of their target's value alone.
-NOT_MEMOIZABLE_EDITORS = frozenset({"merge_maps", "append"})
-
 # A derived column's distinct combinations are found over this many columns at most.
 MAX_DERIVED_PARTS = 8
 
@@ -239,8 +236,6 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     b = _Builder(r.context, r.text)
     editor = r.editor
     name = editor.spec.name
-    if name in NOT_MEMOIZABLE_EDITORS and name != "merge_maps":
-        raise NotNative(f"the editor {name}")
     if editor.keys:
         raise NotNative(f"{name} with keys")
     if name in ("set", "delete_key") and any(a is None for a in editor.args):

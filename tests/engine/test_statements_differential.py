@@ -68,7 +68,7 @@ def statements(draw, context: str):
     kind = draw(st.sampled_from([
         "set_attr", "set_field", "delete_key", "keep_keys", "limit", "delete_matching_keys",
         "keep_matching_keys", "replace_pattern", "replace_match", "replace_all_patterns",
-        "replace_all_matches", "truncate_all", "concat",
+        "replace_all_matches", "truncate_all", "concat", "append", "one_map",
     ]))
     if kind == "set_attr":
         value = draw(st.one_of(st.just(literal), st.sampled_from(STRING_PATHS[context]),
@@ -102,6 +102,18 @@ def statements(draw, context: str):
     elif kind == "truncate_all":
         n = draw(st.integers(0, 4))
         text = f"truncate_all({attrs}, {n})"
+    elif kind == "append":  # a list written: stored in the value pool once per distinct value
+        values = draw(st.lists(literals(context), max_size=2))
+        text = (f"append({attrs}[{quote(key)}], value={literal})" if draw(st.booleans())
+                else f"append({attrs}[{quote(key)}], values=[{', '.join(values)}])")
+    elif kind == "one_map":  # a map editor of one (map-valued) attribute
+        text = draw(st.sampled_from([
+            f"flatten({attrs}[{quote(key)}])",
+            f'flatten({attrs}[{quote(key)}], "p", 1)',
+            f"keep_keys({attrs}[{quote(key)}], {_keys_list(draw)})",
+            f"limit({attrs}[{quote(key)}], 1, [])",
+            f'replace_all_patterns({attrs}[{quote(key)}], "key", {quote(regex)}, "x")',
+        ]))
     else:
         parts = draw(st.lists(st.one_of(st.sampled_from(STRING_PATHS[context]),
                                         st.just(f"{attrs}[{quote(key)}]"),
