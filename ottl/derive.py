@@ -131,7 +131,7 @@ class DerivedColumns:
                     raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
                                          "is needed")
                 # an editor's result is what it sets: stored as its target's setter stores it
-                out[i] = _from_python(batch, name, result, spec.stored or spec.editor)
+                out[i] = from_python(batch, name, result, spec.stored or spec.editor)
             result_pairs = out[inverse]
             row_error = own[inverse] if (own >= 0).any() else None
             if inherited is not None:  # a part failed first: its error is the value's
@@ -187,7 +187,10 @@ def to_python(batch: Any, tag: int, val: int) -> Any:
     raise NeedsReference(f"a converter argument with value tag {tag}")
 
 
-def _from_python(batch: Any, name: str, value: Any, stored: bool = False) -> tuple[int, int]:
+def from_python(batch: Any, name: str, value: Any, stored: bool = False) -> tuple[int, int]:
+    """A reference value as a (tag, payload) pair of the batch (strings interned; with
+    ``stored``, a map or list as the setter stores it, in the value pool); raises
+    ``NeedsReference`` (naming ``name``) for a value the VM cannot hold."""
     if stored and isinstance(value, (list, dict, PMap, PSlice)):
         # Only a set stores this column: the setter's copy, in the batch's value pool.
         pvalue = store_value(value)

@@ -7,9 +7,9 @@ distinct key (or string value) of the batch, what it does to a map holding only 
 and hands the answers to the C kernel (``ottl._vm.map_edit``, csrc/vm_mapedit.c) as a table by
 string id; the kernel rewrites every selected record's map in one pass. ``limit``, which
 depends on how many entries a map has, passes its priority keys and the limit instead;
-``merge_maps`` passes each record's source map (an attribute, or a converter's result stored in
-the batch's value pool) and its strategy, and the reference editor itself words the error of a
-source that is not a map.
+``merge_maps`` passes each record's source map (an attribute, a converter's result stored in
+the batch's value pool, or a constant map stored there once) and its strategy, and the
+reference editor itself words the error of a source that is not a map.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 
 from ottl import _vm
 from ottl._batch import TAG_KVLIST, TAG_STRING
-from ottl.derive import Failure, NeedsReference, to_python
+from ottl.derive import Failure, NeedsReference, from_python, to_python
 from ottl.eval.errors import OttlRuntimeError
-from ottl.eval.interpreter import compile_edit_of
+from ottl.eval.interpreter import compile_constant_of, compile_edit_of
 from ottl.eval.values import PMap
 from ottl.lang.errors import OttlError
 
@@ -38,12 +38,14 @@ class MapEditor:
     def __init__(self, call: Any, field: int, source: str,
                  gates: frozenset[str] = frozenset(), merged: Optional[tuple] = None) -> None:
         """``merged``: merge_maps' source (a Derived source tuple: ("derived", slot) or
-        ("field", field id, key))."""
+        ("field", field id, key); or ("const", node) for a constant)."""
         self.name = call.spec.name
         self.field = field
         self._merged = merged
         if self.name == "merge_maps":
             self._strategy = _vm.MERGE_STRATEGIES[call.args[2].value.value]
+            if merged is not None and merged[0] == "const":
+                self._constant = compile_constant_of(merged[1], source, gates)
             # the reference editor with its source standing in: the error a value gives
             self._apply = compile_edit_of(call, source, gates, leaves=((1, None),))
             return
@@ -78,6 +80,14 @@ class MapEditor:
         assert self._merged is not None
         if self._merged[0] == "derived":
             tags, vals = derived[self._merged[1]]
+        elif self._merged[0] == "const":
+            try:
+                value = self._constant()
+            except (OttlRuntimeError, OttlError) as exc:  # as on every record it runs on
+                return [Failure(mask.copy(), exc)]
+            tag, val = from_python(batch, "merge_maps' source", value, stored=True)
+            tags = np.full(len(mask), tag, dtype=np.uint8)
+            vals = np.full(len(mask), val, dtype=np.int64)
         else:
             tags, vals = _vm.column(batch, self._merged[1], self._merged[2])
         is_map = tags == TAG_KVLIST

@@ -307,15 +307,22 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
 
 
 def _merge_source(b: _Builder, editor: RCall, whole_map: bool) -> tuple:
-    """Where merge_maps' source map comes from, per record: an attribute, or a converter's
-    result (a derived column only the merge reads, stored as a set stores it)."""
+    """Where merge_maps' source map comes from, per record: an attribute, a converter's result
+    (a derived column only the merge reads, stored as a set stores it), or a constant (a map
+    literal, or a converter of constants: ("const", its node), evaluated per batch by
+    ottl.mapedit)."""
     if not whole_map:
         raise NotNative("merge_maps into a nested map")
     source, strategy = editor.args[1], editor.args[2]
     if strategy is None or not _constant(strategy.value):
         raise NotNative("merge_maps with a strategy that varies by record")
-    if source is None or _constant(source.value):
-        raise NotNative("merge_maps of a constant map")
+    if source is None:
+        raise NotNative("merge_maps without a source")
+    node = source.value
+    if _constant(node) or (isinstance(node, RCall) and not node.keys
+                           and node.spec.name not in NOT_MEMOIZABLE
+                           and all(a is None or _constant(a.value) for a in node.args)):
+        return ("const", node)
     where = _source(b, source.value)
     if where[0] == "field" and where[2] is None:
         raise NotNative("merge_maps of a whole map")

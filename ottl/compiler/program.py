@@ -54,7 +54,8 @@ class MapEdit:
 
     call: Any
     field: int
-    # merge_maps: where each record's source map comes from (a Derived source tuple)
+    # merge_maps: where each record's source map comes from (a Derived source tuple, or
+    # ("const", the resolved node of a constant source))
     source: Optional[tuple] = None
 
 

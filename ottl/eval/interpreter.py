@@ -403,6 +403,15 @@ def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], te
     return apply
 
 
+def compile_constant_of(node: Any, text: str, gates: frozenset[str] = frozenset()
+                        ) -> Callable[[], Any]:
+    """A value expression that reads nothing of a record (a literal, a map or list of them, a
+    converter of constants) as a function of nothing; it raises what the reference raises
+    when evaluating it."""
+    fn = _Compiler(text, gates).value(node)
+    return lambda: fn(None)  # type: ignore[arg-type]  # nothing in it reads the context
+
+
 _UNWRITTEN = object()
 
 

@@ -46,6 +46,9 @@ FAILING = [
     ' "{strategy}")',
     'merge_maps({r}.attributes, {r}.attributes["k"], "{strategy}")',
     'merge_maps({r}.attributes, {r}.attributes["b"], "{strategy}") where {r}.attributes["b"] != nil',
+    # a constant source: a map (stored once per batch), or one that fails on every record
+    'merge_maps({r}.attributes, {{"a": 1, "new": ["x", {{"m": true}}]}}, "{strategy}")',
+    'merge_maps({r}.attributes, ParseJSON("[1]"), "{strategy}") where {r}.attributes["k"] != nil',
 ]
 
 
