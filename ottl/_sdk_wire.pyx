@@ -481,6 +481,46 @@ cdef inline tuple _bounded_tuple(object seq):
     return tuple(seq)
 
 
+# The span fields a projection's parts are written from (_Projection.needs).
+cdef enum:
+    NEED_ATTRS = 1
+    NEED_NAME = 2
+    NEED_KIND = 4
+    NEED_TIMES = 8
+    NEED_STATUS = 16
+    NEED_CONTEXT = 32
+    NEED_DROPPED = 64
+
+
+# Parts of a span a projection may keep (ottl.exporters derives them from the programs).
+PROJECTABLE_SPAN_PARTS = frozenset({"name", "kind", "times", "status", "trace_state",
+                                    "dropped", "attributes"})
+
+
+cdef class _Projection:
+    """What a filter reads of each span: ``parts`` (of PROJECTABLE_SPAN_PARTS) and, when the
+    attributes are read, the keys it reads (None: all of them); ``needs``, the span fields
+    those parts are written from (NEED_* bits)."""
+    cdef frozenset parts
+    cdef tuple keys
+    cdef bint all_keys
+    cdef int needs
+
+    def __init__(self, parts, keys):
+        self.parts = frozenset(parts)
+        unknown = self.parts - PROJECTABLE_SPAN_PARTS
+        if unknown:
+            raise ValueError(f"cannot project span parts {sorted(unknown)}")
+        self.all_keys = keys is None
+        self.keys = () if keys is None else tuple(keys)
+        self.needs = 0
+        for part, bit in (("attributes", NEED_ATTRS), ("name", NEED_NAME), ("kind", NEED_KIND),
+                          ("times", NEED_TIMES), ("status", NEED_STATUS),
+                          ("trace_state", NEED_CONTEXT), ("dropped", NEED_DROPPED)):
+            if part in self.parts:
+                self.needs |= bit
+
+
 @cython.final
 @cython.no_gc
 cdef class _Row:
@@ -497,38 +537,84 @@ cdef class _Row:
     cdef object log_record
 
 
-cdef _Row _span_row(object span, bint light=False):
-    """A ReadableSpan's fields, as the official encoder reads them; ``light`` leaves out the
-    events, links and dropped counts (for a projection that does not write them)."""
+cdef bint _projected_row(_Row r, dict d, int needs) except -1:
+    """The fields of a ReadableSpan's ``__dict__`` that a projection needs (``needs``: NEED_*
+    bits), into r; False when the dict lacks one (the caller then reads the properties)."""
+    r.res = d.get("_resource", _MISSING)
+    r.scope = d.get("_instrumentation_scope", _MISSING)
+    if r.res is _MISSING or r.scope is _MISSING:
+        return False
+    if needs & (NEED_ATTRS | NEED_DROPPED):
+        r.attrs = d.get("_attributes", _MISSING)
+        if r.attrs is _MISSING:
+            return False
+    if needs & NEED_NAME:
+        r.name = d.get("_name", _MISSING)
+        if r.name is _MISSING:
+            return False
+    if needs & NEED_KIND:
+        r.kind = d.get("_kind", _MISSING)
+        if r.kind is _MISSING:
+            return False
+    if needs & NEED_TIMES:
+        r.start = d.get("_start_time", _MISSING)
+        r.end = d.get("_end_time", _MISSING)
+        if r.start is _MISSING or r.end is _MISSING:
+            return False
+    if needs & NEED_STATUS:
+        r.status = d.get("_status", _MISSING)
+        if r.status is _MISSING:
+            return False
+    if needs & NEED_CONTEXT:
+        r.ctx = d.get("_context", _MISSING)
+        if r.ctx is _MISSING:
+            return False
+    if needs & NEED_DROPPED:
+        events = d.get("_events", _MISSING)
+        links = d.get("_links", _MISSING)
+        if events is _MISSING or links is _MISSING:
+            return False
+        r.dropped_attrs = _dropped_attrs(r.attrs)
+        r.dropped_events = _dropped_of(events)
+        r.dropped_links = _dropped_of(links)
+    return True
+
+
+cdef _Row _span_row(object span, _Projection proj=None):
+    """A ReadableSpan's fields, as the official encoder reads them; under a projection only
+    its resource, its scope and what the projection's parts write (a filter reading two
+    attributes needs three of a span's fields)."""
     cdef dict d
     cdef _Row r = _Row.__new__(_Row)
     if type(span) is ReadableSpan:
         d = span.__dict__
-        try:
-            attrs = d["_attributes"]
-            events = d["_events"]
-            links = d["_links"]
-            r.res = d["_resource"]
-            r.scope = d["_instrumentation_scope"]
-            r.ctx = d["_context"]
-            r.parent = d["_parent"]
-            r.name = d["_name"]
-            r.kind = d["_kind"]
-            r.start = d["_start_time"]
-            r.end = d["_end_time"]
-            r.status = d["_status"]
-        except KeyError:
-            pass  # not the layout we know: the properties
-        else:
-            r.attrs = attrs
-            if light:
+        if proj is not None:
+            if _projected_row(r, d, proj.needs):
                 return r
-            r.dropped_attrs = _dropped_attrs(attrs)
-            r.events = _bounded_tuple(events)
-            r.dropped_events = _dropped_of(events)
-            r.links = _bounded_tuple(links)
-            r.dropped_links = _dropped_of(links)
-            return r
+        else:
+            try:
+                attrs = d["_attributes"]
+                events = d["_events"]
+                links = d["_links"]
+                r.res = d["_resource"]
+                r.scope = d["_instrumentation_scope"]
+                r.ctx = d["_context"]
+                r.parent = d["_parent"]
+                r.name = d["_name"]
+                r.kind = d["_kind"]
+                r.start = d["_start_time"]
+                r.end = d["_end_time"]
+                r.status = d["_status"]
+            except KeyError:
+                pass  # not the layout we know: the properties, below
+            else:
+                r.attrs = attrs
+                r.dropped_attrs = _dropped_attrs(attrs)
+                r.events = _bounded_tuple(events)
+                r.dropped_events = _dropped_of(events)
+                r.links = _bounded_tuple(links)
+                r.dropped_links = _dropped_of(links)
+                return r
     r.res = span.resource
     r.scope = span.instrumentation_scope
     r.ctx = span.get_span_context()
@@ -567,7 +653,7 @@ cdef _Row _log_row(object rec):
 
 # ---- grouping ----
 
-cdef list _group(records, bint logs, bint light=False):
+cdef list _group(records, bint logs, _Projection proj=None):
     """Rows grouped as the official encoders group records: by resource, then by
     instrumentation scope (``or None``), each in order of first appearance, equal objects
     merged (dict keys). Returns [(resource, [(scope, [rows])])].
@@ -586,7 +672,7 @@ cdef list _group(records, bint logs, bint light=False):
     last_scope = _MISSING
     cdef Py_ssize_t index = 0
     for rec in records:
-        row = _log_row(rec) if logs else _span_row(rec, light)
+        row = _log_row(rec) if logs else _span_row(rec, proj)
         row.index = index
         index += 1
         res = row.res
@@ -794,27 +880,6 @@ cdef int _projected_attributes(_Out w, uint32_t field, object attrs, tuple keys)
     return 0
 
 
-# Parts of a span a projection may keep (ottl.exporters derives them from the programs).
-PROJECTABLE_SPAN_PARTS = frozenset({"name", "kind", "times", "status", "trace_state",
-                                    "dropped", "attributes"})
-
-
-cdef class _Projection:
-    """What a filter reads of each span: ``parts`` (of PROJECTABLE_SPAN_PARTS) and, when the
-    attributes are read, the keys it reads (None: all of them)."""
-    cdef frozenset parts
-    cdef tuple keys
-    cdef bint all_keys
-
-    def __init__(self, parts, keys):
-        self.parts = frozenset(parts)
-        unknown = self.parts - PROJECTABLE_SPAN_PARTS
-        if unknown:
-            raise ValueError(f"cannot project span parts {sorted(unknown)}")
-        self.all_keys = keys is None
-        self.keys = () if keys is None else tuple(keys)
-
-
 cdef int _span_projected(_Out w, _Row row, _Projection proj) except -1:
     """The parts of one Span a filter reads, in the wire order of _span."""
     cdef frozenset parts = proj.parts
@@ -908,8 +973,7 @@ cdef int _scope_group(_Out w, object scope, list rows, bint logs,
 
 
 cdef bytes _request(object records, bint logs, list order=None, _Projection proj=None):
-    cdef list groups = _group(records, logs,
-                              proj is not None and "dropped" not in proj.parts)
+    cdef list groups = _group(records, logs, proj)
     cdef Py_ssize_t n = 0, i, j, mark
     cdef list scopes
     for res, scopes in groups:
