@@ -83,18 +83,19 @@ class DerivedColumns:
     def __len__(self) -> int:
         return len(self._fns)
 
-    def compute(self, batch: Any, failures: Optional[list[Failure]] = None
-                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    def compute(self, batch: Any, failures: Optional[list[Failure]] = None,
+                every: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
         """The derived columns over the batch's records. With ``failures`` (a list), where the
         value a set stores fails (its call, or a call among its parts: the first in argument
         order, as the reference evaluates them), the column holds nil (a set of nil writes
         nothing, as a failed statement does) and the failure is appended; otherwise, and for
-        any other column, a failure raises ``NeedsReference``."""
+        any other column, a failure raises ``NeedsReference``. With ``every``, any column's
+        failure is handled so (a condition's caller then decides those records another way)."""
         columns: list[tuple[np.ndarray, np.ndarray]] = []
         errors: list[Exception] = []
         row_errors: list[Optional[np.ndarray]] = []  # per column: error index per row, -1 none
         for slot, (spec, fn) in enumerate(zip(self.program.derived, self._fns)):
-            tolerant = failures is not None and self._set_only[slot]
+            tolerant = failures is not None and (every or self._set_only[slot])
             parts = []
             inherited: Optional[np.ndarray] = None
             for source in spec.sources:
@@ -139,7 +140,8 @@ class DerivedColumns:
                     inherited >= 0, inherited, row_error)
                 result_pairs["tag"][inherited >= 0] = TAG_NONE
             row_errors.append(row_error)
-            if row_error is not None and (spec.stored or spec.editor) and failures is not None:
+            if row_error is not None and (spec.stored or spec.editor or every) and \
+                    failures is not None:
                 for index in np.unique(row_error[row_error >= 0]).tolist():
                     failures.append(Failure(row_error == index, errors[index]))
             columns.append((np.ascontiguousarray(result_pairs["tag"]),

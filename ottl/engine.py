@@ -28,10 +28,12 @@ from ottl.compiler.disasm import disassemble
 from ottl.compiler.opcodes import FIELD_INDEX
 from ottl.compiler.program import Program, program_reads, program_writes, uses_cache
 from ottl.derive import DerivedColumns, Failure, NeedsReference
-from ottl.eval.batch_model import payload_from_batch
+from ottl.eval.batch_model import parents_from_batch, payload_from_batch, record_context
 from ottl.eval.interpreter import compile_condition as _reference_condition
 from ottl.eval.processors import contexts_of
+from ottl.eval.otlp_json import OtlpFormatError
 from ottl.frontend import resolve_condition, resolve_statement
+from ottl.lang.errors import OttlError
 from ottl.mapedit import MapEditor
 from ottl.resolved import RCondition, RStatement
 from ottl.resolver import Options
@@ -121,19 +123,54 @@ class Condition:
                 pass
         return self.reference_filter(batch)
 
-    def native_filter(self, batch: Batch) -> np.ndarray:
+    def native_filter(self, batch: Batch,
+                      errors: Optional[list[tuple[int, OttlError]]] = None,
+                      judged: Optional[np.ndarray] = None) -> np.ndarray:
         """``filter`` on the VM only: raises ``NeedsReference`` where this batch needs the
-        reference evaluator (a converter that fails or returns what the VM cannot hold)."""
+        reference evaluator (a converter that fails or returns what the VM cannot hold).
+
+        With ``errors`` (a list), a converter that fails on some records does not: those
+        records are decided one by one by the reference evaluator, which gives the exact
+        outcome (the failing call may sit where evaluation never reaches it), and where the
+        condition itself fails there, it holds false and (record, the reference's error) is
+        appended; only records in ``judged`` (default: all) are decided so and reported, the
+        others hold false (their outcome does not matter to the caller)."""
         if self._vm is None:
             raise NeedsReference(self.reason)
         self._check_projection(batch)
         if self._uses_cache:
             _vm.reset_cache(batch)  # a condition alone sees each record's cache fresh
+        failures: Optional[list[Failure]] = [] if errors is not None else None
         try:
-            derived = self._derived.compute(batch) if len(self._derived) else ()
-            return self._vm.filter(batch, derived).view(np.bool_)
+            derived = (self._derived.compute(batch, failures, every=True)
+                       if len(self._derived) else ())
+            held = self._vm.filter(batch, derived).view(np.bool_)
         except VMNeedsReference as exc:
             raise NeedsReference(str(exc)) from None
+        if not failures:
+            return held
+        assert errors is not None
+        undecided = np.zeros(len(batch), dtype=np.bool_)
+        for f in failures:
+            undecided |= f.rows
+        held = held & ~undecided
+        if judged is not None:
+            undecided &= judged
+        if undecided.any():
+            if batch.attributes_projected:
+                raise NeedsReference(f"'{self.text}' fails on some records of a projected "
+                                     "batch")
+            parents = parents_from_batch(batch)
+            for row in np.flatnonzero(undecided).tolist():
+                try:
+                    ctx = record_context(batch, row, parents)
+                except OtlpFormatError as exc:  # an id the evaluator's model cannot hold
+                    raise NeedsReference(str(exc)) from None
+                try:
+                    held[row] = bool(self._reference.eval(ctx))
+                except OttlError as exc:
+                    errors.append((row, exc))
+        return held
 
     def reference_filter(self, batch: Batch) -> np.ndarray:
         """The same mask, computed by the reference evaluator (the oracle of the VM)."""

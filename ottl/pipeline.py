@@ -25,6 +25,7 @@ from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, de
 from ottl.config import Group
 from ottl.compiler.program import program_reads
 from ottl.engine import Condition, Statement
+from ottl.derive import NeedsReference
 from ottl.eval.processors import ErrorPolicy, Stats, compile_groups
 from ottl.events import EventGroup
 from ottl.lang.errors import OttlError
@@ -82,6 +83,25 @@ def errors_by_statement(*runs: Stats) -> dict[str, int]:
     return out
 
 
+def _holds(conditions: Sequence[Condition], batch: Batch, policy: ErrorPolicy,
+           alive: Optional[np.ndarray] = None) -> np.ndarray:
+    """Where any of the conditions holds, as the reference's ``any_holds`` decides it record
+    by record: in order, each judging the records ``alive`` (default: all) that no earlier
+    one held. A record on which a condition fails counts an error by the group's policy (it
+    holds false there); in propagate mode it raises ``NeedsReference``, and the reference
+    fails the payload with its own error."""
+    held = np.zeros(len(batch), dtype=np.bool_)
+    for condition in conditions:
+        errors: list[tuple[int, OttlError]] = []
+        judged = ~held if alive is None else alive & ~held
+        held |= condition.native_filter(batch, errors, judged)
+        for _, exc in errors:
+            if policy.mode == "propagate":
+                raise NeedsReference(f"condition '{condition.text}' failed: {exc.message}")
+            policy.handle(exc, f"condition '{condition.text}'")
+    return held
+
+
 def _projection(groups: Sequence[Any], signal: str) -> Optional[frozenset[str]]:
     """The record attribute keys the groups of ``signal`` read (or write), when keys are all
     they touch of that map; None when one touches the whole map, a spanevent group builds
@@ -106,6 +126,7 @@ def _projection(groups: Sequence[Any], signal: str) -> Optional[frozenset[str]]:
 class _NativeGroup:
     signal: str
     conditions: list[Condition]
+    error_mode: str
 
 
 class FilterPipeline:
@@ -127,7 +148,7 @@ class FilterPipeline:
             for c in conditions:
                 if not c.native:
                     self.reasons.append(f"{cg.group.where}: '{c.text}': {c.reason}")
-            self.groups.append(_NativeGroup(cg.group.signal, conditions))
+            self.groups.append(_NativeGroup(cg.group.signal, conditions, cg.group.error_mode))
         self._scope_groups = needs_scopes(self.groups)
         self._event_groups = any(isinstance(g, EventGroup) for g in self.groups)
         self.stats = PipelineStats()
@@ -178,7 +199,16 @@ class FilterPipeline:
             raise ValueError(f"signal must be 'traces' or 'logs', got {signal!r}")
         decode = decode_traces if signal == "traces" else decode_logs
         batch = decode(data, attribute_keys=self.attribute_keys(signal))
-        return batch.encode(self.keep(batch), verbatim=True)
+        try:
+            keep = self.keep(batch)
+        except NeedsReference:
+            if not batch.attributes_projected:
+                raise
+            # a condition failed on some records, which the reference must decide one by
+            # one: it needs them whole
+            batch = decode(data)
+            keep = self.keep(batch)
+        return batch.encode(keep, verbatim=True)
 
     def keep(self, batch: Batch) -> np.ndarray:
         """The records of ``batch`` that no condition drops (a bool mask); the span events
@@ -216,8 +246,8 @@ class FilterPipeline:
                     scopes_dropped |= doomed
                 drop |= spread(batch, group.context, doomed)
                 continue
-            for condition in group.conditions:
-                drop |= condition.native_filter(batch)
+            # records an earlier group dropped are not judged, as in the reference
+            drop |= _holds(group.conditions, batch, ErrorPolicy(group.error_mode, run), ~drop)
         self.last_run = run
         keep = ~drop
         kept = int(keep.sum())
@@ -303,7 +333,13 @@ class TransformPipeline:
         decode = decode_traces if signal == "traces" else decode_logs
         keys = self.attribute_keys(signal)
         batch = decode(data, attribute_keys=keys, keep_other_attributes=keys is not None)
-        self.execute(batch)
+        try:
+            self.execute(batch)
+        except NeedsReference:
+            if not batch.attributes_projected:
+                raise
+            batch = decode(data)  # as filter_otlp: whole, once more
+            self.execute(batch)
         return batch.encode(verbatim=True)
 
     def execute(self, batch: Batch) -> int:
@@ -332,12 +368,10 @@ class TransformPipeline:
             if group.uses_cache:
                 _vm.reset_cache(batch)  # each record's cache starts empty in each group
             gate = None
+            policy = ErrorPolicy(group.error_mode, run)
             if group.conditions:
                 # A group's conditions are ORed and decide once, before its statements run.
-                gate = np.zeros(len(batch), dtype=np.bool_)
-                for condition in group.conditions:
-                    gate |= condition.native_filter(batch)
-            policy = ErrorPolicy(group.error_mode, run)
+                gate = _holds(group.conditions, batch, policy)
             for statement in group.statements:
                 # propagate: no list, so a failure raises NeedsReference (the reference fails)
                 failed: Optional[list[tuple[int, Exception]]] = (

@@ -212,12 +212,18 @@ def run(
         groups = groups_from_arguments(kind, texts, context=context, conditions=conditions,
                                        error_mode=error_mode, signal=signal)
     fmt = output_format or fmt
-    try:
-        fast = (_run_fast(doc, kind, groups, batch, fmt, options, pipeline)
-                if engine == "fast" else None)
-    except NeedsReference:
-        fast = None
-        batch, _ = decode_batch(doc)  # a transform may have half changed the first one
+    fast = None
+    while engine == "fast":
+        try:
+            fast = _run_fast(doc, kind, groups, batch, fmt, options, pipeline)
+            break
+        except NeedsReference:
+            projected = batch.attributes_projected
+            batch, _ = decode_batch(doc)  # whole (a transform may have half changed the first)
+            if not projected:
+                break
+            # what the projected batch could not do (a condition failing on some records,
+            # which the reference then decides one by one) a whole one may: once more
     if fast is not None:
         return fast
     payload = payload_from_batch(batch)

@@ -30,6 +30,7 @@ from ottl.eval.model import (
     SpanEvent,
     SpanLink,
     Status,
+    TransformContext,
 )
 from ottl.eval.otlp_json import OtlpFormatError, Payload, dump
 from ottl.eval.values import PMap, PSlice, SpanID, TraceID
@@ -91,6 +92,18 @@ def span_from_batch(batch: SpanBatch, row: int, whole: bool = True) -> Span:
     if whole:
         return _span(batch._record(row), row)
     return Span(events=_events(batch._events(row)))
+
+
+def record_context(batch: Batch, row: int,
+                   parents: tuple[list[Any], list[Any]]) -> TransformContext:
+    """A fresh TransformContext of one span or log record of the batch (``parents``: the
+    batch's ``parents_from_batch``), for evaluating a condition on that record alone."""
+    resources, scopes = parents
+    resource = resources[int(batch.column("resource")[row])]
+    scope = scopes[int(batch.column("scope")[row])]
+    if isinstance(batch, SpanBatch):
+        return TransformContext("span", resource, scope, span=span_from_batch(batch, row))
+    return TransformContext("log", resource, scope, log=_log(batch._record(row), row))
 
 
 def batch_from_payload(payload: Payload) -> Batch:

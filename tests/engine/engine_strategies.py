@@ -409,6 +409,42 @@ def transform_agrees(signal: str, data: bytes, groups: list[Group]):
     return stats
 
 
+def filter_agrees(signal: str, data: bytes, groups: list[Group]):
+    """Runs ``groups`` on ``FilterPipeline`` (which must be native; through ``filter_otlp``,
+    under its projection, and over a whole batch) and on the reference ``FilterProcessor``
+    over ``data``; checks the kept requests, the records kept and the errors the error modes
+    handled are the same, or, where the reference fails, that the pipeline hands the batch to
+    it. Returns the reference's stats (None where it failed)."""
+    import pytest
+
+    from ottl.derive import NeedsReference
+    from ottl.eval.batch_model import batch_from_payload, payload_from_batch
+    from ottl.eval.processors import FilterProcessor, ProcessingError
+    from ottl.pipeline import FilterPipeline
+
+    req_cls, *_, decode = SIGNALS[signal]
+    pipeline = FilterPipeline(groups)
+    assert pipeline.native, pipeline.reasons
+    try:
+        out, stats = FilterProcessor(groups).process(payload_from_batch(decode(data)))
+    except ProcessingError:
+        with pytest.raises(NeedsReference):
+            pipeline.keep(decode(data))
+        return None
+    expected = normalized(req_cls.FromString(batch_from_payload(out).encode()))
+    got = normalized(req_cls.FromString(pipeline.filter_otlp(data, signal)))
+    assert got == expected, f"filter_otlp (attribute_keys={pipeline.attribute_keys(signal)})"
+    assert pipeline.last_run.statement_errors == stats.statement_errors
+    batch = decode(data)
+    keep = pipeline.keep(batch)
+    assert pipeline.last_run.statement_errors == stats.statement_errors
+    assert int(keep.sum()) == stats.records_out
+    for verbatim in (True, False):
+        got = normalized(req_cls.FromString(batch.encode(keep, verbatim=verbatim)))
+        assert got == expected, f"verbatim={verbatim}"
+    return stats
+
+
 # ---- conditions ------------------------------------------------------------------------------
 
 CONTEXT_OF = {"traces": "span", "logs": "log"}

@@ -16,6 +16,7 @@ from engine_strategies import (
     SeededValues,
     batches,
     build_request,
+    filter_agrees,
     make_group,
     transform_agrees,
 )
@@ -27,6 +28,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from ottl._batch import decode_logs
 from ottl.derive import NeedsReference
 from ottl.engine import compile_statement
+from ottl.pipeline import FilterPipeline
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 
@@ -105,3 +107,74 @@ def test_a_failure_the_where_clause_skips_stays_native():
         batch, errors=errors)
     np.testing.assert_array_equal(ran, [True, False, True])
     assert [count for count, _ in errors] == [1]
+
+
+# ---- conditions whose converter fails on some records ------------------------------------------
+
+# Conditions over the generated batches whose converter fails where the attribute is absent or
+# not a string; some where the failing call is reached only on some records (after `or`/`and`).
+FAILING_CONDITIONS = [
+    'ConvertCase({r}.attributes["k"], "upper") == "A"',
+    '{r}.attributes["k"] == nil or ConvertCase({r}.attributes["k"], "upper") == "A"',
+    'ConvertCase({r}.attributes["a"], "lower") == "a" and {r}.attributes["b"] != nil',
+    '{r}.attributes["b"] != nil and IsMatch(ConvertCase({r}.attributes["b"], "upper"), "^A")',
+    '{r}.attributes["k"] == "a"',
+]
+
+
+@pytest.mark.parametrize("signal", ["traces", "logs"])
+@pytest.mark.parametrize("size", [1, 7, 500])
+def test_failing_conditions_are_judged_record_by_record_as_the_reference_judges_them(signal,
+                                                                                  size):
+    record = CONTEXT_OF[signal]
+
+    @settings(max_examples=30 if size < 100 else 6, deadline=None, suppress_health_check=SLOW)
+    @given(batches(signal, size),
+           st.lists(st.lists(st.sampled_from(FAILING_CONDITIONS), min_size=1, max_size=2),
+                    min_size=1, max_size=2),
+           st.sampled_from(["propagate", "ignore", "silent"]), st.booleans())
+    def run(drawn, groups_texts, mode, as_filter):
+        _, data = drawn
+        texts = [[t.format(r=record) for t in ts] for ts in groups_texts]
+        if as_filter:
+            groups = [make_group("conditions", signal, record, ts, mode) for ts in texts]
+            filter_agrees(signal, data, groups)
+        else:  # the conditions as each group's gate
+            groups = [make_group("statements", signal, record,
+                                 [f'set({record}.attributes["gated"], {i})'], mode, tuple(ts))
+                      for i, ts in enumerate(texts)]
+            transform_agrees(signal, data, groups)
+
+    run()
+
+
+def test_a_failing_condition_in_ignore_mode_keeps_the_filter_native():
+    rng = random.Random(24)
+    data = build_request("logs", 300, SeededValues(rng), rng, 5).SerializeToString()
+    groups = [make_group("conditions", "logs", "log",
+                         ['ConvertCase(log.attributes["k"], "upper") == "A"'], "ignore")]
+    pipeline = FilterPipeline(groups)
+    keep = pipeline.keep(decode_logs(data))  # no NeedsReference
+    errors = pipeline.last_run.statement_errors
+    assert 0 < errors < 300 and len(keep) == 300
+    stats = filter_agrees("logs", data, groups)
+    assert stats is not None and stats.statement_errors == errors
+
+
+def test_the_filter_command_stays_native_when_a_condition_fails_on_some_records(monkeypatch):
+    import ottl.run as run_module
+
+    rng = random.Random(24)
+    data = build_request("logs", 300, SeededValues(rng), rng, 5).SerializeToString()
+    texts = ['ConvertCase(log.attributes["k"], "upper") == "A"']
+    reference = run_module.run(data, "conditions", texts=texts, context="log",
+                               error_mode="ignore", engine="reference")
+
+    def no_reference(*_):
+        raise AssertionError("the run went to the reference evaluator")
+
+    monkeypatch.setattr(run_module, "payload_from_batch", no_reference)
+    fast = run_module.run(data, "conditions", texts=texts, context="log", error_mode="ignore")
+    assert fast.document == reference.document
+    assert fast.stats.statement_errors == reference.stats.statement_errors > 0
+    assert not fast.batch.attributes_projected  # decoded again whole to decide those records
