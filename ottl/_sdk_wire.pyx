@@ -542,38 +542,27 @@ cdef bint _projected_row(_Row r, dict d, int needs) except -1:
     bits), into r; False when the dict lacks one (the caller then reads the properties)."""
     r.res = d.get("_resource", _MISSING)
     r.scope = d.get("_instrumentation_scope", _MISSING)
-    if r.res is _MISSING or r.scope is _MISSING:
-        return False
     if needs & (NEED_ATTRS | NEED_DROPPED):
         r.attrs = d.get("_attributes", _MISSING)
-        if r.attrs is _MISSING:
-            return False
     if needs & NEED_NAME:
         r.name = d.get("_name", _MISSING)
-        if r.name is _MISSING:
-            return False
     if needs & NEED_KIND:
         r.kind = d.get("_kind", _MISSING)
-        if r.kind is _MISSING:
-            return False
     if needs & NEED_TIMES:
         r.start = d.get("_start_time", _MISSING)
         r.end = d.get("_end_time", _MISSING)
-        if r.start is _MISSING or r.end is _MISSING:
-            return False
     if needs & NEED_STATUS:
         r.status = d.get("_status", _MISSING)
-        if r.status is _MISSING:
-            return False
     if needs & NEED_CONTEXT:
         r.ctx = d.get("_context", _MISSING)
-        if r.ctx is _MISSING:
-            return False
+    events = d.get("_events", _MISSING) if needs & NEED_DROPPED else None
+    links = d.get("_links", _MISSING) if needs & NEED_DROPPED else None
+    if (r.res is _MISSING or r.scope is _MISSING or r.attrs is _MISSING or r.name is _MISSING
+            or r.kind is _MISSING or r.start is _MISSING or r.end is _MISSING
+            or r.status is _MISSING or r.ctx is _MISSING or events is _MISSING
+            or links is _MISSING):
+        return False
     if needs & NEED_DROPPED:
-        events = d.get("_events", _MISSING)
-        links = d.get("_links", _MISSING)
-        if events is _MISSING or links is _MISSING:
-            return False
         r.dropped_attrs = _dropped_attrs(r.attrs)
         r.dropped_events = _dropped_of(events)
         r.dropped_links = _dropped_of(links)

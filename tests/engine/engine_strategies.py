@@ -366,29 +366,41 @@ def _settle(msg) -> None:
                 value.add(key=k).value.CopyFrom(v)
 
 
+def _reference_run(signal: str, data: bytes, groups: list[Group], processor_cls, native_run):
+    """The reference processor's request over ``data`` (normalized) and its stats; None where
+    the reference fails, after checking that ``native_run(batch)`` hands the batch to it."""
+    import pytest
+
+    from ottl.derive import NeedsReference
+    from ottl.eval.batch_model import batch_from_payload, payload_from_batch
+    from ottl.eval.processors import ProcessingError
+
+    req_cls, *_, decode = SIGNALS[signal]
+    try:
+        out, stats = processor_cls(groups).process(payload_from_batch(decode(data)))
+    except ProcessingError:
+        with pytest.raises(NeedsReference):
+            native_run(decode(data))
+        return None
+    return normalized(req_cls.FromString(batch_from_payload(out).encode())), stats
+
+
 def transform_agrees(signal: str, data: bytes, groups: list[Group]):
     """Runs ``groups`` on ``TransformPipeline`` (which must be native) and on the reference
     ``TransformProcessor`` over ``data``; checks the requests (copied verbatim and encoded
     whole), the (statement, record) pairs that ran and the errors the error modes handled
     are the same, or, where the reference fails, that the pipeline hands the batch to it.
     Returns the reference's stats (None where it failed)."""
-    import pytest
-
-    from ottl.derive import NeedsReference
-    from ottl.eval.batch_model import batch_from_payload, payload_from_batch
-    from ottl.eval.processors import ProcessingError, TransformProcessor
+    from ottl.eval.processors import TransformProcessor
     from ottl.pipeline import TransformPipeline
 
     req_cls, *_, decode = SIGNALS[signal]
     pipeline = TransformPipeline(groups)
     assert pipeline.native, pipeline.reasons
-    try:
-        out, stats = TransformProcessor(groups).process(payload_from_batch(decode(data)))
-    except ProcessingError:
-        with pytest.raises(NeedsReference):
-            pipeline.execute(decode(data))
+    reference = _reference_run(signal, data, groups, TransformProcessor, pipeline.execute)
+    if reference is None:
         return None
-    expected = normalized(req_cls.FromString(batch_from_payload(out).encode()))
+    expected, stats = reference
     batch = decode(data)
     ran = pipeline.execute(batch)
     for verbatim in (True, False):
@@ -415,23 +427,16 @@ def filter_agrees(signal: str, data: bytes, groups: list[Group]):
     over ``data``; checks the kept requests, the records kept and the errors the error modes
     handled are the same, or, where the reference fails, that the pipeline hands the batch to
     it. Returns the reference's stats (None where it failed)."""
-    import pytest
-
-    from ottl.derive import NeedsReference
-    from ottl.eval.batch_model import batch_from_payload, payload_from_batch
-    from ottl.eval.processors import FilterProcessor, ProcessingError
+    from ottl.eval.processors import FilterProcessor
     from ottl.pipeline import FilterPipeline
 
     req_cls, *_, decode = SIGNALS[signal]
     pipeline = FilterPipeline(groups)
     assert pipeline.native, pipeline.reasons
-    try:
-        out, stats = FilterProcessor(groups).process(payload_from_batch(decode(data)))
-    except ProcessingError:
-        with pytest.raises(NeedsReference):
-            pipeline.keep(decode(data))
+    reference = _reference_run(signal, data, groups, FilterProcessor, pipeline.keep)
+    if reference is None:
         return None
-    expected = normalized(req_cls.FromString(batch_from_payload(out).encode()))
+    expected, stats = reference
     got = normalized(req_cls.FromString(pipeline.filter_otlp(data, signal)))
     assert got == expected, f"filter_otlp (attribute_keys={pipeline.attribute_keys(signal)})"
     assert pipeline.last_run.statement_errors == stats.statement_errors

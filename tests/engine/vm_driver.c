@@ -463,27 +463,41 @@ static void exercise_map_edits(ottl_batch *b, int rounds) {
 /* Resource and scope rows rewritten at random (more, fewer or no entries; nested values in
  * the value pool; rows past the end refused), then the batch encoded: the CSR offsets must
  * still span each pool, and the encoder must read only what the pools hold. */
+/* Up to 6 random entries (string ids of the batch's table, ints), the last one sometimes a
+ * kvlist of the others in the value pool; returns how many. */
+static size_t random_entries(ottl_batch *b, int32_t keys[6], uint8_t tags[6], int64_t vals[6]) {
+    size_t count = b->strings.count, n = (size_t)(rnd() % 6);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = (int32_t)(rnd() % count);
+        tags[i] = i % 2 ? OTTL_V_STRING : OTTL_V_INT;
+        vals[i] = i % 2 ? (int64_t)(rnd() % count) : (int64_t)rnd();
+    }
+    if (n && rnd() % 2) { /* the last one a kvlist of the others */
+        int64_t packed;
+        if (ottl_vm_push_values(b, n - 1, keys, tags, vals, &packed)) die("push failed");
+        tags[n - 1] = OTTL_V_KVLIST;
+        vals[n - 1] = packed;
+    }
+    return n;
+}
+
+/* CSR offsets over `rows` rows that start at 0, never go back and end at `total`. */
+static void check_offsets(const int64_t *off, size_t rows, size_t total, const char *what) {
+    if (off[0] != 0 || (size_t)off[rows] != total) die(what);
+    for (size_t r = 0; r < rows; r++)
+        if (off[r] > off[r + 1]) die(what);
+}
+
 static void exercise_parent_writes(ottl_batch *b, int rounds) {
     for (int round = 0; round < rounds; round++) {
         int owner = (int)(rnd() % 2);
         size_t nrows = owner == OTTL_PARENT_RESOURCE ? b->resources.n : b->scopes.n;
         size_t count = b->strings.count;
         if (!nrows || !count) return;
-        size_t n = (size_t)(rnd() % 6);
         int32_t keys[6];
         uint8_t tags[6];
         int64_t vals[6];
-        for (size_t i = 0; i < n; i++) {
-            keys[i] = (int32_t)(rnd() % count);
-            tags[i] = i % 2 ? OTTL_V_STRING : OTTL_V_INT;
-            vals[i] = i % 2 ? (int64_t)(rnd() % count) : (int64_t)rnd();
-        }
-        if (n && rnd() % 2) { /* the last one a kvlist of the others */
-            int64_t packed;
-            if (ottl_vm_push_values(b, n - 1, keys, tags, vals, &packed)) die("push failed");
-            tags[n - 1] = OTTL_V_KVLIST;
-            vals[n - 1] = packed;
-        }
+        size_t n = random_entries(b, keys, tags, vals);
         int32_t url = (int32_t)(rnd() % count);
         ottl_parent_row row = {n, keys, tags, vals, (uint32_t)rnd(), url, url, url};
         if (ottl_vm_set_parent(b, owner, (size_t)(rnd() % nrows), &row)) die("set_parent failed");
@@ -492,9 +506,7 @@ static void exercise_parent_writes(ottl_batch *b, int rounds) {
                                                           : b->scopes.attr_off;
         const ottl_kvpool *pool = owner == OTTL_PARENT_RESOURCE ? &b->resource_attrs
                                                                 : &b->scope_attrs;
-        if (off[0] != 0 || (size_t)off[nrows] != pool->n) die("set_parent: offsets do not span");
-        for (size_t r = 0; r < nrows; r++)
-            if (off[r] > off[r + 1]) die("set_parent: offsets go backwards");
+        check_offsets(off, nrows, pool->n, "set_parent: offsets do not span the pool");
         size_t len;
         free(encode(b, &len));
     }
@@ -509,15 +521,10 @@ static void exercise_event_writes(ottl_batch *b, int rounds) {
         ottl_events *E = &b->events;
         size_t count = b->strings.count;
         if (!E->n || !count) return;
-        size_t n = (size_t)(rnd() % 6);
         int32_t keys[6];
         uint8_t tags[6];
         int64_t vals[6];
-        for (size_t i = 0; i < n; i++) {
-            keys[i] = (int32_t)(rnd() % count);
-            tags[i] = i % 2 ? OTTL_V_STRING : OTTL_V_BOOL;
-            vals[i] = i % 2 ? (int64_t)(rnd() % count) : (int64_t)(rnd() % 2);
-        }
+        size_t n = random_entries(b, keys, tags, vals);
         size_t row = (size_t)(rnd() % E->n);
         uint64_t time = rnd();
         ottl_parent_row w = {n, keys, tags, vals, (uint32_t)rnd(), 0, (int32_t)(rnd() % count), 0};
@@ -528,13 +535,10 @@ static void exercise_event_writes(ottl_batch *b, int rounds) {
         for (size_t e = 0; e < E->n; e++) keep[e] = rnd() % 4 != 0;
         if (ottl_vm_keep_events(b, keep)) die("keep_events failed");
         free(keep);
-        const ottl_spans *S = &b->spans;
-        if (S->event_off[0] != 0 || (size_t)S->event_off[S->n] != E->n)
-            die("keep_events: span offsets do not span the events");
-        if (E->attr_off[0] != 0 || (size_t)E->attr_off[E->n] != b->event_attrs.n)
-            die("keep_events: event offsets do not span the pool");
-        for (size_t r = 0; r < S->n; r++)
-            if (S->event_off[r] > S->event_off[r + 1]) die("keep_events: offsets go backwards");
+        check_offsets(b->spans.event_off, b->spans.n, E->n,
+                      "keep_events: span offsets do not span the events");
+        check_offsets(E->attr_off, E->n, b->event_attrs.n,
+                      "keep_events: event offsets do not span the pool");
         size_t len;
         free(encode(b, &len));
     }
