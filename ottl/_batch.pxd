@@ -231,6 +231,7 @@ cdef class _Batch:
 cdef class SpanBatch(_Batch):
     cdef dict _span(self, size_t i)
     cdef list _span_events(self, size_t i)
+    cdef _check_span(self, size_t i)
 
 
 cdef class LogBatch(_Batch):

@@ -733,9 +733,12 @@ cdef class SpanBatch(_Batch):
         return self.b.spans.n
 
     def _record(self, size_t i):
+        self._check_span(i)
+        return self._span(i)
+
+    cdef _check_span(self, size_t i):
         if i >= self.b.spans.n:
             raise IndexError(f"span {i} out of range")
-        return self._span(i)
 
     cdef dict _span(self, size_t i):
         cdef ottl_spans *t = &self.b.spans
@@ -782,8 +785,7 @@ cdef class SpanBatch(_Batch):
 
     def _events(self, size_t i) -> list:
         """The events of span i, as records() shows them."""
-        if i >= self.b.spans.n:
-            raise IndexError(f"span {i} out of range")
+        self._check_span(i)
         return self._span_events(i)
 
     cdef list _span_events(self, size_t i):

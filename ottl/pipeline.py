@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -122,6 +122,51 @@ def _projection(groups: Sequence[Any], signal: str) -> Optional[frozenset[str]]:
     return frozenset(keys) if len(keys) <= MAX_PROJECTED_KEYS else None
 
 
+class _Projecting:
+    """What both pipelines share: whether they run natively, the projection of the records'
+    own attributes their groups allow per signal, and a run over a batch decoded under it."""
+
+    groups: list[Any]
+    reasons: list[str]
+    _projections: dict[str, Optional[frozenset[str]]]
+    _keep_others = False  # a transform keeps the other attributes opaque; a filter drops them
+
+    @property
+    def native(self) -> bool:
+        return not self.reasons
+
+    def attribute_keys(self, signal: str) -> Optional[frozenset[str]]:
+        """The keys of the records' own attributes that the groups of ``signal`` ("traces" or
+        "logs") read (and, for a transform, write), when keys are all they touch of that map:
+        the projection to decode with (``decode_traces(data, attribute_keys=...)``, and
+        ``keep_other_attributes=True`` for a transform). None when one touches the whole map,
+        a spanevent group builds whole spans, there are more than MAX_PROJECTED_KEYS keys, or
+        the pipeline is not native."""
+        if signal not in self._projections:
+            self._projections[signal] = _projection(self.groups, signal) if self.native else None
+        return self._projections[signal]
+
+    def _projected(self, data: bytes, signal: str, run: Callable[[Batch], Any]
+                   ) -> tuple[Batch, Any]:
+        """``run`` over the request decoded under the projection, and the batch it ran on.
+        Where the projected batch needs the reference (a condition failing on some records,
+        which the reference decides one by one, needs them whole), decoded whole and run once
+        more."""
+        if signal not in ("traces", "logs"):
+            raise ValueError(f"signal must be 'traces' or 'logs', got {signal!r}")
+        decode = decode_traces if signal == "traces" else decode_logs
+        keys = self.attribute_keys(signal)
+        batch = decode(data, attribute_keys=keys,
+                       keep_other_attributes=self._keep_others and keys is not None)
+        try:
+            return batch, run(batch)
+        except NeedsReference:
+            if not batch.attributes_projected:
+                raise
+            batch = decode(data)
+            return batch, run(batch)
+
+
 @dataclass
 class _NativeGroup:
     signal: str
@@ -129,7 +174,7 @@ class _NativeGroup:
     error_mode: str
 
 
-class FilterPipeline:
+class FilterPipeline(_Projecting):
     """The filter processor's groups, compiled for the VM."""
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
@@ -154,10 +199,6 @@ class FilterPipeline:
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
-    @property
-    def native(self) -> bool:
-        return not self.reasons
-
     def reads(self) -> dict[int, Optional[set[str]]]:
         """What the conditions read: field id -> the attribute keys read (None for a scalar
         field, or for a whole map). Empty when not native."""
@@ -177,37 +218,13 @@ class FilterPipeline:
                         out.setdefault(field, set()).add(key)  # type: ignore[union-attr]
         return out
 
-    def attribute_keys(self, signal: str) -> Optional[frozenset[str]]:
-        """The keys of the records' own attributes that the conditions of ``signal`` ("traces"
-        or "logs") read, when keys are all they read of that map: the projection to decode
-        with (``decode_traces(data, attribute_keys=...)``). None when a condition needs the
-        whole map, reads more than MAX_PROJECTED_KEYS keys, or the pipeline is not native."""
-        if signal not in self._projections:
-            self._projections[signal] = self._projection(signal)
-        return self._projections[signal]
-
-    def _projection(self, signal: str) -> Optional[frozenset[str]]:
-        return _projection(self.groups, signal) if self.native else None
-
     def filter_otlp(self, data: bytes, signal: str = "traces") -> bytes:
         """OTLP protobuf bytes in, the records no condition drops out, each copied byte for
         byte (resources and scopes left empty are dropped). Decodes only the attribute keys
         the conditions read (see attribute_keys); the input is checked as a whole decode
         checks it. Raises ``ottl.derive.NeedsReference`` when the batch needs the reference
         evaluator."""
-        if signal not in ("traces", "logs"):
-            raise ValueError(f"signal must be 'traces' or 'logs', got {signal!r}")
-        decode = decode_traces if signal == "traces" else decode_logs
-        batch = decode(data, attribute_keys=self.attribute_keys(signal))
-        try:
-            keep = self.keep(batch)
-        except NeedsReference:
-            if not batch.attributes_projected:
-                raise
-            # a condition failed on some records, which the reference must decide one by
-            # one: it needs them whole
-            batch = decode(data)
-            keep = self.keep(batch)
+        batch, keep = self._projected(data, signal, self.keep)
         return batch.encode(keep, verbatim=True)
 
     def keep(self, batch: Batch) -> np.ndarray:
@@ -274,9 +291,11 @@ class _NativeTransformGroup:
         return any(s.uses_cache for s in self.statements)
 
 
-class TransformPipeline:
+class TransformPipeline(_Projecting):
     """The transform processor's groups, compiled for the VM; ``execute(batch)`` changes the
     batch in place (records no statement touched stay byte-identical on a verbatim encode)."""
+
+    _keep_others = True
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "statements"], options)
@@ -304,42 +323,13 @@ class TransformPipeline:
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
-    @property
-    def native(self) -> bool:
-        return not self.reasons
-
-    def attribute_keys(self, signal: str) -> Optional[frozenset[str]]:
-        """The keys of the records' own attributes that the statements and conditions of
-        ``signal`` ("traces" or "logs") read or write, when keys are all they touch of that
-        map: the projection to decode with, keeping the other attributes
-        (``decode_traces(data, attribute_keys=..., keep_other_attributes=True)``). None when
-        one touches the whole map, a spanevent group reads whole spans, there are more than
-        MAX_PROJECTED_KEYS keys, or the pipeline is not native."""
-        if signal not in self._projections:
-            self._projections[signal] = self._projection(signal)
-        return self._projections[signal]
-
-    def _projection(self, signal: str) -> Optional[frozenset[str]]:
-        return _projection(self.groups, signal) if self.native else None
-
     def transform_otlp(self, data: bytes, signal: str = "traces") -> bytes:
         """OTLP protobuf bytes in, the transformed request out: records no statement changed
         copied byte for byte, the others re-encoded around their unchanged attributes. Decodes
         only the attribute values the statements touch (see attribute_keys); the input is
         checked as a whole decode checks it. Raises ``ottl.derive.NeedsReference`` when the
         batch needs the reference evaluator."""
-        if signal not in ("traces", "logs"):
-            raise ValueError(f"signal must be 'traces' or 'logs', got {signal!r}")
-        decode = decode_traces if signal == "traces" else decode_logs
-        keys = self.attribute_keys(signal)
-        batch = decode(data, attribute_keys=keys, keep_other_attributes=keys is not None)
-        try:
-            self.execute(batch)
-        except NeedsReference:
-            if not batch.attributes_projected:
-                raise
-            batch = decode(data)  # as filter_otlp: whole, once more
-            self.execute(batch)
+        batch, _ = self._projected(data, signal, self.execute)
         return batch.encode(verbatim=True)
 
     def execute(self, batch: Batch) -> int:
