@@ -35,6 +35,10 @@ enum {
      * its entry's src points at. Only a verbatim encode writes it (by copying those bytes);
      * nothing reads its value, since a projection lists every key a program reads. */
     OTTL_V_OPAQUE = 14,
+    /* In a column of one attribute read for a derived column (ottl_vm_column): a record
+     * without the key, told from one whose key has no value (which reads as nil, but a
+     * nested key cannot be followed into it). Never in a batch. */
+    OTTL_V_ABSENT = 13,
     OTTL_V_NONE = 15,
 };
 

@@ -40,6 +40,7 @@ typedef struct {
 
 typedef struct {
     int32_t field, key; /* key: batch string id of the attribute key, or -1 for a field */
+    uint8_t missing;    /* the tag of a record without the key: OTTL_V_NONE for the VM */
     uint8_t *tags;
     int64_t *vals;      /* attributes: tags + vals; parent fields: vals only (widened) */
     int32_t *sids, *i32; /* attributes: the narrow copies of vm_reg (NULL when not possible) */
@@ -89,6 +90,7 @@ static derived_col *cache_add(derived_cache *c, int32_t field, int32_t key) {
     derived_col *d = &c->cols[c->n++];
     d->field = field;
     d->key = key;
+    d->missing = OTTL_V_NONE;
     d->tags = NULL;
     d->vals = NULL;
     d->sids = NULL;
@@ -117,17 +119,12 @@ static inline uint8_t norm_tag(uint8_t t) {
 /* The value of `key` among owner's attributes [lo, hi): the last one wins, as when the
  * reference evaluator builds its map. */
 static inline void find_attr(const ottl_kvpool *pool, int64_t lo, int64_t hi, int32_t key,
-                             uint8_t *tag, int64_t *val) {
-    uint8_t t = OTTL_V_NONE;
-    int64_t v = 0;
-    for (int64_t j = lo; j < hi; j++) {
-        if (pool->key[j] == key) {
-            t = pool->tag[j];
-            v = pool->val[j];
-        }
-    }
-    *tag = norm_tag(t);
-    *val = v;
+                             uint8_t missing, uint8_t *tag, int64_t *val) {
+    int64_t at = -1;
+    for (int64_t j = lo; j < hi; j++)
+        if (pool->key[j] == key) at = j;
+    *tag = at < 0 ? missing : norm_tag(pool->tag[at]);
+    *val = at < 0 ? 0 : pool->val[at];
 }
 
 /* The narrow copies of a gathered attribute column, where its values allow them. */
@@ -160,7 +157,7 @@ static int gather_attr(const ottl_batch *b, derived_col *d) {
     d->vals = malloc((n ? n : 1) * sizeof *d->vals);
     if (!d->tags || !d->vals) return -1;
     if (d->key < 0) { /* the key is nowhere in this batch */
-        memset(d->tags, OTTL_V_NONE, n);
+        memset(d->tags, d->missing, n);
         memset(d->vals, 0, n * sizeof *d->vals);
         return 0;
     }
@@ -174,7 +171,7 @@ static int gather_attr(const ottl_batch *b, derived_col *d) {
     case F_SPAN_CACHE:
     case F_LOG_CACHE:
         if (!b->cache_off) { /* no statement wrote it: every record's is empty */
-            memset(d->tags, OTTL_V_NONE, n);
+            memset(d->tags, d->missing, n);
             memset(d->vals, 0, n * sizeof *d->vals);
             return 0;
         }
@@ -195,7 +192,7 @@ static int gather_attr(const ottl_batch *b, derived_col *d) {
         break;
     }
     if (!via) {
-        for (size_t i = 0; i < n; i++) find_attr(pool, off[i], off[i + 1], d->key, &d->tags[i], &d->vals[i]);
+        for (size_t i = 0; i < n; i++) find_attr(pool, off[i], off[i + 1], d->key, d->missing, &d->tags[i], &d->vals[i]);
         return 0;
     }
     /* Parents: once per resource or scope, then broadcast to their records. */
@@ -206,7 +203,7 @@ static int gather_attr(const ottl_batch *b, derived_col *d) {
         free(pv);
         return -1;
     }
-    for (size_t o = 0; o < owners; o++) find_attr(pool, off[o], off[o + 1], d->key, &pt[o], &pv[o]);
+    for (size_t o = 0; o < owners; o++) find_attr(pool, off[o], off[o + 1], d->key, d->missing, &pt[o], &pv[o]);
     for (size_t i = 0; i < n; i++) {
         d->tags[i] = pt[via[i]];
         d->vals[i] = pv[via[i]];
@@ -1002,14 +999,15 @@ int32_t ottl_vm_intern(ottl_batch *b, const uint8_t *s, size_t len) {
 }
 
 int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const uint8_t *key,
-                   size_t key_len, uint8_t *tags, int64_t *vals) {
+                   size_t key_len, uint8_t missing, uint8_t *tags, int64_t *vals) {
     size_t n = rows_of(b);
     if (field < 0 || field >= F_COUNT) return -1;
     if (key) {
         if (field != F_SPAN_ATTRS && field != F_LOG_ATTRS && field != F_RESOURCE_ATTRS &&
             field != F_SCOPE_ATTRS && field != F_SPAN_CACHE && field != F_LOG_CACHE)
             return -1;
-        derived_col d = {.field = field, .key = ottl_strtab_find(&b->strings, key, key_len)};
+        derived_col d = {.field = field, .key = ottl_strtab_find(&b->strings, key, key_len),
+                         .missing = missing};
         if (gather_attr(b, &d)) {
             free(d.tags);
             free(d.vals);

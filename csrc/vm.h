@@ -82,11 +82,13 @@ int ottl_vm_execute_derived(const ottl_vm_program *p, ottl_batch *b, const uint8
                             const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
                             ottl_vm_error *err);
 /* One field's or attribute's values over the batch, as the VM reads them (attribute: `key`
- * bytes of a F_*_ATTRS owner; field: key NULL), into tags/vals of one entry per record.
- * 0, -1 (out of memory, or not a loadable field), or OTTL_VM_NEEDS_REFERENCE. Reading ids or
- * kind names interns them: the batch's string table may move. */
+ * bytes of a F_*_ATTRS owner; field: key NULL), into tags/vals of one entry per record; a
+ * record without the key gets the tag `missing` (OTTL_V_NONE as the VM reads it, or
+ * OTTL_V_ABSENT to tell it from a key without a value). 0, -1 (out of memory, or not a
+ * loadable field), or OTTL_VM_NEEDS_REFERENCE. Reading ids or kind names interns them: the
+ * batch's string table may move. */
 int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field, const uint8_t *key,
-                   size_t key_len, uint8_t *tags, int64_t *vals);
+                   size_t key_len, uint8_t missing, uint8_t *tags, int64_t *vals);
 /* Interns bytes into the batch's string table: the id, or -1 when out of memory. */
 int32_t ottl_vm_intern(ottl_batch *b, const uint8_t *s, size_t len);
 

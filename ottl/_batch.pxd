@@ -17,6 +17,7 @@ cdef extern from "otlp_batch.h" nogil:
         OTTL_V_BYTES
         OTTL_V_STRINDEX
         OTTL_V_NONE
+        OTTL_V_ABSENT
         OTTL_P_TRACE_ID
         OTTL_P_SPAN_ID
         OTTL_P_PARENT_ID

@@ -13,6 +13,7 @@ TAG_KVLIST: int
 TAG_BYTES: int
 TAG_STRINDEX: int
 TAG_NONE: int
+TAG_ABSENT: int
 MAX_PROJECTED_KEYS: int
 
 class OtlpDecodeError(ValueError):

@@ -37,7 +37,7 @@ __all__ = [
     "OtlpDecodeError", "OtlpJsonDecodeError", "SpanBatch", "LogBatch", "decode_traces",
     "decode_logs", "decode_traces_json", "decode_logs_json",
     "TAG_EMPTY", "TAG_STRING", "TAG_BOOL", "TAG_INT", "TAG_DOUBLE", "TAG_ARRAY", "TAG_KVLIST",
-    "TAG_BYTES", "TAG_STRINDEX", "TAG_NONE",
+    "TAG_BYTES", "TAG_STRINDEX", "TAG_NONE", "TAG_ABSENT",
 ]
 
 TAG_EMPTY = OTTL_V_EMPTY
@@ -50,6 +50,7 @@ TAG_KVLIST = OTTL_V_KVLIST
 TAG_BYTES = OTTL_V_BYTES
 TAG_STRINDEX = OTTL_V_STRINDEX
 TAG_NONE = OTTL_V_NONE
+TAG_ABSENT = OTTL_V_ABSENT  # only in ottl._vm.column(..., absent=True): never in a batch
 
 
 class OtlpDecodeError(ValueError):

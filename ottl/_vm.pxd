@@ -38,7 +38,8 @@ cdef extern from "vm.h" nogil:
                                 const ottl_vm_derived *derived, size_t nderived, uint8_t *out,
                                 ottl_vm_error *err)
     int ottl_vm_column(const ottl_vm_program *p, ottl_batch *b, int32_t field,
-                       const uint8_t *key, size_t key_len, uint8_t *tags, int64_t *vals)
+                       const uint8_t *key, size_t key_len, uint8_t missing, uint8_t *tags,
+                       int64_t *vals)
     int32_t ottl_vm_intern(ottl_batch *b, const uint8_t *s, size_t len)
     const char *ottl_vm_simd()
     void ottl_vm_force_scalar(int on)

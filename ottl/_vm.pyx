@@ -11,6 +11,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from ottl._batch cimport (
+    OTTL_V_ABSENT,
     OTTL_V_ARRAY,
     OTTL_V_BOOL,
     OTTL_V_BYTES,
@@ -18,10 +19,13 @@ from ottl._batch cimport (
     OTTL_V_EMPTY,
     OTTL_V_INT,
     OTTL_V_KVLIST,
+    OTTL_V_NONE,
     OTTL_V_STRING,
     SpanBatch,
     _Batch,
     ottl_batch,
+    ottl_kvpool,
+    ottl_strtab,
 )
 
 import numpy as np
@@ -200,10 +204,11 @@ cdef ottl_vm_derived *_derived_pointer(_DerivedArray arr):
     return arr.items
 
 
-def column(_Batch batch not None, int field, key=None):
+def column(_Batch batch not None, int field, key=None, bint absent=False):
     """(tags, values) of one field (a field id of ottl.compiler.opcodes.FIELDS) or, with
     ``key`` (str), one attribute of an attributes field, over the batch's records; strings as
-    batch string ids. A copy: for computing derived columns."""
+    batch string ids. A copy: for computing derived columns. With ``absent``, a record
+    without the key has the tag TAG_ABSENT instead of nil's."""
     n = len(batch)
     tags = np.empty(n, dtype=np.uint8)
     vals = np.empty(n, dtype=np.int64)
@@ -214,7 +219,8 @@ def column(_Batch batch not None, int field, key=None):
     cdef bytes k = key.encode("utf-8", "surrogatepass") if key is not None else None
     cdef const uint8_t *kp = <const uint8_t *><char *>k if k is not None else NULL
     cdef size_t klen = len(k) if k is not None else 0
-    rc = ottl_vm_column(NULL, batch.b, field, kp, klen, &t[0] if n else &dt, &v[0] if n else &dv)
+    rc = ottl_vm_column(NULL, batch.b, field, kp, klen, OTTL_V_ABSENT if absent else OTTL_V_NONE,
+                        &t[0] if n else &dt, &v[0] if n else &dv)
     batch._specs = None  # ids or kind names were interned: the string table may have moved
     if rc == OTTL_VM_NEEDS_REFERENCE:
         from ottl.compiler.opcodes import FIELDS
@@ -224,6 +230,80 @@ def column(_Batch batch not None, int field, key=None):
     if rc:
         raise VMError(f"field {field} cannot be read as a column of this batch")
     return tags, vals
+
+
+cdef extern from "strtab.h" nogil:
+    int32_t ottl_strtab_find(const ottl_strtab *t, const uint8_t *p, size_t len)
+
+
+def follow_keys(_Batch batch not None, tags, vals, keys) -> tuple:
+    """Literal ``keys`` (str or int) followed into each value of a column (as ``column``
+    gives it, maps and lists as runs of the value pool), as the reference's read_keys follows
+    them: a missing map key reads nil (and ends the walk), as does a missing attribute
+    (TAG_ABSENT). Returns (tags, vals, left): the values reached (a map or list as its run), and
+    the rows the reference must decide, where following fails (a key of the wrong type, an
+    index out of range, a value that cannot be indexed), holding nil here."""
+    cdef const uint8_t[::1] in_t = np.ascontiguousarray(tags, dtype=np.uint8)
+    cdef const int64_t[::1] in_v = np.ascontiguousarray(vals, dtype=np.int64)
+    cdef Py_ssize_t n = in_t.shape[0], nk = len(keys), i, k
+    if in_v.shape[0] != n:
+        raise ValueError("tags and vals differ in length")
+    key_val = np.empty(max(nk, 1), dtype=np.int64)
+    key_str = np.zeros(max(nk, 1), dtype=np.uint8)
+    cdef bytes raw
+    for k, key in enumerate(keys):
+        if isinstance(key, str):
+            raw = key.encode("utf-8", "surrogatepass")
+            key_str[k] = 1
+            key_val[k] = ottl_strtab_find(&batch.b.strings, <const uint8_t *><char *>raw, len(raw))
+        elif type(key) is int:
+            key_val[k] = key
+        else:
+            raise TypeError(f"a key must be a str or an int, not {type(key).__name__}")
+    out_tags = np.empty(n, dtype=np.uint8)
+    out_vals = np.empty(n, dtype=np.int64)
+    left = np.zeros(n, dtype=np.bool_)
+    cdef uint8_t[::1] ot = out_tags
+    cdef int64_t[::1] ov = out_vals
+    cdef uint8_t[::1] lt = left.view(np.uint8)
+    cdef const int64_t[::1] kv = key_val
+    cdef const uint8_t[::1] ks = key_str
+    cdef const ottl_kvpool *pool = &batch.b.values
+    cdef uint8_t t
+    cdef int64_t v, found, j, start, count
+    cdef bint bad
+    with nogil:
+        for i in range(n):
+            t, v, bad = in_t[i], in_v[i], False
+            if t == OTTL_V_ABSENT:
+                t, v = OTTL_V_NONE, 0
+            else:
+                for k in range(nk):
+                    start = v & <int64_t>0xffffffff
+                    count = <int64_t>((<uint64_t>v) >> 32)
+                    if t == OTTL_V_KVLIST and ks[k]:
+                        found = -1
+                        if kv[k] >= 0:
+                            for j in range(start, start + count):
+                                if pool.key[j] == kv[k]:
+                                    found = j  # the last wins, as in the reference's map
+                        if found < 0:
+                            t, v = OTTL_V_NONE, 0
+                            break
+                        t, v = pool.tag[found], pool.val[found]
+                    elif t == OTTL_V_ARRAY and not ks[k] and 0 <= kv[k] < count:
+                        t, v = pool.tag[start + kv[k]], pool.val[start + kv[k]]
+                    else:
+                        bad = True
+                        break
+            if t == OTTL_V_EMPTY:
+                t = OTTL_V_NONE
+            elif t > OTTL_V_BYTES and t != OTTL_V_NONE:  # not a value a column holds
+                bad = True
+            if bad:
+                t, v = OTTL_V_NONE, 0
+            ot[i], ov[i], lt[i] = t, v, bad
+    return out_tags, out_vals, left
 
 
 cdef int32_t _intern_bytes(_Batch batch, bytes raw) except -1:

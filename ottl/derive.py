@@ -5,7 +5,9 @@ argument that varies by record. Before the VM runs, ``DerivedColumns.compute(bat
 argument's column, finds its distinct values (``numpy.unique``), applies the reference
 implementation of the converter to each distinct value once, and spreads the results back over
 the records as a (tags, values) column the program's ``LOAD_DERIVED`` reads. So a regular
-expression, a case conversion or a hash runs once per distinct string of the batch.
+expression, a case conversion or a hash runs once per distinct string of the batch. An
+expression the VM has no instruction for (``Derived.expression``: arithmetic that may fail or
+meet doubles, keys into a nested value) is computed the same way, over its paths and calls.
 
 A map or list result (``Split``, ``ParseJSON``, ``ParseKeyValue``, ...) that a ``set`` stores
 (``Derived.stored``) is stored once per distinct value as the setter stores it, as a run of the
@@ -25,6 +27,7 @@ import numpy as np
 
 from ottl import _vm
 from ottl._batch import (
+    TAG_ABSENT,
     TAG_ARRAY,
     TAG_BOOL,
     TAG_BYTES,
@@ -35,10 +38,16 @@ from ottl._batch import (
     TAG_NONE,
     TAG_STRING,
 )
-from ottl.compiler.program import Program
+from ottl.compiler.program import Derived, Program
+from ottl.derive_vector import vector_plan
 from ottl.eval.batch_model import value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
-from ottl.eval.interpreter import compile_call_of, compile_edit_of
+from ottl.eval.interpreter import (
+    ABSENT,
+    compile_call_of,
+    compile_edit_of,
+    compile_expression_of,
+)
 from ottl.eval.paths import store_value
 from ottl.eval.values import PMap, PSlice
 from ottl.lang.errors import OttlError
@@ -66,9 +75,11 @@ class DerivedColumns:
         self.program = program
         self._fns: list[Callable[..., Any]] = [
             compile_edit_of(d.call, program.source, gates) if d.editor
-            else compile_call_of(d.call, d.leaves, program.source, gates)
+            else compile_expression_of(d.call, len(d.sources), program.source, gates)
+            if d.expression else compile_call_of(d.call, d.leaves, program.source, gates)
             for d in program.derived
         ]
+        self._plans = [vector_plan(d.call) if d.expression else None for d in program.derived]
         # Columns whose failures a set judges: those a set stores, and the parts of those
         # (a part that fails makes the value fail). Parts come before their call.
         self._set_only = [False] * len(program.derived)
@@ -110,31 +121,26 @@ class DerivedColumns:
                             inherited[first] = part_errors[first]
                 else:
                     _, field, key = source
-                    parts.append(_vm.column(batch, field, key))
-            firsts, inverse = _distinct_rows(parts)
-            out = np.empty(len(firsts), dtype=_PAIR)
-            own = np.full(len(firsts), -1, dtype=np.int64)
-            name = spec.call.spec.name
-            for i, row in enumerate(firsts.tolist()):
-                args = [to_python(batch, int(tags[row]), int(vals[row])) for tags, vals in parts]
-                try:
-                    result = fn(*args)
-                except (OttlRuntimeError, OttlError) as exc:
-                    if not tolerant:
-                        raise NeedsReference(
-                            f"{name} fails on a value of this batch: "
-                            f"{exc.message if isinstance(exc, OttlError) else exc}") from None
-                    own[i] = len(errors)
-                    errors.append(exc)
-                    out[i] = (TAG_NONE, 0)
-                    continue
-                if spec.boolean and not isinstance(result, bool):
-                    raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
-                                         "is needed")
-                # an editor's result is what it sets: stored as its target's setter stores it
-                out[i] = from_python(batch, name, result, spec.stored or spec.editor)
-            result_pairs = out[inverse]
-            row_error = own[inverse] if (own >= 0).any() else None
+                    # an expression follows keys into an attribute's value: where the key is
+                    # missing it reads nil, where it has no value it fails (TAG_ABSENT tells)
+                    absent = spec.expression and key is not None
+                    parts.append(_vm.column(batch, field, key, absent))
+            plan = self._plans[slot]
+            if plan is None:
+                result_pairs, row_error = _per_distinct(batch, spec, fn, parts, tolerant, errors)
+            else:  # over whole columns (derive_vector); the rows it leaves, as above
+                tags, vals, left = plan(batch, parts)
+                result_pairs = np.empty(len(tags), dtype=_PAIR)
+                result_pairs["tag"], result_pairs["val"] = tags, vals
+                row_error = None
+                if left.any():
+                    pairs, errs = _per_distinct(batch, spec, fn, [(t[left], v[left])
+                                                                  for t, v in parts],
+                                                tolerant, errors)
+                    result_pairs[left] = pairs
+                    if errs is not None:
+                        row_error = np.full(len(tags), -1, dtype=np.int64)
+                        row_error[left] = errs
             if inherited is not None:  # a part failed first: its error is the value's
                 row_error = inherited if row_error is None else np.where(
                     inherited >= 0, inherited, row_error)
@@ -149,12 +155,46 @@ class DerivedColumns:
         return columns
 
 
+def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
+                  parts: list[tuple[np.ndarray, np.ndarray]], tolerant: bool,
+                  errors: list[Exception]) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """A column computed by the reference once per distinct combination of its parts' values:
+    (tag, val) pairs per row, and per row the index in ``errors`` of its failure (-1: none;
+    None when nothing failed). A failure appends to ``errors`` where ``tolerant``, and raises
+    ``NeedsReference`` otherwise."""
+    firsts, inverse = _distinct_rows(parts)
+    out = np.empty(len(firsts), dtype=_PAIR)
+    own = np.full(len(firsts), -1, dtype=np.int64)
+    name = spec.name
+    for i, row in enumerate(firsts.tolist()):
+        args = [ABSENT if tags[row] == TAG_ABSENT
+                else to_python(batch, int(tags[row]), int(vals[row]))
+                for tags, vals in parts]
+        try:
+            result = fn(*args)
+        except (OttlRuntimeError, OttlError) as exc:
+            if not tolerant:
+                raise NeedsReference(
+                    f"{name} fails on a value of this batch: "
+                    f"{exc.message if isinstance(exc, OttlError) else exc}") from None
+            own[i] = len(errors)
+            errors.append(exc)
+            out[i] = (TAG_NONE, 0)
+            continue
+        if spec.boolean and not isinstance(result, bool):
+            raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
+                                 "is needed")
+        # an editor's result is what it sets: stored as its target's setter stores it
+        out[i] = from_python(batch, name, result, spec.stored or spec.editor)
+    return out[inverse], (own[inverse] if (own >= 0).any() else None)
+
+
 def _codes(tags: np.ndarray, vals: np.ndarray) -> np.ndarray:
-    """Each row's value as a small int: equal (tag, payload) pairs get equal codes."""
-    pairs = np.empty(len(tags), dtype=_PAIR)
-    pairs["tag"] = tags
-    pairs["val"] = vals
-    return np.unique(pairs, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    """Each row's value as a small int: equal (tag, payload) pairs get equal codes. (Payloads
+    numbered first, then with the tag, which is below 16: two int sorts, where sorting the
+    pairs as records takes numpy's slow generic comparison, ten times as long.)"""
+    payload = np.unique(vals, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return np.unique(payload * 16 + tags, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _distinct_rows(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -43,7 +43,7 @@ from ottl.compiler.program import (
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.compare import compare
 from ottl.eval.errors import EvalError, OttlRuntimeError
-from ottl.eval.interpreter import compile_call_of
+from ottl.eval.interpreter import compile_call_of, row_param
 from ottl.eval.values import SpanID, TraceID
 from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
@@ -157,7 +157,9 @@ class _Builder:
         return self._loads[(-1 - slot, None)][0]
 
     def mark_stored(self, reg: int) -> None:
-        """Notes that the derived column in ``reg`` is only stored by a set."""
+        """Notes that the derived column in ``reg`` is only the value a set stores: a map or
+        list result is stored as the setter stores it, and a failure is the set's, which its
+        group's error mode judges."""
         for (field, key), (held, _) in self._loads.items():
             if held == reg and key is None and field < 0:
                 slot = -1 - field
@@ -293,8 +295,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     value = _value(b, editor.args[1].value)
     if _is_id(b, editor.args[1].value, value):
         raise NotNative("set of an id value")
-    if isinstance(editor.args[1].value, RCall) and not isinstance(value, _Const):
-        b.mark_stored(value)
+    if not isinstance(value, _Const):
+        b.mark_stored(value)  # a derived column: what it fails on, the set's error mode judges
     if isinstance(value, _Const):
         if value.value is None:
             return b.finish(_Const(False), editor.span)  # set(x, nil) does nothing
@@ -417,16 +419,20 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
     if isinstance(node, REnum):
         return _Const(node.value)
     if isinstance(node, RNeg):
-        inner = _value(b, node.operand)
-        if isinstance(inner, _Const):
+        if _constant(node.operand):
+            inner = _value(b, node.operand)
             return _fold(lambda: negate(inner.value))
-        raise NotNative("negation of a path")
+        return _expression(b, node)
     if isinstance(node, RMath):
-        left, right = _value(b, node.left), _value(b, node.right)
-        if isinstance(left, _Const) and isinstance(right, _Const):
+        if _constant(node):
+            left, right = _value(b, node.left), _value(b, node.right)
             return _fold(lambda: arithmetic(node.op, left.value, right.value))
-        return _math(b, node, left, right)
+        if not _int_math(b, node):
+            return _expression(b, node)
+        return _math(b, node, _value(b, node.left), _value(b, node.right))
     if isinstance(node, RPath):
+        if _nested(b, node):
+            return _expression(b, node)
         return _path(b, node)
     if isinstance(node, RCall):
         return _call(b, node)
@@ -438,8 +444,8 @@ def _call(b: _Builder, node: RCall, boolean: bool = False) -> Union[int, _Const]
     rest constant) are paths or other such calls, as a derived column."""
     if node.spec.name in NOT_MEMOIZABLE:
         raise NotNative(f"the converter {node.spec.name}")
-    if node.keys:
-        raise NotNative(f"keys on the result of {node.spec.name}")
+    if not all(_literal_key(k) for k in node.keys):
+        raise NotNative(f"keys that are not literals on the result of {node.spec.name}")
     leaves: list[tuple[int, Optional[int]]] = []
     parts: list[Any] = []
     for i, a in enumerate(node.args):
@@ -497,6 +503,9 @@ def _source(b: _Builder, node: Any) -> tuple:
         if isinstance(_call(b, node), _Const):
             raise NotNative(f"{node.spec.name} of constants inside another converter")
         return ("derived", len(b.program.derived) - 1)
+    if isinstance(node, (RMath, RNeg)) or (isinstance(node, RPath) and _nested(b, node)):
+        _expression(b, node)
+        return ("derived", len(b.program.derived) - 1)
     if not isinstance(node, RPath):
         raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")
     field, key = _locate(b, node)
@@ -509,28 +518,56 @@ def _is_id(b: _Builder, node: Any, value: Union[int, _Const]) -> bool:
     """Whether a value is a TraceID or SpanID (which the VM compares but does not store)."""
     if isinstance(value, _Const):
         return type(value.value) in (TraceID, SpanID)
-    return isinstance(node, RPath) and FIELDS[_locate(b, node)[0]].tag in ID_TAGS
+    return isinstance(node, RPath) and not _nested(b, node) \
+        and FIELDS[_locate(b, node)[0]].tag in ID_TAGS
+
+
+def _int_math(b: _Builder, node: RMath) -> bool:
+    """Whether the VM's MATH computes this, which it does where the reference cannot fail:
+    ints that are never nil (int fields, int constants, such math), and division by a nonzero
+    constant."""
+    if node.op == "/":
+        right = _folded(b, node.right)
+        if right is None or type(right.value) is not int or right.value == 0:
+            return False
+    return all(_int_operand(b, side) for side in (node.left, node.right))
+
+
+def _int_operand(b: _Builder, node: Any) -> bool:
+    if _constant(node):
+        value = _folded(b, node)
+        return value is not None and type(value.value) is int
+    if isinstance(node, RMath):
+        return _int_math(b, node)
+    if isinstance(node, RPath) and not node.keys:
+        field = _field(b, node)
+        return field is not None and FIELDS[field].tag == "INT"
+    return False
+
+
+def _folded(b: _Builder, node: Any) -> Optional[_Const]:
+    """A constant expression's value; None when it fails (it then fails per record)."""
+    if not _constant(node):
+        return None
+    try:
+        value = _value(b, node)
+    except NotNative:
+        return None
+    return value if isinstance(value, _Const) else None
 
 
 def _math(b: _Builder, node: RMath, left: Union[int, _Const], right: Union[int, _Const]) -> int:
-    """Native only where the reference cannot fail: ints that are never nil, and division
-    by a nonzero constant."""
-    if node.op == "/" and not (isinstance(right, _Const) and type(right.value) is int
-                               and right.value != 0):
-        raise NotNative("division by something other than a nonzero int constant")
+    """The VM's int arithmetic, for what ``_int_math`` accepts."""
     regs = []
     for side in (left, right):
         if isinstance(side, _Const):
-            if type(side.value) is not int:
-                raise NotNative(f"arithmetic with a {type(side.value).__name__} constant")
             r = b.register()
             b.emit(node.span, "LOAD_CONST", r, b.const(side.value))
             b.int_regs.add(r)
             regs.append(r)
-        elif side in b.int_regs:
-            regs.append(side)
         else:
-            raise NotNative("arithmetic on a value that may not be an int")
+            assert side in b.int_regs
+            regs.append(side)
     out = b.register()
     b.emit(node.span, "MATH", out, MATH_OPS.index(node.op), regs[0], regs[1])
     b.int_regs.add(out)
@@ -546,13 +583,79 @@ def _fold(thunk: Any) -> _Const:
         raise NotNative(f"a constant expression that fails: {exc}") from None
 
 
+def _field(b: _Builder, node: RPath) -> Optional[int]:
+    """The field a path names in the program's context (None: not one the VM loads)."""
+    context = b.program.context
+    own = node.context == context
+    return _FIELD_BY_PATH.get((node.context, node.spec.name, ROW_CONTEXTS[context] if own else "*"))
+
+
+def _literal_key(key: Any) -> bool:
+    return isinstance(key, RLiteral) and (isinstance(key.value, str) or type(key.value) is int)
+
+
+def _nested(b: _Builder, node: RPath) -> bool:
+    """Whether a path reads into a nested value: keys past an attribute's, or keys into a
+    log body. Literal keys only (a key read from the record is left to the reference)."""
+    field = _field(b, node)
+    if field is None or not node.keys or not all(_literal_key(k) for k in node.keys):
+        return False
+    tag = FIELDS[field].tag
+    if tag == "MAP":
+        return len(node.keys) > 1 and isinstance(node.keys[0].value, str)
+    return tag == "ANY"
+
+
+def _expression(b: _Builder, node: Any) -> int:
+    """An expression the VM has no instruction for (arithmetic that may fail or meet doubles,
+    keys into a nested value) as a derived column (``Derived.expression``): the reference
+    evaluates it once per distinct combination of its parts, the paths and converters in it,
+    each loaded as the VM loads it (a nested path's attribute, its remaining keys followed by
+    the reference)."""
+    sources: list[tuple] = []
+
+    def part(n: Any) -> Any:
+        if _constant(n):
+            return n
+        if isinstance(n, RMath):
+            return RMath(n.op, part(n.left), part(n.right), n.span)
+        if isinstance(n, RNeg):
+            return RNeg(part(n.operand), n.span)
+        keys: tuple = ()
+        if isinstance(n, RPath):
+            field = _field(b, n)
+            if field is not None and _nested(b, n):
+                first = FIELDS[field].tag == "MAP"
+                key = n.keys[0].value if first else None
+                keys = n.keys[1:] if first else n.keys
+            else:
+                field, key = _locate(b, n)
+            if FIELDS[field].tag in ID_TAGS:
+                raise NotNative(f"{n.text()} (an id) in an expression")
+            sources.append(("field", field, key))
+        elif isinstance(n, RCall):
+            value = _call(b, n)
+            if isinstance(value, _Const):
+                return RLiteral(value.value, n.span)
+            sources.append(("derived", len(b.program.derived) - 1))
+        else:
+            raise NotNative(f"{type(n).__name__[1:].lower()} in an expression")
+        return row_param(len(sources) - 1, keys, n.span)
+
+    expression = part(node)
+    if len(sources) > MAX_DERIVED_PARTS:
+        raise NotNative(f"an expression with {len(sources)} parts that vary by record "
+                        f"(at most {MAX_DERIVED_PARTS} are native)")
+    text = b.program.source[node.span.start:node.span.end]
+    return b.derived(Derived(expression, (), tuple(sources), expression=True, text=text),
+                     node.span)
+
+
 def _locate(b: _Builder, node: RPath, what: str = "",
             whole_map: bool = False) -> tuple[int, Optional[str]]:
     """The field a path names in the program's context, and its attribute key (None for a
     scalar field, or for a whole attributes map when ``whole_map`` allows one)."""
-    context = b.program.context
-    own = node.context == context
-    field = _FIELD_BY_PATH.get((node.context, node.spec.name, ROW_CONTEXTS[context] if own else "*"))
+    field = _field(b, node)
     if field is None:
         raise NotNative(f"{what}the path {node.text()}")
     if FIELDS[field].tag == "MAP":

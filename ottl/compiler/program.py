@@ -45,6 +45,16 @@ class Derived:
     # the setter stores it (a copy in pdata form, in the batch's value pool); anywhere else
     # such a result goes to the reference, whose converters and comparisons see it raw.
     stored: bool = False
+    # ``call`` is not a call but a value expression (arithmetic, keys into a nested value)
+    # whose parts are ``row_param``s, one per source, in order (leaves unused): what the VM
+    # has no instruction for, evaluated by the reference once per distinct combination.
+    expression: bool = False
+    text: str = ""  # an expression's OTTL text, for messages
+
+    @property
+    def name(self) -> str:
+        """What the column computes, for messages."""
+        return self.text if self.expression else self.call.spec.name
 
 
 @dataclass

@@ -201,6 +201,8 @@ class _Compiler:
             for frame in reversed(_FRAMES.frames):
                 if name in frame:
                     value = frame[name]
+                    if value is ABSENT:  # a missing attribute: its path reads nil, keys or not
+                        return None
                     return paths.read_keys(value, keys, ctx) if keys else value
             raise EvalError(f"lambda parameter {name} is not bound")
 
@@ -371,14 +373,14 @@ def _with_leaves(node: RCall, leaves: Sequence[tuple[int, Optional[int]]]) -> RC
     for i, (at, item) in enumerate(leaves):
         a = args[at]
         assert a is not None
-        param = RLambdaParam(f"{_ROW}{i}", (), a.span)
+        param = row_param(i, (), a.span)
         if item is None:
             args[at] = RArg(a.param, param, a.span)
         else:
             lst = a.value
             assert isinstance(lst, RList)
             items = list(lst.items)
-            items[item] = RLambdaParam(f"{_ROW}{i}", (), items[item].span)
+            items[item] = row_param(i, (), items[item].span)
             args[at] = RArg(a.param, RList(tuple(items), lst.span), a.span)
     return RCall(node.spec, tuple(args), node.keys, node.span)
 
@@ -390,17 +392,49 @@ def compile_call_of(node: RCall, leaves: Sequence[tuple[int, Optional[int]]], te
     ``leaves`` names each part: (argument position, item position in that argument's list, or
     None for the whole argument); the function takes their values in that order. Raises
     ``OttlRuntimeError`` where the call would fail on a record with those values."""
-    fn = _Compiler(text, gates).call(_with_leaves(node, leaves))
-    names = [f"{_ROW}{i}" for i in range(len(leaves))]
+    return _of_parts(_Compiler(text, gates).call(_with_leaves(node, leaves)), len(leaves))
+
+
+def _of_parts(fn: Fn, parts: int) -> Callable[..., Any]:
+    """``fn``, which reads nothing of a context but ``row_param`` 0 to ``parts - 1``, as a
+    function of those parts' values."""
+    names = [f"{_ROW}{i}" for i in range(parts)]
 
     def apply(*values: Any) -> Any:
         _FRAMES.frames.append(dict(zip(names, values)))
         try:
-            return fn(None)  # type: ignore[arg-type]  # every other argument is a constant
+            return fn(None)  # type: ignore[arg-type]
         finally:
             _FRAMES.frames.pop()
 
     return apply
+
+
+def row_param(index: int, keys: tuple, span: Any) -> RLambdaParam:
+    """Part ``index`` of an expression ``compile_expression_of`` evaluates, followed by
+    ``keys`` (literal keys into its value)."""
+    return RLambdaParam(f"{_ROW}{index}", keys, span)
+
+
+def row_index(node: Any) -> Optional[int]:
+    """Which part a ``row_param`` stands for (None for any other node)."""
+    if isinstance(node, RLambdaParam) and node.name.startswith(_ROW):
+        return int(node.name[len(_ROW):])
+    return None
+
+
+# Bound to a part whose attribute is missing: a path with keys reads nil there (the
+# reference's read_keys stops at the missing key), while an empty value cannot be indexed.
+ABSENT = object()
+
+
+def compile_expression_of(node: Any, parts: int, text: str, gates: frozenset[str] = frozenset()
+                          ) -> Callable[..., Any]:
+    """A value expression whose record-dependent parts were replaced by ``row_param`` 0 to
+    ``parts - 1``, as a function of those parts' values (ABSENT for a missing attribute):
+    what the fast engine applies once per distinct combination of them. Raises
+    ``OttlRuntimeError`` where the expression would fail on a record with those values."""
+    return _of_parts(_Compiler(text, gates).value(node), parts)
 
 
 def compile_constant_of(node: Any, text: str, gates: frozenset[str] = frozenset()

@@ -539,10 +539,9 @@ def values(context: str):
 
 
 def not_native_values(context: str):
-    """Values beyond paths, literals and int arithmetic: converters of one record-dependent
-    argument (derived columns on the VM), and what the VM leaves to the reference evaluator
-    (nested keys, float math, division by a path, converters of lists). Some fail at run
-    time on some records."""
+    """Values beyond paths, literals and int arithmetic: converters and expressions the VM
+    computes as derived columns (nested keys, float math, division by a path, converters of
+    lists). Some fail at run time on some records."""
     p = st.sampled_from(INT_PATHS[context])
     one_arg = st.one_of(attr_paths(context), st.sampled_from(STRING_PATHS[context]),
                         *([st.just("log.body")] * (context == "log")))

@@ -53,6 +53,21 @@ FAILING = [
     # a constant source: a map (stored once per batch), or one that fails on every record
     'merge_maps({r}.attributes, {{"a": 1, "new": ["x", {{"m": true}}]}}, "{strategy}")',
     'merge_maps({r}.attributes, ParseJSON("[1]"), "{strategy}") where {r}.attributes["k"] != nil',
+    # expressions the VM computes as derived columns: arithmetic on what may not be a number,
+    # keys into what may not be a map or list (or an index out of range); a map or list read
+    # is stored as the setter stores it
+    'set({r}.attributes["m"], {r}.attributes["k"] * 1.5)',
+    'set({r}.attributes["m"], -{r}.attributes["k"] + 1) where {r}.attributes["k"] != nil',
+    'set({r}.attributes["m"], {r}.attributes["a"]["k"])',
+    'set({r}.attributes["m"], {r}.attributes["b"][1])',
+    'set({r}.attributes["m"], Concat([{r}.attributes["a"] / 2, "x"], ""))',
+    'set({r}.attributes["m"], Split({r}.attributes["k"], "a")[1])',
+]
+# The same over a log body
+LOG_FAILING = [
+    'set(log.attributes["m"], log.body["k"])',
+    'set(log.attributes["m"], log.body[0]["a"]) where log.body != nil',
+    'set(log.attributes["m"], log.body * 2)',
 ]
 
 
@@ -63,7 +78,8 @@ def test_failing_values_are_judged_as_the_reference_judges_them(signal, size):
 
     @settings(max_examples=30 if size < 100 else 6, deadline=None, suppress_health_check=SLOW)
     @given(batches(signal, size),
-           st.lists(st.sampled_from(FAILING), min_size=1, max_size=3),
+           st.lists(st.sampled_from(FAILING + LOG_FAILING * (signal == "logs")), min_size=1,
+                    max_size=3),
            st.sampled_from(["propagate", "ignore", "silent"]),
            st.sampled_from(["insert", "update", "upsert"]))
     def run(drawn, texts, mode, strategy):
@@ -121,6 +137,9 @@ FAILING_CONDITIONS = [
     'ConvertCase({r}.attributes["a"], "lower") == "a" and {r}.attributes["b"] != nil',
     '{r}.attributes["b"] != nil and IsMatch(ConvertCase({r}.attributes["b"], "upper"), "^A")',
     '{r}.attributes["k"] == "a"',
+    # expressions (derived columns over whole columns, the failing rows by the reference)
+    '{r}.attributes["a"]["k"] == 1 or {r}.attributes["b"][0] == "a"',
+    '{r}.attributes["k"] * 2 > 1 and {r}.attributes["a"] != nil',
 ]
 
 

@@ -1,0 +1,120 @@
+"""Expression columns computed over whole columns at once (``Derived.expression``).
+
+An expression column (``ottl.derive``) is computed by the reference once per distinct
+combination of its parts, which for arithmetic over high-cardinality numbers (a duration in
+milliseconds, a size in kilobytes) or keys into per-record maps (a structured log body) means
+once per record. Two shapes are computed here over the parts' columns instead:
+
+- a nested path alone (``log.body["level"]``, ``span.attributes["a"][0]``): the keys are
+  followed into the value pool (``ottl._vm.follow_keys``), a map or list reached being its run;
+- ``+``, ``-``, ``*``, ``/`` and negation over parts (nested paths among them) and numeric
+  literals, computed with numpy by the reference's rules (pkg/ottl math.go, as
+  ``ottl.eval.arith`` implements them): int64 with int64 wraps, and divides truncating toward
+  zero; a double on either side makes both doubles.
+
+Rows where the rules fail (a key or index that does not apply, division by zero) or where a part
+is not a number are marked, and ``ottl.derive`` computes those (and reports their errors) the
+reference's way. The most negative int divided by an int is marked too (rather than reproduce
+its wrap here).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Optional
+
+import numpy as np
+
+from ottl import _vm
+from ottl._batch import TAG_DOUBLE, TAG_INT
+from ottl.eval.interpreter import row_index
+from ottl.resolved import RLiteral, RMath, RNeg
+
+_INT64_MIN = np.iinfo(np.int64).min
+
+Column = tuple[np.ndarray, np.ndarray]  # (tags, vals) as ottl._vm.column gives them
+# (batch, parts) -> (tags, vals, left): the column, and the rows left to the reference
+Plan = Callable[[Any, list[Column]], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+class _Numbers(NamedTuple):
+    is_float: np.ndarray  # bool per row
+    ints: np.ndarray      # int64, meaningful where not is_float
+    floats: np.ndarray    # float64, meaningful where is_float
+    bad: np.ndarray       # bool per row: left to the reference
+
+    def as_floats(self) -> np.ndarray:
+        return np.where(self.is_float, self.floats, self.ints.astype(np.float64))
+
+
+def vector_plan(node: Any) -> Optional[Plan]:
+    """How to compute an expression over whole columns, or None when it is neither a nested
+    path alone nor arithmetic over parts and numeric literals."""
+    if row_index(node) is not None:
+        return (lambda batch, parts: _follow(batch, node, parts)) if node.keys else None
+    if not isinstance(node, (RMath, RNeg)) or not _arithmetic(node):
+        return None
+
+    def run(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = len(parts[0][0])
+        with np.errstate(all="ignore"):
+            out = _eval(node, batch, parts, n)
+        tags = np.where(out.is_float, TAG_DOUBLE, TAG_INT).astype(np.uint8)
+        vals = np.where(out.is_float, out.floats.view(np.int64), out.ints)
+        return tags, vals, out.bad
+
+    return run
+
+
+def _arithmetic(node: Any) -> bool:
+    if isinstance(node, RMath):
+        return _arithmetic(node.left) and _arithmetic(node.right)
+    if isinstance(node, RNeg):
+        return _arithmetic(node.operand)
+    if isinstance(node, RLiteral):
+        return type(node.value) in (int, float)
+    return row_index(node) is not None
+
+
+def _follow(batch: Any, param: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    tags, vals = parts[row_index(param)]  # type: ignore[index]
+    return _vm.follow_keys(batch, tags, vals, [k.value for k in param.keys])
+
+
+def _eval(node: Any, batch: Any, parts: list[Column], n: int) -> _Numbers:
+    if isinstance(node, RLiteral):
+        is_float = type(node.value) is float
+        return _Numbers(np.full(n, is_float), np.full(n, 0 if is_float else node.value, np.int64),
+                        np.full(n, node.value if is_float else 0.0, np.float64),
+                        np.zeros(n, np.bool_))
+    if isinstance(node, RNeg):
+        inner = _eval(node.operand, batch, parts, n)
+        return inner._replace(ints=np.negative(inner.ints), floats=np.negative(inner.floats))
+    if isinstance(node, RMath):
+        left, right = _eval(node.left, batch, parts, n), _eval(node.right, batch, parts, n)
+        return _math(node.op, left, right)
+    if node.keys:
+        tags, vals, left = _follow(batch, node, parts)
+    else:
+        (tags, vals), left = parts[row_index(node)], False  # type: ignore[index]
+    is_float = tags == TAG_DOUBLE
+    return _Numbers(is_float, vals, vals.view(np.float64), ~(is_float | (tags == TAG_INT)) | left)
+
+
+def _math(op: str, a: _Numbers, b: _Numbers) -> _Numbers:
+    is_float = a.is_float | b.is_float
+    bad = a.bad | b.bad
+    x, y = a.as_floats(), b.as_floats()
+    i, j = a.ints, b.ints
+    if op == "+":
+        return _Numbers(is_float, i + j, x + y, bad)
+    if op == "-":
+        return _Numbers(is_float, i - j, x - y, bad)
+    if op == "*":
+        return _Numbers(is_float, i * j, x * y, bad)
+    # "/": by zero fails (ints and doubles alike); the most negative int is left out
+    bad = bad | np.where(is_float, y == 0, (j == 0) | (i == _INT64_MIN))
+    divisor = np.where(~is_float & (j != 0), j, 1)
+    q = np.floor_divide(i, divisor)
+    q = q + ((q * divisor != i) & ((i < 0) != (divisor < 0)))  # floor -> toward zero
+    return _Numbers(is_float, q, x / np.where(y == 0, 1.0, y), bad)
