@@ -49,10 +49,13 @@ from ottl.eval.interpreter import (
     compile_expression_of,
 )
 from ottl.eval.paths import store_value
-from ottl.eval.values import PMap, PSlice
+from ottl.eval.values import PMap, PSlice, Time
 from ottl.lang.errors import OttlError
 
 _INT64 = (-(2**63), 2**63 - 1)
+# The tag of a part that is a record's time (its nanoseconds as the payload): no batch value
+# has it; the reference gets a time.Time.
+_TAG_TIME = 12
 _PAIR = np.dtype([("tag", np.uint8), ("val", np.int64)])
 
 
@@ -79,7 +82,8 @@ class DerivedColumns:
             if d.expression else compile_call_of(d.call, d.leaves, program.source, gates)
             for d in program.derived
         ]
-        self._plans = [vector_plan(d.call) if d.expression else None for d in program.derived]
+        self._plans = [vector_plan(d.call) if d.expression and not d.as_time else None
+                       for d in program.derived]
         # Columns whose failures a set judges: those a set stores, and the parts of those
         # (a part that fails makes the value fail). Parts come before their call.
         self._set_only = [False] * len(program.derived)
@@ -119,6 +123,9 @@ class DerivedColumns:
                         else:
                             first = inherited < 0
                             inherited[first] = part_errors[first]
+                elif source[3:] == ("time",):  # a record's time: its nanoseconds' column
+                    _, nanos = _vm.column(batch, source[1])
+                    parts.append((np.full(len(nanos), _TAG_TIME, np.uint8), nanos))
                 else:
                     _, field, key = source
                     # an expression follows keys into an attribute's value: where the key is
@@ -168,6 +175,7 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
     name = spec.name
     for i, row in enumerate(firsts.tolist()):
         args = [ABSENT if tags[row] == TAG_ABSENT
+                else Time(int(vals[row]) % 2**64) if tags[row] == _TAG_TIME
                 else to_python(batch, int(tags[row]), int(vals[row]))
                 for tags, vals in parts]
         try:
@@ -184,6 +192,10 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
         if spec.boolean and not isinstance(result, bool):
             raise NeedsReference(f"{name} gave a {type(result).__name__} where a bool "
                                  "is needed")
+        if spec.as_time:  # set into a time: its nanoseconds, as the setter writes them
+            ns = result.ns % 2**64 if isinstance(result, Time) else None
+            out[i] = (TAG_NONE, 0) if ns is None else (TAG_INT, ns - (ns >> 63 << 64))
+            continue
         # an editor's result is what it sets: stored as its target's setter stores it
         out[i] = from_python(batch, name, result, spec.stored or spec.editor)
     return out[inverse], (own[inverse] if (own >= 0).any() else None)

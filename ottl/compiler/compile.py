@@ -49,6 +49,7 @@ from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
 from ottl.resolved import (
     RAnd,
+    RArg,
     RFunctionRef,
     RList,
     RMap,
@@ -156,15 +157,20 @@ class _Builder:
         self.program.nregs += 1
         return self._loads[(-1 - slot, None)][0]
 
-    def mark_stored(self, reg: int) -> None:
-        """Notes that the derived column in ``reg`` is only the value a set stores: a map or
-        list result is stored as the setter stores it, and a failure is the set's, which its
-        group's error mode judges."""
+    def derived_in(self, reg: int) -> Optional[Derived]:
+        """The derived column register ``reg`` holds, if it holds one."""
         for (field, key), (held, _) in self._loads.items():
             if held == reg and key is None and field < 0:
-                slot = -1 - field
-                self.program.derived[slot].stored = True
-                return
+                return self.program.derived[-1 - field]
+        return None
+
+    def mark_stored(self, reg: int) -> None:
+        """Notes that the derived column in ``reg`` (if any) is only the value a set stores: a
+        map or list result is stored as the setter stores it, and a failure is the set's,
+        which its group's error mode judges."""
+        spec = self.derived_in(reg)
+        if spec is not None:
+            spec.stored = True
 
     def register(self) -> int:
         self.program.nregs += 1
@@ -247,7 +253,11 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     target = editor.args[0].value
     if not isinstance(target, RPath) or target.context != r.context:
         raise NotNative(f"{name} of something other than the record's own path")
-    field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
+    time_target = _time_field(b, target)
+    if time_target is not None and name != "set":
+        raise NotNative(f"{name} of {target.text()}")
+    field, target_key = (time_target, None) if time_target is not None else \
+        _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
     if FIELDS[field].name in CACHE_FIELDS and name in MAP_EDITORS and target_key is None:
         raise NotNative(f"{name} of the cache")  # their tables are by the attributes' keys
@@ -292,6 +302,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         return b.finish(gate, editor.span)
     if ALLOW_NIL_GATE in gates:
         raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
+    if time_target is not None:
+        return _set_time(b, editor, time_target, gate)
     value = _value(b, editor.args[1].value)
     if _is_id(b, editor.args[1].value, value):
         raise NotNative("set of an id value")
@@ -305,6 +317,26 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     else:
         reg = value
     _emit_set(b, editor.span, target, field, target_key, reg, gate)
+    return b.finish(gate, editor.span)
+
+
+def _set_time(b: _Builder, editor: RCall, field: int, gate: int) -> Program:
+    """``set`` of a record's time: its nanoseconds field written with another time's, or with
+    a converter's time (a derived column marked ``Derived.as_time``: a value that is not a time
+    writes nothing, as the reference's setter ignores it)."""
+    node = editor.args[1].value  # type: ignore[union-attr]
+    source = _time_field(b, node)
+    if source is not None:
+        value = b.load(source, None, node.span)
+    else:
+        value = _value(b, node)
+        spec = None if isinstance(value, _Const) else b.derived_in(value)
+        if spec is None:
+            target = editor.args[0].value  # type: ignore[union-attr]
+            raise NotNative(f"set of {target.text()} to something other than a time or a "
+                            "converter's result")
+        spec.stored = spec.as_time = True
+    b.emit(editor.span, "SET_FIELD", field, value, gate)
     return b.finish(gate, editor.span)
 
 
@@ -398,6 +430,12 @@ def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
 
 
 def _compare(b: _Builder, node: RCompare) -> Union[int, _Const]:
+    if _holds_time(b, node):
+        # times and durations, which no register holds: the comparison is a derived column
+        m = b.mask()
+        b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index("=="), _expression(b, node),
+               b.const(True))
+        return m
     left, right = _value(b, node.left), _value(b, node.right)
     op = node.op
     if isinstance(left, _Const) and isinstance(right, _Const):
@@ -427,6 +465,8 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
         if _constant(node):
             left, right = _value(b, node.left), _value(b, node.right)
             return _fold(lambda: arithmetic(node.op, left.value, right.value))
+        if _time_valued(b, node):
+            raise NotNative(f"{node.op} of times, which gives a time or a duration")
         if not _int_math(b, node):
             return _expression(b, node)
         return _math(b, node, _value(b, node.left), _value(b, node.right))
@@ -446,10 +486,12 @@ def _call(b: _Builder, node: RCall, boolean: bool = False) -> Union[int, _Const]
         raise NotNative(f"the converter {node.spec.name}")
     if not all(_literal_key(k) for k in node.keys):
         raise NotNative(f"keys that are not literals on the result of {node.spec.name}")
+    if _holds_time(b, node):  # a time or duration is no column: the call is one expression
+        return _expression(b, node, boolean)
     leaves: list[tuple[int, Optional[int]]] = []
     parts: list[Any] = []
     for i, a in enumerate(node.args):
-        if a is None or _constant(a.value):
+        if a is None or _constant(a.value) or _constant_call(a.value):
             continue
         if isinstance(a.value, RList):
             for j, item in enumerate(a.value.items):
@@ -497,6 +539,38 @@ def _constant(node: Any) -> bool:
     return False
 
 
+def _holds_time(b: _Builder, node: Any) -> bool:
+    """Whether an expression reads one of the record's times."""
+    if _time_field(b, node) is not None:
+        return True
+    if isinstance(node, (RMath, RCompare)):
+        return _holds_time(b, node.left) or _holds_time(b, node.right)
+    if isinstance(node, RNeg):
+        return _holds_time(b, node.operand)
+    if isinstance(node, RCall):
+        return any(a is not None and _holds_time(b, a.value) for a in node.args)
+    if isinstance(node, RList):
+        return any(_holds_time(b, item) for item in node.items)
+    return False
+
+
+def _time_valued(b: _Builder, node: Any) -> bool:
+    """Whether arithmetic reads a record's time outside any converter (so gives a time or a
+    duration, which no column holds)."""
+    if isinstance(node, RMath):
+        return _time_valued(b, node.left) or _time_valued(b, node.right)
+    if isinstance(node, RNeg):
+        return _time_valued(b, node.operand)
+    return _time_field(b, node) is not None
+
+
+def _constant_call(node: Any) -> bool:
+    """A converter of constants (``Duration("1h")``), left inside the call or expression that
+    takes it: the reference computes it with them, whatever its type."""
+    return isinstance(node, RCall) and node.spec.name not in NOT_MEMOIZABLE and \
+        all(a is None or _constant(a.value) or _constant_call(a.value) for a in node.args)
+
+
 def _source(b: _Builder, node: Any) -> tuple:
     """Where a derived column's input comes from: a field, an attribute, or another one."""
     if isinstance(node, RCall):
@@ -506,6 +580,9 @@ def _source(b: _Builder, node: Any) -> tuple:
     if isinstance(node, (RMath, RNeg)) or (isinstance(node, RPath) and _nested(b, node)):
         _expression(b, node)
         return ("derived", len(b.program.derived) - 1)
+    time = _time_field(b, node)
+    if time is not None:
+        return ("field", time, None, "time")
     if not isinstance(node, RPath):
         raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")
     field, key = _locate(b, node)
@@ -606,7 +683,7 @@ def _nested(b: _Builder, node: RPath) -> bool:
     return tag == "ANY"
 
 
-def _expression(b: _Builder, node: Any) -> int:
+def _expression(b: _Builder, node: Any, boolean: bool = False) -> int:
     """An expression the VM has no instruction for (arithmetic that may fail or meet doubles,
     keys into a nested value) as a derived column (``Derived.expression``): the reference
     evaluates it once per distinct combination of its parts, the paths and converters in it,
@@ -615,14 +692,19 @@ def _expression(b: _Builder, node: Any) -> int:
     sources: list[tuple] = []
 
     def part(n: Any) -> Any:
-        if _constant(n):
+        if _constant(n) or _constant_call(n):
             return n
         if isinstance(n, RMath):
             return RMath(n.op, part(n.left), part(n.right), n.span)
         if isinstance(n, RNeg):
             return RNeg(part(n.operand), n.span)
+        if isinstance(n, RCompare):
+            return RCompare(n.op, part(n.left), part(n.right), n.span)
         keys: tuple = ()
-        if isinstance(n, RPath):
+        time = _time_field(b, n)
+        if time is not None:
+            sources.append(("field", time, None, "time"))
+        elif isinstance(n, RPath):
             field = _field(b, n)
             if field is not None and _nested(b, n):
                 first = FIELDS[field].tag == "MAP"
@@ -633,6 +715,13 @@ def _expression(b: _Builder, node: Any) -> int:
             if FIELDS[field].tag in ID_TAGS:
                 raise NotNative(f"{n.text()} (an id) in an expression")
             sources.append(("field", field, key))
+        elif isinstance(n, RCall) and _holds_time(b, n):
+            if n.spec.name in NOT_MEMOIZABLE:
+                raise NotNative(f"the converter {n.spec.name}")
+            return RCall(n.spec, tuple(None if a is None else RArg(a.param, part(a.value), a.span)
+                                       for a in n.args), n.keys, n.span)
+        elif isinstance(n, RList):
+            return RList(tuple(part(item) for item in n.items), n.span)
         elif isinstance(n, RCall):
             value = _call(b, n)
             if isinstance(value, _Const):
@@ -647,8 +736,23 @@ def _expression(b: _Builder, node: Any) -> int:
         raise NotNative(f"an expression with {len(sources)} parts that vary by record "
                         f"(at most {MAX_DERIVED_PARTS} are native)")
     text = b.program.source[node.span.start:node.span.end]
-    return b.derived(Derived(expression, (), tuple(sources), expression=True, text=text),
-                     node.span)
+    return b.derived(Derived(expression, (), tuple(sources),
+                             boolean=boolean or isinstance(node, RCompare), expression=True,
+                             text=text), node.span)
+
+
+# Paths of a record's own times (time.Time values), and the fields of their nanoseconds.
+_TIME_PATHS = {("span", "start_time"): "SPAN_START", ("span", "end_time"): "SPAN_END",
+               ("log", "time"): "LOG_TIME", ("log", "observed_time"): "LOG_OBSERVED_TIME"}
+
+
+def _time_field(b: _Builder, node: Any) -> Optional[int]:
+    """For a path to one of the record's times, the field of its nanoseconds since the epoch
+    (a derived column's part reads it as a time)."""
+    if not isinstance(node, RPath) or node.keys or node.context != b.program.context:
+        return None
+    name = _TIME_PATHS.get((node.context, node.spec.name))
+    return None if name is None else FIELD_INDEX[name]
 
 
 def _locate(b: _Builder, node: RPath, what: str = "",

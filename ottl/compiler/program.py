@@ -50,6 +50,9 @@ class Derived:
     # has no instruction for, evaluated by the reference once per distinct combination.
     expression: bool = False
     text: str = ""  # an expression's OTTL text, for messages
+    # The column is set into a record's time: a time result is its nanoseconds since the
+    # epoch (as an int64's bits), anything else nil (the reference's setter ignores it).
+    as_time: bool = False
 
     @property
     def name(self) -> str:
