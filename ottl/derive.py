@@ -77,7 +77,8 @@ class DerivedColumns:
     def __init__(self, program: Program, gates: frozenset[str] = frozenset()) -> None:
         self.program = program
         self._fns: list[Callable[..., Any]] = [
-            compile_edit_of(d.call, program.source, gates) if d.editor
+            compile_edit_of(d.call, program.source, gates, d.leaves[1:], d.target_keys)
+            if d.editor
             else compile_expression_of(d.call, len(d.sources), program.source, gates)
             if d.expression else compile_call_of(d.call, d.leaves, program.source, gates)
             for d in program.derived
@@ -130,7 +131,7 @@ class DerivedColumns:
                     _, field, key = source
                     # an expression follows keys into an attribute's value: where the key is
                     # missing it reads nil, where it has no value it fails (TAG_ABSENT tells)
-                    absent = spec.expression and key is not None
+                    absent = (spec.expression or bool(spec.target_keys)) and key is not None
                     parts.append(_vm.column(batch, field, key, absent))
             plan = self._plans[slot]
             if plan is None:

@@ -256,17 +256,31 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     time_target = _time_field(b, target)
     if time_target is not None and name != "set":
         raise NotNative(f"{name} of {target.text()}")
-    field, target_key = (time_target, None) if time_target is not None else \
-        _locate(b, target, f"{name} of ", whole_map=True)
+    inner: tuple = ()  # literal keys past the target's attribute, or into a log body
+    if time_target is not None:
+        field, target_key = time_target, None
+    elif _nested(b, target):
+        field = _field(b, target)  # type: ignore[assignment]
+        keys = tuple(k.value for k in target.keys)
+        target_key, inner = (keys[0], keys[1:]) if FIELDS[field].tag == "MAP" else (None, keys)
+    else:
+        field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
-    if FIELDS[field].name in CACHE_FIELDS and name in MAP_EDITORS and target_key is None:
+    whole_map = is_map and target_key is None
+    if FIELDS[field].name in CACHE_FIELDS and name in MAP_EDITORS and whole_map:
         raise NotNative(f"{name} of the cache")  # their tables are by the attributes' keys
-    if name == "merge_maps":
-        source = _merge_source(b, editor, is_map and target_key is None)
+    # An editor of one value (an attribute, a nested value, a log body): what it writes is
+    # computed once per distinct value (and argument), then set.
+    one_value = bool(inner) or (not whole_map and name in ("merge_maps", "delete_key")) or (
+        name not in ("set", "delete_key", "merge_maps") and not whole_map)
+    if one_value:
+        leaves, sources = _editor_parts(b, editor, field, target_key)
+    elif name == "merge_maps":
+        source = _merge_source(b, editor)
     elif name not in ("set", "delete_key"):
         if any(a is not None and not _constant(a.value) for a in editor.args[1:]):
             raise NotNative(f"{name} with arguments that vary by record")
-        if is_map and target_key is None and name not in MAP_EDITORS:
+        if name not in MAP_EDITORS:
             raise NotNative(f"{name} of a whole attributes map")
     gate = b.mask()
     b.emit(editor.span, "GATE", gate)
@@ -277,25 +291,22 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
                 return b.finish(_Const(False), editor.span)
         else:
             b.emit(r.where.span, "AND", gate, gate, where)
+    if one_value:
+        written = b.derived(Derived(editor, leaves, sources, editor=True, target_keys=inner),
+                            editor.span)
+        _emit_set(b, editor.span, target, field, target_key, written, gate)
+        return b.finish(gate, editor.span)
     if name == "merge_maps":
         # The program says where; ottl.mapedit merges each record's source map in.
         b.program.map_edit = MapEdit(editor, field, source)
         return b.finish(gate, editor.span)
-    if name not in ("set", "delete_key"):
-        if is_map and target_key is None:
-            # The editor rewrites whole maps: the program says where; ottl.mapedit edits.
-            b.program.map_edit = MapEdit(editor, field)
-            return b.finish(gate, editor.span)
-        # An editor of one value: what it writes, computed once per distinct value, is set.
-        written = b.derived(Derived(editor, ((0, None),), (("field", field, target_key),),
-                                    editor=True), editor.span)
-        _emit_set(b, editor.span, target, field, target_key, written, gate)
+    if name != "set" and name != "delete_key":
+        # The editor rewrites whole maps: the program says where; ottl.mapedit edits.
+        b.program.map_edit = MapEdit(editor, field)
         return b.finish(gate, editor.span)
     assert editor.args[1] is not None  # set and delete_key have no optional arguments
     if name == "delete_key":
         key = editor.args[1].value
-        if target_key is not None or not is_map:
-            raise NotNative("delete_key of a nested value")
         if not (isinstance(key, RLiteral) and isinstance(key.value, str)):
             raise NotNative("delete_key with a key that is not a string literal")
         b.emit(editor.span, "DELETE_ATTR", field, b.string(key.value.encode("utf-8", "surrogatepass")), gate)
@@ -340,13 +351,29 @@ def _set_time(b: _Builder, editor: RCall, field: int, gate: int) -> Program:
     return b.finish(gate, editor.span)
 
 
-def _merge_source(b: _Builder, editor: RCall, whole_map: bool) -> tuple:
+def _editor_parts(b: _Builder, editor: RCall, field: int, key: Optional[str]
+                  ) -> tuple[tuple, tuple]:
+    """The leaves and sources of an editor of one value: its target, and the value a ``set``
+    writes or the map ``merge_maps`` merges in when they vary by record (every other argument
+    must be constant)."""
+    leaves: list[tuple[int, Optional[int]]] = [(0, None)]
+    sources: list[tuple] = [("field", field, key)]
+    name = editor.spec.name
+    for i, a in enumerate(editor.args[1:], 1):
+        if a is None or _constant(a.value) or _constant_call(a.value):
+            continue
+        if i != 1 or name not in ("set", "merge_maps"):
+            raise NotNative(f"{name} with arguments that vary by record")
+        leaves.append((i, None))
+        sources.append(_source(b, a.value))
+    return tuple(leaves), tuple(sources)
+
+
+def _merge_source(b: _Builder, editor: RCall) -> tuple:
     """Where merge_maps' source map comes from, per record: an attribute, a converter's result
     (a derived column only the merge reads, stored as a set stores it), or a constant (a map
     literal, or a converter of constants: ("const", its node), evaluated per batch by
     ottl.mapedit)."""
-    if not whole_map:
-        raise NotNative("merge_maps into a nested map")
     source, strategy = editor.args[1], editor.args[2]
     if strategy is None or not _constant(strategy.value):
         raise NotNative("merge_maps with a strategy that varies by record")

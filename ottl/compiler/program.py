@@ -38,9 +38,12 @@ class Derived:
     leaves: tuple[tuple[int, Optional[int]], ...]
     sources: tuple[tuple, ...]
     boolean: bool = False
-    # ``call`` is an editor: the column is what it writes into its target (the one leaf),
+    # ``call`` is an editor: the column is what it writes into its target (the first leaf),
     # or nil where it writes nothing.
     editor: bool = False
+    # An editor's target goes on into its value by these literal keys (``set(attributes["a"]
+    # ["b"], 1)``): the column is the whole value with the write made inside it.
+    target_keys: tuple = ()
     # The column is only ever the value a ``set`` stores: a map or list result is stored as
     # the setter stores it (a copy in pdata form, in the batch's value pool); anywhere else
     # such a result goes to the reference, whose converters and comparisons see it raw.

@@ -450,19 +450,45 @@ _UNWRITTEN = object()
 
 
 def compile_edit_of(node: RCall, text: str, gates: frozenset[str] = frozenset(),
-                    leaves: Sequence[tuple[int, Optional[int]]] = ()) -> Callable[..., Any]:
+                    leaves: Sequence[tuple[int, Optional[int]]] = (),
+                    keys: Sequence[Any] = ()) -> Callable[..., Any]:
     """An editor call as a function of its target's value (every other argument being
     constant, but the ``leaves``, named as compile_call_of names them): ``apply(value,
     *parts)`` runs the reference editor with a target that reads ``value`` and returns what the
     editor wrote, or None when it wrote nothing. What the fast engine uses once per distinct
-    value (or distinct key of a map). Raises ``OttlRuntimeError`` where the editor would fail
-    on a record with that value."""
+    value (or distinct key of a map). With ``keys`` (literal keys), the target is that path
+    into the value (ABSENT: a missing attribute), and what the editor writes is the whole value
+    with the write made inside it, as the reference's keyed setter makes it. Raises
+    ``OttlRuntimeError`` where the editor would fail on a record with that value."""
     cell: dict[str, Any] = {}
+    key_fns = [paths.LiteralKey("value"), *(paths.LiteralKey(k) for k in keys)]
+    where = node.args[0].value.span if keys and node.args and node.args[0] else node.span
 
     def write(ctx: Any, value: Any) -> None:
-        cell["written"] = value
+        if not keys:
+            cell["written"] = value
+            return
+        holder = PMap()  # the value in a map, so that a missing one is made as the setter makes it
+        if cell["value"] is not ABSENT:
+            holder["value"] = cell["value"]
+        try:
+            paths.write_keys(holder, key_fns, value, ctx)
+        except EvalError as exc:
+            raise OttlRuntimeError(str(exc), text, where) from None
+        cell["written"] = holder["value"]
 
-    target = GetSetter(lambda ctx: cell["value"], write)
+    def read(ctx: Any) -> Any:
+        value = cell["value"]
+        if not keys:
+            return value
+        if value is ABSENT:
+            return None
+        try:
+            return paths.read_keys(value, key_fns[1:], ctx)
+        except EvalError as exc:
+            raise OttlRuntimeError(str(exc), text, where) from None
+
+    target = GetSetter(read, write)
     run = _Compiler(text, gates).implementation(_with_leaves(node, leaves), first=target)
     names = [f"{_ROW}{i}" for i in range(len(leaves))]
 

@@ -62,9 +62,20 @@ FAILING = [
     'set({r}.attributes["m"], {r}.attributes["b"][1])',
     'set({r}.attributes["m"], Concat([{r}.attributes["a"] / 2, "x"], ""))',
     'set({r}.attributes["m"], Split({r}.attributes["k"], "a")[1])',
+    # writes through keys, and editors of one attribute's (or a nested) value: what they
+    # write into it is computed per distinct value and argument; they fail where the value
+    # cannot be indexed or merged into
+    'set({r}.attributes["a"]["k"], {r}.attributes["k"])',
+    'set({r}.attributes["b"][1], "x") where {r}.attributes["b"] != nil',
+    'set({r}.attributes["new"]["x"][2], {r}.attributes["a"])',
+    'merge_maps({r}.attributes["a"], {r}.attributes["b"], "{strategy}")',
+    'delete_key({r}.attributes["a"], "k")',
+    'replace_pattern({r}.attributes["a"]["k"], "a", "z")',
 ]
 # The same over a log body
 LOG_FAILING = [
+    'set(log.body["k"], log.attributes["a"])',
+    'merge_maps(log.body, log.attributes["a"], "{strategy}")',
     'set(log.attributes["m"], log.body["k"])',
     'set(log.attributes["m"], log.body[0]["a"]) where log.body != nil',
     'set(log.attributes["m"], log.body * 2)',
