@@ -1,16 +1,19 @@
 /*
- * Resource, scope and span-event rows rewritten whole (csrc/vm_parents.h).
+ * Resource, scope, span-event and record attribute rows rewritten whole (csrc/vm_parents.h).
  *
- * A batch holds few of them (one per ResourceSpans / ScopeSpans; events on some spans), and
+ * A batch holds few parents (one per ResourceSpans / ScopeSpans; events on some spans), and
  * the statements of those contexts change one at a time through the reference
  * implementation, so a change moves the tail of the owner's attribute pool by the difference
- * in entries rather than rebuilding it. New entries have no input bytes behind them (src -1):
- * the encoders write them from the columns and keep copying every other row's entries.
+ * in entries rather than rebuilding it. Records' rows come many at a time (an editor of whole
+ * maps run by the reference), so they are written in one rebuild of the pool. New entries
+ * have no input bytes behind them (src -1): the encoders write them from the columns and keep
+ * copying every other row's entries.
  */
 #include "vm_parents.h"
 
 #include "vm_write.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int ottl_vm_push_values(ottl_batch *b, size_t n, const int32_t *keys, const uint8_t *tags,
@@ -163,4 +166,53 @@ int ottl_vm_keep_events(ottl_batch *b, const uint8_t *keep) {
     E->n = w;
     P->n = wa;
     return 0;
+}
+
+int ottl_vm_set_rows(ottl_batch *b, int32_t owner, size_t count, const int64_t *rows,
+                     const ottl_parent_row *with) {
+    ottl_kvpool *pool;
+    int64_t *off;
+    size_t n;
+    int records;
+    int rc = vm_owner_pool(b, owner, &pool, &off, &n, &records);
+    if (rc) return rc;
+    size_t extra = 0;
+    for (size_t k = 0; k < count; k++) {
+        if (rows[k] < 0 || (size_t)rows[k] >= n || (k && rows[k] <= rows[k - 1])) return -2;
+        extra += with[k].n;
+    }
+    ottl_kvpool out = {0};
+    int64_t *noff = malloc((n + 1) * sizeof *noff);
+    rc = -1;
+    if (!noff || ottl_kvpool_reserve(&out, pool->n + extra)) goto done;
+    size_t k = 0;
+    for (size_t r = 0; r < n; r++) {
+        noff[r] = (int64_t)out.n;
+        if (k < count && (size_t)rows[k] == r) {
+            const ottl_parent_row *w = &with[k++];
+            if (!same_entries(pool, off[r], off[r + 1], w)) {
+                for (size_t i = 0; i < w->n; i++) {
+                    out.key[out.n] = w->keys[i];
+                    out.tag[out.n] = w->tags[i];
+                    out.val[out.n] = w->vals[i];
+                    out.src[out.n++] = -1;
+                }
+                if (records && vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
+                continue;
+            }
+        }
+        if (ottl_kvpool_append(&out, pool, off[r], off[r + 1])) goto done;
+    }
+    noff[n] = (int64_t)out.n;
+    memcpy(off, noff, (n + 1) * sizeof *off);
+    out.unique = pool->unique; /* a written row comes from a map: each key once */
+    ottl_kvpool_release(pool);
+    *pool = out;
+    out = (ottl_kvpool){0};
+    ottl_batch_drop_derived(b);
+    rc = 0;
+done:
+    ottl_kvpool_release(&out);
+    free(noff);
+    return rc;
 }

@@ -47,4 +47,12 @@ int ottl_vm_set_event(ottl_batch *b, size_t row, const ottl_parent_row *with, ui
  * removed); -2 for a batch of logs. */
 int ottl_vm_keep_events(ottl_batch *b, const uint8_t *keep);
 
+/* Replaces the rows `rows` (ascending record indexes, count of them) of the map field `owner`
+ * (the records' attributes, or their cache) with `with` (their n, keys, tags and vals; the
+ * rest unused), in one rebuild of its pool. A row that already holds exactly that is left as
+ * it came; the others are marked dirty. 0; -1 when out of memory (the batch is unchanged but
+ * for marks, which only cost re-encoding); -2 for a bad owner or rows. */
+int ottl_vm_set_rows(ottl_batch *b, int32_t owner, size_t count, const int64_t *rows,
+                     const ottl_parent_row *with);
+
 #endif /* OTTL_VM_PARENTS_H */

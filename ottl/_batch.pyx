@@ -784,6 +784,12 @@ cdef class SpanBatch(_Batch):
             out["status"] = {"message": self._str(t.status_message[i]), "code": t.status_code[i]}
         return out
 
+    def _attributes(self, size_t i) -> list:
+        """The attributes of span i, as records() shows them."""
+        self._check_span(i)
+        return self._attrs(&self.b.span_attrs, self.b.spans.attr_off[i],
+                           self.b.spans.attr_off[i + 1])
+
     def _events(self, size_t i) -> list:
         """The events of span i, as records() shows them."""
         self._check_span(i)
@@ -854,6 +860,12 @@ cdef class LogBatch(_Batch):
 
     cdef size_t _count(self):
         return self.b.logs.n
+
+    def _attributes(self, size_t i) -> list:
+        """The attributes of log record i, as records() shows them."""
+        if i >= self.b.logs.n:
+            raise IndexError(f"log record {i} out of range")
+        return self._attrs(&self.b.log_attrs, self.b.logs.attr_off[i], self.b.logs.attr_off[i + 1])
 
     def _record(self, size_t i):
         if i >= self.b.logs.n:

@@ -97,3 +97,5 @@ cdef extern from "vm_parents.h" nogil:
     int ottl_vm_set_event(ottl_batch *b, size_t row, const ottl_parent_row *row_with,
                           uint64_t time)
     int ottl_vm_keep_events(ottl_batch *b, const uint8_t *keep)
+    int ottl_vm_set_rows(ottl_batch *b, int32_t owner, size_t count, const int64_t *rows,
+                         const ottl_parent_row *row_with)

@@ -574,6 +574,35 @@ def set_parent(_Batch batch not None, str owner, Py_ssize_t row, attributes,
         raise MemoryError(f"out of memory while writing {owner} {row}")
 
 
+def set_rows(_Batch batch not None, int field, rows, maps) -> None:
+    """Replaces the attribute rows ``rows`` (ascending record indexes) of the map field
+    ``field`` (a record's attributes or cache, a field id of ottl.compiler.opcodes.FIELDS) with
+    ``maps`` (mappings of reference values, in order), in one rebuild; a row already holding
+    exactly that is left as it came, the others are marked dirty. Raises TypeError for a value
+    OTLP cannot hold and IndexError for rows out of order or range, leaving the batch
+    unchanged (strings interned aside)."""
+    if len(rows) != len(maps):
+        raise ValueError("rows and maps differ in length")
+    cdef Py_ssize_t count = len(rows), k
+    entries = [_Row(batch, m) for m in maps]
+    at = np.ascontiguousarray(rows, dtype=np.int64)
+    cdef const int64_t[::1] r = at if count else np.zeros(1, dtype=np.int64)
+    cdef ottl_parent_row *w = <ottl_parent_row *>PyMem_Malloc((count + 1) * sizeof(ottl_parent_row))
+    if w == NULL:
+        raise MemoryError("out of memory while writing attribute rows")
+    try:
+        for k in range(count):
+            w[k] = (<_Row>entries[k]).row(0)
+        batch._specs = None
+        rc = ottl_vm_set_rows(batch.b, field, <size_t>count, &r[0], w)
+    finally:
+        PyMem_Free(w)
+    if rc == -2:
+        raise IndexError(f"rows out of order or range, or field {field} is not a record's map")
+    if rc:
+        raise MemoryError("out of memory while writing attribute rows")
+
+
 def set_event(_Batch batch not None, Py_ssize_t row, str name, uint64_t time, attributes,
               uint32_t dropped) -> bool:
     """Replaces span event ``row`` (of the batch's events table): its name, time, attributes

@@ -170,7 +170,7 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
     (tag, val) pairs per row, and per row the index in ``errors`` of its failure (-1: none;
     None when nothing failed). A failure appends to ``errors`` where ``tolerant``, and raises
     ``NeedsReference`` otherwise."""
-    firsts, inverse = _distinct_rows(parts)
+    firsts, inverse = _distinct_rows(parts, len(parts[0][0]) if parts else len(batch))
     out = np.empty(len(firsts), dtype=_PAIR)
     own = np.full(len(firsts), -1, dtype=np.int64)
     name = spec.name
@@ -210,10 +210,13 @@ def _codes(tags: np.ndarray, vals: np.ndarray) -> np.ndarray:
     return np.unique(payload * 16 + tags, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def _distinct_rows(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def _distinct_rows(parts: list[tuple[np.ndarray, np.ndarray]], n: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(the first row of each distinct combination of the parts' values, each row's index
     into those): the combinations are numbered one part at a time, so codes stay below the
-    row count."""
+    row count. No parts (a constant): one value for all ``n`` rows."""
+    if not parts:
+        return np.zeros(min(n, 1), np.int64), np.zeros(n, np.int64)
     code = _codes(*parts[0])
     for tags, vals in parts[1:]:
         nxt = _codes(tags, vals)

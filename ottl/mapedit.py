@@ -10,6 +10,10 @@ depends on how many entries a map has, passes its priority keys and the limit in
 ``merge_maps`` passes each record's source map (an attribute, a converter's result stored in
 the batch's value pool, or a constant map stored there once) and its strategy, and the
 reference editor itself words the error of a source that is not a map.
+
+An editor of whole maps with no kernel (``flatten``, ``stringify_all``) runs the reference
+editor over each selected record's map, and the maps it changed are written back in one
+rebuild of the pool (``ottl._vm.set_rows``); a record it fails on is left alone and reported.
 """
 
 from __future__ import annotations
@@ -19,8 +23,20 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ottl import _vm
-from ottl._batch import TAG_KVLIST, TAG_STRING
+from ottl._batch import (
+    TAG_ARRAY,
+    TAG_BOOL,
+    TAG_BYTES,
+    TAG_DOUBLE,
+    TAG_EMPTY,
+    TAG_INT,
+    TAG_KVLIST,
+    TAG_NONE,
+    TAG_STRING,
+)
+from ottl.compiler.compile import MAP_EDITORS as KERNEL_EDITORS
 from ottl.derive import Failure, NeedsReference, from_python, to_python
+from ottl.eval.batch_model import attributes_from_otlp
 from ottl.eval.errors import OttlRuntimeError
 from ottl.eval.interpreter import compile_constant_of, compile_edit_of
 from ottl.eval.values import PMap
@@ -30,6 +46,24 @@ _BY_KEY = ("keep_keys", "keep_matching_keys", "delete_matching_keys")
 # merge_maps reads each source map as the reference's map holds it in a quadratic pass (maps
 # are small); a larger one goes to the reference.
 MAX_MERGED_ENTRIES = 256
+
+
+_NOT_STRINGS = (TAG_EMPTY, TAG_BOOL, TAG_INT, TAG_DOUBLE, TAG_ARRAY, TAG_KVLIST, TAG_BYTES,
+                TAG_NONE)
+
+
+def _argument(call: Any, i: int) -> Any:
+    """The constant value of argument ``i`` of a call (None when omitted)."""
+    a = call.args[i] if len(call.args) > i else None
+    return None if a is None else a.value.value
+
+
+def _may_change(batch: Any, changing: tuple[int, ...]) -> np.ndarray:
+    """Per record: whether its attributes hold a value with one of the ``changing`` tags."""
+    off, tags = batch.column("attr_off"), batch.column("attributes.tag")
+    n = len(batch)
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(off))
+    return np.bincount(row[np.isin(tags, changing)], minlength=n) > 0
 
 
 class MapEditor:
@@ -50,6 +84,16 @@ class MapEditor:
             self._apply = compile_edit_of(call, source, gates, leaves=((1, None),))
             return
         self._apply = compile_edit_of(call, source, gates)
+        self._by_row = self.name not in KERNEL_EDITORS
+        # The maps a row editor gives back unchanged, by their value tags: flatten without a
+        # prefix leaves a map with no nested values, stringify_all one of strings only (but
+        # for a key held twice, which comes back once: OTLP reads both alike, and a map no
+        # statement changes keeps it too).
+        self._identity: Optional[tuple[int, ...]] = None
+        if self.name == "flatten" and not _argument(call, 1):
+            self._identity = (TAG_ARRAY, TAG_KVLIST)
+        elif self.name == "stringify_all":
+            self._identity = _NOT_STRINGS
         if self.name == "replace_all_patterns":
             self._mode = call.args[1].value.value
         if self.name == "limit":
@@ -65,6 +109,8 @@ class MapEditor:
             return []
         if self.name == "merge_maps":
             return self._merge(batch, mask, derived)
+        if self._by_row:
+            return self._rows(batch, mask)
         if self.name == "limit":
             table = self._key_flags(batch, self._priority)
             _vm.map_edit(batch, self.field, mask, "limit", table, self._limit)
@@ -75,6 +121,27 @@ class MapEditor:
         else:
             _vm.map_edit(batch, self.field, mask, "values", self._per_value(batch))
         return []
+
+    def _rows(self, batch: Any, mask: np.ndarray) -> list[Failure]:
+        rows, maps = [], []
+        if self._identity is not None:  # skip the maps the editor leaves as they are
+            mask = mask & _may_change(batch, self._identity)
+        failed: dict[str, tuple[np.ndarray, Exception]] = {}  # by message: one Failure each
+        for row in np.flatnonzero(mask).tolist():
+            try:
+                written = self._apply(attributes_from_otlp(batch._attributes(row)))
+            except (OttlRuntimeError, OttlError) as exc:
+                rows_failed, _ = failed.setdefault(str(exc), (np.zeros(len(mask), np.bool_), exc))
+                rows_failed[row] = True
+                continue
+            if written is not None:
+                rows.append(row)
+                maps.append(written)
+        try:
+            _vm.set_rows(batch, self.field, rows, maps)
+        except TypeError as exc:
+            raise NeedsReference(f"{self.name} wrote {exc}") from None
+        return [Failure(where, exc) for where, exc in failed.values()]
 
     def _merge(self, batch: Any, mask: np.ndarray, derived: Sequence[Any]) -> list[Failure]:
         assert self._merged is not None

@@ -71,10 +71,12 @@ from ottl.resolved import (
 NOT_MEMOIZABLE = frozenset({"UUID", "UUIDv7", "Now", "IsRootSpan", "All", "Any", "Filter",
                             "Find", "MapEach", "MapKeys", "Reduce", "When"})
 
-# Editors applied to a record's whole attribute map by ottl.mapedit (the others of a map are
-# left to the reference evaluator).
+# Editors applied to a record's whole attribute map by ottl.mapedit's kernels.
 MAP_EDITORS = frozenset({"keep_keys", "keep_matching_keys", "delete_matching_keys", "limit",
                          "replace_all_patterns", "replace_all_matches", "truncate_all"})
+# Editors of a whole attribute map with no kernel: ottl.mapedit runs the reference editor over
+# each selected record's map and writes back the maps it changed.
+ROW_EDITORS = frozenset({"flatten", "stringify_all"})
 # A derived column's distinct combinations are found over this many columns at most.
 MAX_DERIVED_PARTS = 8
 
@@ -267,7 +269,7 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         field, target_key = _locate(b, target, f"{name} of ", whole_map=True)
     is_map = FIELDS[field].tag == "MAP"
     whole_map = is_map and target_key is None
-    if FIELDS[field].name in CACHE_FIELDS and name in MAP_EDITORS and whole_map:
+    if FIELDS[field].name in CACHE_FIELDS and name in MAP_EDITORS | ROW_EDITORS and whole_map:
         raise NotNative(f"{name} of the cache")  # their tables are by the attributes' keys
     # An editor of one value (an attribute, a nested value, a log body): what it writes is
     # computed once per distinct value (and argument), then set.
@@ -280,7 +282,7 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     elif name not in ("set", "delete_key"):
         if any(a is not None and not _constant(a.value) for a in editor.args[1:]):
             raise NotNative(f"{name} with arguments that vary by record")
-        if name not in MAP_EDITORS:
+        if name not in MAP_EDITORS | ROW_EDITORS:
             raise NotNative(f"{name} of a whole attributes map")
     gate = b.mask()
     b.emit(editor.span, "GATE", gate)
@@ -315,7 +317,10 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
     if time_target is not None:
         return _set_time(b, editor, time_target, gate)
-    value = _value(b, editor.args[1].value)
+    node = editor.args[1].value
+    # a map or list literal, which no constant holds: stored once per batch as a set stores it
+    value = _expression(b, node) if isinstance(node, (RMap, RList)) and _constant(node) \
+        else _value(b, node)
     if _is_id(b, editor.args[1].value, value):
         raise NotNative("set of an id value")
     if not isinstance(value, _Const):

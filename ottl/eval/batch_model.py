@@ -162,6 +162,12 @@ def _value(v: Optional[dict]) -> Any:
     return x
 
 
+def attributes_from_otlp(items: list) -> PMap:
+    """OTLP/JSON-shaped KeyValues (snake_case) as the evaluator's map: each key once, at its
+    first position, with its last value."""
+    return _attributes(items)
+
+
 def _attributes(items: list) -> PMap:
     m = PMap()
     for kv in items:

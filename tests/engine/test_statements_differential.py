@@ -68,7 +68,8 @@ def statements(draw, context: str):
     kind = draw(st.sampled_from([
         "set_attr", "set_field", "delete_key", "keep_keys", "limit", "delete_matching_keys",
         "keep_matching_keys", "replace_pattern", "replace_match", "replace_all_patterns",
-        "replace_all_matches", "truncate_all", "concat", "append", "one_map",
+        "replace_all_matches", "truncate_all", "concat", "append", "one_map", "row_editor",
+        "map_literal",
     ]))
     if kind == "set_attr":
         value = draw(st.one_of(st.just(literal), st.sampled_from(STRING_PATHS[context]),
@@ -114,6 +115,14 @@ def statements(draw, context: str):
             f"limit({attrs}[{quote(key)}], 1, [])",
             f'replace_all_patterns({attrs}[{quote(key)}], "key", {quote(regex)}, "x")',
         ]))
+    elif kind == "row_editor":  # whole maps through the reference editor, record by record
+        text = draw(st.sampled_from([
+            f"flatten({attrs})", f'flatten({attrs}, "p", 1)',
+            f"flatten({attrs}, depth=2, resolveConflicts=true)", f"stringify_all({attrs})",
+        ]))
+    elif kind == "map_literal":  # stored once per batch
+        text = draw(st.sampled_from([f'set({attrs}[{quote(key)}], {{"m": [1, {{"n": "x"}}]}})',
+                                     f'set({attrs}[{quote(key)}], ["a", 2.5, true])']))
     else:
         parts = draw(st.lists(st.one_of(st.sampled_from(STRING_PATHS[context]),
                                         st.just(f"{attrs}[{quote(key)}]"),

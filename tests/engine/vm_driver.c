@@ -544,6 +544,40 @@ static void exercise_event_writes(ottl_batch *b, int rounds) {
     }
 }
 
+/* Whole attribute rows of records rewritten (ottl_vm_set_rows): random rows, random entries,
+ * then the same again (left as they are), refusals, offsets and an encode. */
+static void exercise_row_writes(ottl_batch *b, int rounds) {
+    int spans = b->kind == OTTL_BATCH_SPANS;
+    int32_t owner = spans ? F_SPAN_ATTRS : F_LOG_ATTRS;
+    size_t n = spans ? b->spans.n : b->logs.n;
+    int64_t *off = spans ? b->spans.attr_off : b->logs.attr_off;
+    ottl_kvpool *pool = spans ? &b->span_attrs : &b->log_attrs;
+    for (int round = 0; round < rounds && n && b->strings.count; round++) {
+        int64_t rows[4];
+        ottl_parent_row with[4];
+        int32_t keys[4][6];
+        uint8_t tags[4][6];
+        int64_t vals[4][6];
+        size_t count = 0;
+        for (size_t r = (size_t)(rnd() % n); r < n && count < 4; r += 1 + (size_t)(rnd() % 3)) {
+            size_t m = random_entries(b, keys[count], tags[count], vals[count]);
+            with[count] = (ottl_parent_row){m, keys[count], tags[count], vals[count], 0, 0, 0, 0};
+            rows[count++] = (int64_t)r;
+        }
+        if (ottl_vm_set_rows(b, owner, count, rows, with)) die("set_rows failed");
+        check_offsets(off, n, pool->n, "set_rows: offsets do not span the pool");
+        if (ottl_vm_set_rows(b, owner, count, rows, with)) die("set_rows: the same again");
+        if (count > 1) {
+            int64_t swapped[2] = {rows[1], rows[0]};
+            if (ottl_vm_set_rows(b, owner, 2, swapped, with) != -2) die("set_rows: rows out of order");
+        }
+        int64_t past = (int64_t)n;
+        if (ottl_vm_set_rows(b, owner, 1, &past, with) != -2) die("set_rows: a row past the end");
+        size_t len;
+        free(encode(b, &len));
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s ITERATIONS MUTANTS SEED PROGRAMS PAYLOAD...\n", argv[0]);
@@ -598,6 +632,7 @@ int main(int argc, char **argv) {
                 exercise_map_edits(pls[j].batch[k], 8);
                 exercise_parent_writes(pls[j].batch[k], 8);
                 exercise_event_writes(pls[j].batch[k], 8);
+                exercise_row_writes(pls[j].batch[k], 8);
             }
     for (size_t j = 0; j < npl; j++) {
         ottl_batch_free(pls[j].batch[0]);
