@@ -183,10 +183,7 @@ int ottl_vm_map_edit(ottl_batch *b, int32_t owner, const uint8_t *mask, const ot
             goto done;
     }
     off[n] = (int64_t)out.n;
-    out.unique = pool->unique; /* edited rows leave deduplicated, the others as they were */
-    ottl_kvpool_release(pool);
-    *pool = out;
-    out = (ottl_kvpool){0};
+    vm_replace_pool(pool, &out);
     ottl_batch_drop_derived(b);
     rc = 0;
 done:

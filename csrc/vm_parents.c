@@ -205,10 +205,7 @@ int ottl_vm_set_rows(ottl_batch *b, int32_t owner, size_t count, const int64_t *
     }
     noff[n] = (int64_t)out.n;
     memcpy(off, noff, (n + 1) * sizeof *off);
-    out.unique = pool->unique; /* a written row comes from a map: each key once */
-    ottl_kvpool_release(pool);
-    *pool = out;
-    out = (ottl_kvpool){0};
+    vm_replace_pool(pool, &out);
     ottl_batch_drop_derived(b);
     rc = 0;
 done:

@@ -183,6 +183,13 @@ int ottl_vm_cache_reset(ottl_batch *b) {
     return 0;
 }
 
+void vm_replace_pool(ottl_kvpool *pool, ottl_kvpool *out) {
+    out->unique = pool->unique;
+    ottl_kvpool_release(pool);
+    *pool = *out;
+    *out = (ottl_kvpool){0};
+}
+
 int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
     if (!e->n) return 0;
     size_t n;
@@ -229,10 +236,7 @@ int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e) {
         if (records && vm_mark_dirty(b, r, OTTL_DIRTY_ATTRS)) goto done;
     }
     off[n] = (int64_t)out.n;
-    out.unique = pool->unique; /* changed rows leave deduplicated, the others as they were */
-    ottl_kvpool_release(pool);
-    *pool = out;
-    out = (ottl_kvpool){0};
+    vm_replace_pool(pool, &out);
     rc = 0;
 done:
     /* On failure the offsets may be half rewritten: the caller reports the batch as lost. */

@@ -39,6 +39,10 @@ int vm_same_row(const ottl_kvpool *pool, int64_t lo, int64_t hi, const ottl_kvpo
  * first use). 0; -1 when out of memory; -2 when owner is neither for this batch. */
 int vm_owner_pool(ottl_batch *b, int32_t owner, ottl_kvpool **pool, int64_t **off, size_t *n,
                   int *records);
+/* The rebuilt pool `*out` takes the place of `*pool`, keeping its `unique` flag (rows
+ * rebuilt from edits or maps hold each key once, the others are as they were); *out is left
+ * empty. */
+void vm_replace_pool(ottl_kvpool *pool, ottl_kvpool *out);
 /* Rebuilds the pool of owner (vm_owner_pool) with the logged edits applied, and empties the
  * log. 0, or -1 when out of memory (the batch is then unusable). */
 int vm_apply_edits(ottl_batch *b, int32_t owner, vm_edits *e);
