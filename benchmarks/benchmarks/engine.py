@@ -121,3 +121,40 @@ class EndToEnd:
         return _rate(self._transform, n)
 
     track_transform_spans_per_second.unit = "spans/s"
+
+
+class Expressions:
+    """Statements whose values the VM has no instruction for, computed as derived columns over
+    whole columns (numpy arithmetic, keys followed through the value pool) or once per distinct
+    value by the reference implementation (times, converters), on 10,000 decoded spans. The
+    same statements on the reference evaluator take about a second each."""
+
+    params = [10_000]
+    param_names = ["spans"]
+    STATEMENTS = {
+        "double_arithmetic": 'set(span.attributes["ms"], (span.end_time_unix_nano - '
+                             'span.start_time_unix_nano) / 1000000.0)',
+        "converter_result_keys": 'set(span.attributes["first"], '
+                                 'Split(span.attributes["http.route"], "/")[3])',
+        "write_through_keys": 'set(span.attributes["http"]["route"], span.attributes["http.route"])',
+        "time_converter": 'set(span.attributes["dur"], Milliseconds(span.end_time - span.start_time))',
+    }
+
+    def setup(self, n):
+        self.batch = decode_traces(trace_request(n, n_resources=max(1, n // 500)).SerializeToString())
+        self.pipelines = {name: TransformPipeline([_group("statements", [text])])
+                          for name, text in self.STATEMENTS.items()}
+        for p in self.pipelines.values():
+            assert p.native, p.reasons
+
+    def time_double_arithmetic(self, n):
+        self.pipelines["double_arithmetic"].execute(self.batch)
+
+    def time_converter_result_keys(self, n):
+        self.pipelines["converter_result_keys"].execute(self.batch)
+
+    def time_write_through_keys(self, n):
+        self.pipelines["write_through_keys"].execute(self.batch)
+
+    def time_time_converter(self, n):
+        self.pipelines["time_converter"].execute(self.batch)
