@@ -136,12 +136,15 @@ class Expressions:
                              'span.start_time_unix_nano) / 1000000.0)',
         "converter_result_keys": 'set(span.attributes["first"], '
                                  'Split(span.attributes["http.route"], "/")[3])',
-        "write_through_keys": 'set(span.attributes["http"]["route"], span.attributes["http.route"])',
-        "time_converter": 'set(span.attributes["dur"], Milliseconds(span.end_time - span.start_time))',
+        "write_through_keys": 'set(span.attributes["http"]["route"], '
+                              'span.attributes["http.route"])',
+        "time_converter": 'set(span.attributes["dur"], '
+                          'Milliseconds(span.end_time - span.start_time))',
     }
 
     def setup(self, n):
-        self.batch = decode_traces(trace_request(n, n_resources=max(1, n // 500)).SerializeToString())
+        request = trace_request(n, n_resources=max(1, n // 500))
+        self.batch = decode_traces(request.SerializeToString())
         self.pipelines = {name: TransformPipeline([_group("statements", [text])])
                           for name, text in self.STATEMENTS.items()}
         for p in self.pipelines.values():
