@@ -207,6 +207,7 @@ class Statement:
         self.program: Optional[Program] = None
         self.reason = ""
         self._vm: Optional[VMProgram] = None
+        self._options = options
         gates = options.gates if options else frozenset()
         try:
             self.program = _compile_statement(resolved, gates)
@@ -255,6 +256,12 @@ class Statement:
         failures: list[Failure] = []
         try:
             derived = self._derived.compute(batch, failures) if len(self._derived) else ()
+        except NeedsReference:  # nothing was changed
+            split = self._split
+            if split is None:
+                raise
+            return self._execute_split(split, batch, gate, errors, fresh_cache)
+        try:
             ran = self._vm.execute(batch, gate, derived).view(np.bool_)
         except VMNeedsReference as exc:  # refused by the prepare: nothing was changed
             raise NeedsReference(str(exc)) from None
@@ -265,6 +272,36 @@ class Statement:
             if more:
                 ran = self._fail(ran, more, errors)
         return ran
+
+    @cached_property
+    def _split(self) -> Optional[tuple[Condition, "Statement"]]:
+        """The where clause as a condition and the statement without it, both native: for a
+        batch where the clause's converters fail on some records, which the condition then
+        decides one by one with the reference evaluator (None without a where clause, or
+        when the clause reads the cache, which a condition alone would see fresh)."""
+        r = self.resolved
+        if r.where is None or self.uses_cache:
+            return None
+        where = Condition(RCondition(r.context, r.where, r.text), self._options)
+        body = Statement(RStatement(r.context, r.editor, None, r.text), self._options)
+        return (where, body) if where.native and body.native else None
+
+    def _execute_split(self, split: tuple[Condition, "Statement"], batch: Batch,
+                       gate: Optional[np.ndarray], errors: Optional[list[tuple[int, Exception]]],
+                       fresh_cache: bool) -> np.ndarray:
+        """The statement with its where clause decided first: where the clause fails on a
+        record the statement fails there (the reference's error, for the error mode; without
+        ``errors``, ``NeedsReference`` before anything changes), and the rest runs where the
+        clause holds."""
+        where, body = split
+        failed: list[tuple[int, OttlError]] = []
+        held = where.native_filter(batch, failed, judged=gate)
+        if failed and errors is None:
+            raise NeedsReference(f"'{self.text}' fails on {len(failed)} record(s) of this "
+                                 f"batch: {failed[0][1]}")
+        if errors is not None:
+            errors.extend((1, exc) for _, exc in failed)
+        return body.execute(batch, held if gate is None else gate & held, errors, fresh_cache)
 
     @cached_property
     def attribute_keys(self) -> Optional[frozenset[str]]:

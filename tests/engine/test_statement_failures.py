@@ -72,6 +72,16 @@ FAILING = [
     'delete_key({r}.attributes["a"], "k")',
     'replace_pattern({r}.attributes["a"]["k"], "a", "z")',
 ]
+# Where clauses that fail on some records: the statement fails there (judged by the error
+# mode), and runs where the clause holds (the clause decided record by record where it fails)
+FAILING_WHERE = [
+    'set({r}.attributes["w"], 1) where ConvertCase({r}.attributes["k"], "upper") == "A"',
+    'set({r}.attributes["w"], {r}.attributes["k"]) where {r}.attributes["k"] * 2 > 1',
+    'set({r}.attributes["w"], "x") where {r}.attributes["k"] == nil or '
+    'ConvertCase({r}.attributes["k"], "upper") == "A"',
+    'set({r}.attributes["w"], Substring({r}.attributes["b"], 0, 1, true)) where '
+    '{r}.attributes["a"]["k"] != nil',
+]
 # The same over a log body
 LOG_FAILING = [
     'set(log.body["k"], log.attributes["a"])',
@@ -89,8 +99,8 @@ def test_failing_values_are_judged_as_the_reference_judges_them(signal, size):
 
     @settings(max_examples=30 if size < 100 else 6, deadline=None, suppress_health_check=SLOW)
     @given(batches(signal, size),
-           st.lists(st.sampled_from(FAILING + LOG_FAILING * (signal == "logs")), min_size=1,
-                    max_size=3),
+           st.lists(st.sampled_from(FAILING + FAILING_WHERE + LOG_FAILING * (signal == "logs")),
+                    min_size=1, max_size=3),
            st.sampled_from(["propagate", "ignore", "silent"]),
            st.sampled_from(["insert", "update", "upsert"]))
     def run(drawn, texts, mode, strategy):
