@@ -101,6 +101,18 @@ cdef PyObject *_out_take(Py_ssize_t need, Py_ssize_t *cap):
     return _new_bytes(NULL, need)
 
 
+def _forget_spare_output() -> None:
+    """Lets go of the spare output, as at import: the next encode() allocates afresh. For
+    tests, whose outcome would otherwise depend on what an earlier encode left there (a larger
+    spare nobody holds is kept in preference to the outputs that follow)."""
+    global _out_spare, _out_spare_cap
+    cdef PyObject *old = _out_spare
+    _out_spare = NULL
+    _out_spare_cap = 0
+    if old != NULL:
+        _decref(old)
+
+
 cdef object _out_give(PyObject *o, Py_ssize_t cap, Py_ssize_t n):
     """o (a reference _out_take gave) finished as its first n bytes, and kept as the spare
     unless the spare is a larger block nobody holds."""
