@@ -39,7 +39,7 @@ from ottl._batch import (
     TAG_STRING,
 )
 from ottl.compiler.program import Derived, Program
-from ottl.derive_vector import vector_plan
+from ottl.derive_vector import TAG_TIME, vector_plan
 from ottl.eval.batch_model import value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
 from ottl.eval.interpreter import (
@@ -53,9 +53,7 @@ from ottl.eval.values import PMap, PSlice, Time
 from ottl.lang.errors import OttlError
 
 _INT64 = (-(2**63), 2**63 - 1)
-# The tag of a part that is a record's time (its nanoseconds as the payload): no batch value
-# has it; the reference gets a time.Time.
-_TAG_TIME = 12
+
 _PAIR = np.dtype([("tag", np.uint8), ("val", np.int64)])
 
 
@@ -126,7 +124,7 @@ class DerivedColumns:
                             inherited[first] = part_errors[first]
                 elif source[3:] == ("time",):  # a record's time: its nanoseconds' column
                     _, nanos = _vm.column(batch, source[1])
-                    parts.append((np.full(len(nanos), _TAG_TIME, np.uint8), nanos))
+                    parts.append((np.full(len(nanos), TAG_TIME, np.uint8), nanos))
                 else:
                     _, field, key = source
                     # an expression follows keys into an attribute's value: where the key is
@@ -176,7 +174,7 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
     name = spec.name
     for i, row in enumerate(firsts.tolist()):
         args = [ABSENT if tags[row] == TAG_ABSENT
-                else Time(int(vals[row]) % 2**64) if tags[row] == _TAG_TIME
+                else Time(int(vals[row]) % 2**64) if tags[row] == TAG_TIME
                 else to_python(batch, int(tags[row]), int(vals[row]))
                 for tags, vals in parts]
         try:

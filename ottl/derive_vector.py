@@ -12,10 +12,16 @@ once per record. Two shapes are computed here over the parts' columns instead:
   ``ottl.eval.arith`` implements them): int64 with int64 wraps, and divides truncating toward
   zero; a double on either side makes both doubles.
 
+- the difference of two of a record's times, compared with a constant duration
+  (``span.end_time - span.start_time > Duration("1s")``) or converted by ``Nanoseconds``,
+  ``Microseconds``, ``Milliseconds``, ``Seconds``, ``Minutes`` or ``Hours``, as
+  ``ottl.eval.funcs.time`` computes them (truncating integer division; whole and remainder
+  as doubles).
+
 Rows where the rules fail (a key or index that does not apply, division by zero) or where a part
 is not a number are marked, and ``ottl.derive`` computes those (and reports their errors) the
 reference's way. The most negative int divided by an int is marked too (rather than reproduce
-its wrap here).
+its wrap here), as are times at or past 2**63 nanoseconds.
 """
 
 from __future__ import annotations
@@ -25,11 +31,20 @@ from typing import Any, Callable, NamedTuple, Optional
 import numpy as np
 
 from ottl import _vm
-from ottl._batch import TAG_DOUBLE, TAG_INT
+from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT
+from ottl.eval.errors import EvalError
+from ottl.eval.funcs.time import parse_go_duration
 from ottl.eval.interpreter import row_index
-from ottl.resolved import RLiteral, RMath, RNeg
+from ottl.resolved import RCall, RCompare, RLiteral, RMath, RNeg
 
 _INT64_MIN = np.iinfo(np.int64).min
+# The tag of a part that is a record's time (its nanoseconds as the payload): no batch value
+# has it; the reference gets a time.Time.
+TAG_TIME = 12
+# Converters of a duration: (whole units, as an int) or (as a double), by their unit in ns.
+_DURATION_INTS = {"Nanoseconds": 1, "Microseconds": 1_000, "Milliseconds": 1_000_000}
+_DURATION_FLOATS = {"Seconds": 10**9, "Minutes": 60 * 10**9, "Hours": 3600 * 10**9}
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 Column = tuple[np.ndarray, np.ndarray]  # (tags, vals) as ottl._vm.column gives them
 # (batch, parts) -> (tags, vals, left): the column, and the rows left to the reference
@@ -51,6 +66,8 @@ def vector_plan(node: Any) -> Optional[Plan]:
     path alone nor arithmetic over parts and numeric literals."""
     if row_index(node) is not None:
         return (lambda batch, parts: _follow(batch, node, parts)) if node.keys else None
+    if isinstance(node, (RCall, RCompare)):
+        return _duration_plan(node)
     if not isinstance(node, (RMath, RNeg)) or not _arithmetic(node):
         return None
 
@@ -63,6 +80,81 @@ def vector_plan(node: Any) -> Optional[Plan]:
         return tags, vals, out.bad
 
     return run
+
+
+def _duration_plan(node: Any) -> Optional[Plan]:
+    """A plan for a converter of, or a comparison of a constant duration with, the difference
+    of two times (parts); None for anything else."""
+    if isinstance(node, RCall):
+        name = node.spec.name
+        if name not in _DURATION_INTS and name not in _DURATION_FLOATS or node.keys \
+                or len(node.args) != 1 or node.args[0] is None:
+            return None
+        diff = _time_difference(node.args[0].value)
+        if diff is None:
+            return None
+        unit = _DURATION_INTS.get(name) or _DURATION_FLOATS[name]
+
+        def convert(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            d, left = _differences(parts, *diff)
+            whole = _truncated(d, unit)
+            if name in _DURATION_INTS:
+                return np.full(len(d), TAG_INT, np.uint8), whole, left
+            rest = d - whole * unit
+            value = whole.astype(np.float64) + rest.astype(np.float64) / float(unit)
+            return np.full(len(d), TAG_DOUBLE, np.uint8), value.view(np.int64), left
+
+        return convert
+    op, a, b = node.op, node.left, node.right
+    if _time_difference(a) is None:
+        op, a, b = _FLIP[op], b, a
+    diff, limit = _time_difference(a), _constant_duration(b)
+    if diff is None or limit is None:
+        return None
+
+    def compare(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        d, left = _differences(parts, *diff)
+        held = {"==": d == limit, "!=": d != limit, "<": d < limit, "<=": d <= limit,
+                ">": d > limit, ">=": d >= limit}[op]
+        return np.full(len(d), TAG_BOOL, np.uint8), held.astype(np.int64), left
+
+    return compare
+
+
+def _time_difference(node: Any) -> Optional[tuple[int, int]]:
+    """The parts of ``a - b`` where both are parameters (the times, checked per row)."""
+    if isinstance(node, RMath) and node.op == "-":
+        a, b = row_index(node.left), row_index(node.right)
+        if a is not None and b is not None and not node.left.keys and not node.right.keys:
+            return a, b
+    return None
+
+
+def _constant_duration(node: Any) -> Optional[int]:
+    """The nanoseconds of ``Duration("...")`` of a literal (None for anything else)."""
+    if not (isinstance(node, RCall) and node.spec.name == "Duration" and not node.keys
+            and len(node.args) == 1 and node.args[0] is not None
+            and isinstance(node.args[0].value, RLiteral)
+            and isinstance(node.args[0].value.value, str)):
+        return None
+    try:
+        return parse_go_duration(node.args[0].value.value)
+    except EvalError:
+        return None
+
+
+def _differences(parts: list[Column], a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the nanoseconds between two time parts, and the rows left to the reference: a
+    part that is not a time, or a time at or past 2**63 ns (an int64's bits turned negative)."""
+    (ta, va), (tb, vb) = parts[a], parts[b]
+    left = (ta != TAG_TIME) | (tb != TAG_TIME) | (va < 0) | (vb < 0)
+    return np.where(left, 0, va - vb), left
+
+
+def _truncated(d: np.ndarray, unit: int) -> np.ndarray:
+    """d / unit truncated toward zero, as Go divides."""
+    q = np.floor_divide(d, unit)
+    return q + ((q * unit != d) & (d < 0))
 
 
 def _arithmetic(node: Any) -> bool:

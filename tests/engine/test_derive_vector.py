@@ -15,12 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_NONE, TAG_STRING
-from ottl.derive_vector import vector_plan
+from ottl.derive_vector import TAG_TIME, vector_plan
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.errors import EvalError
-from ottl.eval.interpreter import row_param
+from ottl.eval.interpreter import compile_expression_of, row_param
+from ottl.eval.values import Time
 from ottl.lang.ast import Span
-from ottl.resolved import RLiteral, RMath, RNeg
+from ottl.resolved import RArg, RCall, RCompare, RLiteral, RMath, RNeg
+from ottl.frontend import resolve_condition
 
 SPAN = Span(0, 0)
 NPARTS = 3
@@ -113,3 +115,40 @@ def test_only_the_most_negative_int_divided_is_left_without_failing():
 ])
 def test_what_is_not_plain_arithmetic_has_no_plan(tree):
     assert vector_plan(tree) is None
+
+
+DURATION_UNITS = ["Nanoseconds", "Microseconds", "Milliseconds", "Seconds", "Minutes", "Hours"]
+# times below 2**63 ns, and two past it (left to the reference)
+nanos = st.one_of(st.integers(0, 2**63 - 1), st.sampled_from([0, 1, 999, 10**9, 2**62]),
+                  st.sampled_from([2**63, 2**64 - 1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(nanos, nanos), min_size=1, max_size=12),
+       unit=st.sampled_from(DURATION_UNITS),
+       op=st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+       limit=st.sampled_from(["0s", "1ns", "-1us", "1.5h", "2m", "-3000ms"]))
+def test_durations_between_times_equal_the_reference(pairs, unit, op, limit):
+    """A converter of, or a comparison with a constant duration of, the difference of two
+    times: the reference's values (by its own functions), rows past 2**63 ns left to it."""
+    convert = resolve_condition(f"{unit}(span.end_time - span.start_time) != nil", "span")
+    compare = resolve_condition(f"span.end_time - span.start_time {op} Duration(\"{limit}\")",
+                                "span")
+    diff = RMath("-", row_param(0, (), SPAN), row_param(1, (), SPAN), SPAN)
+    call = convert.expr.left
+    converter = RCall(call.spec, (RArg(call.args[0].param, diff, SPAN),), (), SPAN)
+    comparison = RCompare(op, diff, compare.expr.right, SPAN)
+    parts = [(np.full(len(pairs), TAG_TIME, np.uint8),
+              np.array([p[i] for p in pairs], np.uint64).view(np.int64)) for i in range(2)]
+    for node in (converter, comparison):
+        tags, vals, left = vector_plan(node)(None, parts)
+        evaluate = compile_expression_of(node, 2, "x")
+        for k, (end, start) in enumerate(pairs):
+            if end >= 2**63 or start >= 2**63:
+                assert left[k]
+                continue
+            assert not left[k]
+            expected = evaluate(Time(end), Time(start))
+            got = {TAG_INT: int(vals[k]), TAG_BOOL: bool(vals[k]),
+                   TAG_DOUBLE: float(vals[k:k + 1].view(np.float64)[0])}[int(tags[k])]
+            assert type(got) is type(expected) and got == expected, (node, end, start)

@@ -26,6 +26,9 @@ STATEMENTS = {
         'set(span.attributes["slow"], true) where span.end_time - span.start_time > '
         'Duration("1ms")',
         'set(span.start_time, Time(span.attributes["k"], "%Y"))',
+        'set(span.attributes["s"], Seconds(span.start_time - span.end_time))',
+        'set(span.attributes["h"], Hours(span.end_time - span.start_time)) where '
+        'span.start_time - span.end_time <= Duration("-1h30m")',
     ],
     "logs": [
         'set(log.time, log.observed_time) where log.time_unix_nano == 0',
@@ -37,6 +40,9 @@ STATEMENTS = {
 }
 CONDITIONS = {
     "traces": ['span.end_time - span.start_time > Duration("1s")',
+               'Duration("1us") != span.start_time - span.end_time',
+               'Microseconds(span.end_time - span.start_time) < 5 or '
+               'Minutes(span.end_time - span.start_time) >= 2.5',
                'Year(span.start_time) > 2000 or span.kind == 1',
                'span.start_time == span.end_time'],
     "logs": ['log.observed_time >= log.time', 'Month(log.time) == 1',
