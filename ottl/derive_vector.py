@@ -32,6 +32,7 @@ import numpy as np
 
 from ottl import _vm
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT
+from ottl.compiler.opcodes import FLIPPED_OPS
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs.time import parse_go_duration
 from ottl.eval.interpreter import row_index
@@ -44,7 +45,8 @@ TAG_TIME = 12
 # Converters of a duration: (whole units, as an int) or (as a double), by their unit in ns.
 _DURATION_INTS = {"Nanoseconds": 1, "Microseconds": 1_000, "Milliseconds": 1_000_000}
 _DURATION_FLOATS = {"Seconds": 10**9, "Minutes": 60 * 10**9, "Hours": 3600 * 10**9}
-_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_NUMPY_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+                  ">": np.greater, ">=": np.greater_equal}
 
 Column = tuple[np.ndarray, np.ndarray]  # (tags, vals) as ottl._vm.column gives them
 # (batch, parts) -> (tags, vals, left): the column, and the rows left to the reference
@@ -107,15 +109,14 @@ def _duration_plan(node: Any) -> Optional[Plan]:
         return convert
     op, a, b = node.op, node.left, node.right
     if _time_difference(a) is None:
-        op, a, b = _FLIP[op], b, a
+        op, a, b = FLIPPED_OPS[op], b, a
     diff, limit = _time_difference(a), _constant_duration(b)
     if diff is None or limit is None:
         return None
 
     def compare(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         d, left = _differences(parts, *diff)
-        held = {"==": d == limit, "!=": d != limit, "<": d < limit, "<=": d <= limit,
-                ">": d > limit, ">=": d >= limit}[op]
+        held = _NUMPY_COMPARE[op](d, limit)
         return np.full(len(d), TAG_BOOL, np.uint8), held.astype(np.int64), left
 
     return compare

@@ -22,6 +22,7 @@ from ottl.compiler.opcodes import (
     COMPARE_OPS,
     FIELD_INDEX,
     FIELDS,
+    FLIPPED_OPS,
     ID_TAGS,
     MATH_OPS,
     OPCODE_INDEX,
@@ -84,7 +85,6 @@ MAX_DERIVED_PARTS = 8
 ROW_CONTEXTS = {"span": "traces", "log": "logs"}
 
 _FIELD_BY_PATH = {(f.context, f.path, f.signal): i for i, f in enumerate(FIELDS)}
-_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 class NotNative(Exception):
@@ -474,7 +474,7 @@ def _compare(b: _Builder, node: RCompare) -> Union[int, _Const]:
         return _Const(compare(op, left.value, right.value))
     m = b.mask()
     if isinstance(left, _Const):
-        left, right, op = right, left, _FLIP[op]
+        left, right, op = right, left, FLIPPED_OPS[op]
     assert not isinstance(left, _Const)
     if isinstance(right, _Const):
         b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index(op), left, b.const(right.value))

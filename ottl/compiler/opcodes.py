@@ -50,6 +50,8 @@ OPCODES: tuple[Opcode, ...] = (
 )
 
 COMPARE_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")
+# Each comparison with its sides swapped (a < b is b > a).
+FLIPPED_OPS = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 MATH_OPS: tuple[str, ...] = ("+", "-", "*", "/")
 
 

@@ -489,17 +489,13 @@ def compile_edit_of(node: RCall, text: str, gates: frozenset[str] = frozenset(),
             raise OttlRuntimeError(str(exc), text, where) from None
 
     target = GetSetter(read, write)
-    run = _Compiler(text, gates).implementation(_with_leaves(node, leaves), first=target)
-    names = [f"{_ROW}{i}" for i in range(len(leaves))]
+    run = _of_parts(_Compiler(text, gates).implementation(_with_leaves(node, leaves),
+                                                        first=target), len(leaves))
 
     def apply(value: Any, *parts: Any) -> Any:
         cell.clear()
         cell["value"] = value
-        _FRAMES.frames.append(dict(zip(names, parts)))
-        try:
-            run(None)  # type: ignore[arg-type]  # every other argument is a constant
-        finally:
-            _FRAMES.frames.pop()
+        run(*parts)
         written = cell.get("written", _UNWRITTEN)
         return None if written is _UNWRITTEN else written
 

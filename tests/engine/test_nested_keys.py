@@ -19,7 +19,7 @@ from engine_strategies import (
     batches,
     build_request,
 )
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ottl import _vm
@@ -30,7 +30,7 @@ from ottl.eval.errors import EvalError
 from ottl.eval.paths import LiteralKey, read_keys
 from ottl.eval.values import PMap, PSlice
 
-SLOW = list(__import__("hypothesis").HealthCheck)
+SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 
 key_paths = st.lists(st.one_of(st.sampled_from([*KEYS[:3], MISSING_KEY]),
                                st.sampled_from([0, 1, 2, -1])), min_size=1, max_size=3)
