@@ -47,6 +47,14 @@ CASES = [
     ("logs", 'set(log.attributes["http"]["seen"], true)'),
     ("logs", "flatten(log.attributes)"),
     ("logs", 'set(log.attributes["day"], FormatTime(log.time, "%Y-%m-%d"))'),
+    # whole maps, inner results no column holds, Now(), ids, log.body.string
+    ("traces", 'set(span.attributes["n"], Len(span.attributes))'),
+    ("traces", 'merge_maps(span.attributes, resource.attributes, "insert")'),
+    ("traces", 'set(span.attributes["depth"], Len(Split(span.attributes["http.route"], "/")))'),
+    ("traces", 'set(span.attributes["old"], true) where span.start_time < Now() - '
+               'Duration("1h")'),
+    ("traces", 'set(span.attributes["trace"], Hex(span.trace_id))'),
+    ("logs", 'set(log.attributes["b"], log.body.string)'),
 ]
 
 

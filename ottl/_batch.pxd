@@ -45,6 +45,7 @@ cdef extern from "otlp_batch.h" nogil:
         uint8_t *tag
         int64_t *val
         size_t n
+        uint8_t unique
 
     ctypedef struct ottl_resources:
         uint8_t *present
@@ -226,6 +227,7 @@ cdef class _Batch:
     cdef dict _resource_group(self, size_t r)
     cdef dict _scope_group(self, size_t s)
     cdef size_t _count(self)
+    cdef ottl_kvpool *_record_attrs(self)
     cdef _add_pool(self, dict specs, str prefix, ottl_kvpool *p)
 
 

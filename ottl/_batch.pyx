@@ -575,6 +575,30 @@ cdef class _Batch:
         for i in range(self._count()):
             yield self._record(i)
 
+    def _parent_attributes(self, str owner, size_t i) -> list:
+        """The attributes of resource (``owner`` "resource") or scope ("scope") i, as
+        records() shows them: one parent's map without building every group."""
+        cdef ottl_resources *R = &self.b.resources
+        cdef ottl_scopes *S = &self.b.scopes
+        if owner == "resource":
+            if i >= R.n:
+                raise IndexError(f"resource {i} out of range")
+            return self._attrs(&self.b.resource_attrs, R.attr_off[i], R.attr_off[i + 1])
+        if owner == "scope":
+            if i >= S.n:
+                raise IndexError(f"scope {i} out of range")
+            return self._attrs(&self.b.scope_attrs, S.attr_off[i], S.attr_off[i + 1])
+        raise ValueError(f"no parent {owner!r}: 'resource' or 'scope'")
+
+    @property
+    def attribute_keys_unique(self) -> bool:
+        """True when no record is known to hold an attribute key twice (the decoder notes each
+        record's keys, and the VM's rewrites keep it so); False when one may."""
+        return bool(self._record_attrs().unique)
+
+    cdef ottl_kvpool *_record_attrs(self):
+        return &self.b.span_attrs if self.b.kind == OTTL_BATCH_SPANS else &self.b.log_attrs
+
     def resources(self) -> list:
         """Each resource group (resource and schema_url, without its scopes)."""
         return [self._resource_group(r) for r in range(self.b.resources.n)]

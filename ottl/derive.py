@@ -12,8 +12,11 @@ meet doubles, keys into a nested value) is computed the same way, over its paths
 A map or list result (``Split``, ``ParseJSON``, ``ParseKeyValue``, ...) that a ``set`` stores
 (``Derived.stored``) is stored once per distinct value as the setter stores it, as a run of the
 batch's value pool (the layout of a decoded array or kvlist), and every record with that value
-points at it. A result the VM cannot hold (a map or list used otherwise, a time, a duration, an
-id), or a converter that fails on some value raises ``NeedsReference``: the caller then runs the
+points at it; one that only another converter reads (``Len(Split(...))``) is handed to it as
+the object itself (``TAG_OBJECT``). A whole attributes map as an argument is built per record,
+or per resource or scope (``map_column``). A result the VM cannot hold (a map or list the VM
+would read, a time, a duration, an id), or a converter that fails on some value raises
+``NeedsReference``: the caller then runs the
 configuration through the reference evaluator, which gives the exact result, errors and error
 modes included.
 """
@@ -38,10 +41,13 @@ from ottl._batch import (
     TAG_NONE,
     TAG_STRING,
 )
-from ottl.compiler.program import Derived, Program
-from ottl.derive_vector import TAG_TIME, vector_plan
-from ottl.eval.batch_model import value_from_otlp
+from ottl.compiler.opcodes import FIELDS
+from ottl.compiler.program import TAG_SPAN_ID, TAG_TRACE_ID, Derived, Program
+from ottl.derive_vector import TAG_LOCAL_TIME, TAG_TIME, count_plan, vector_plan
+from ottl.eval.batch_model import attributes_from_otlp, value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
+from ottl.eval.funcs.time import local_zone, now
+from ottl.eval.gotext import pvalue_as_string
 from ottl.eval.interpreter import (
     ABSENT,
     compile_call_of,
@@ -49,12 +55,23 @@ from ottl.eval.interpreter import (
     compile_expression_of,
 )
 from ottl.eval.paths import store_value
-from ottl.eval.values import PMap, PSlice, Time
+from ottl.eval.values import PMap, PSlice, SpanID, Time, TraceID
 from ottl.lang.errors import OttlError
 
 _INT64 = (-(2**63), 2**63 - 1)
 
 _PAIR = np.dtype([("tag", np.uint8), ("val", np.int64)])
+
+# Parts that are a whole attributes map, which no column holds: the payload says whose map it
+# is, and the reference gets the map built from the batch. (Past the batch's tags, which end
+# at 15; below 32: see _codes.)
+TAG_RECORD_MAP = 16  # payload: the record's row
+TAG_PARENT_MAP = 17  # payload: the resource's row, or the scope's row | _SCOPE_BIT
+# A result no column holds (a list, a map, a time) of a converter whose column is only another
+# derived column's part (``Len(Split(...))``): the payload indexes the run's objects, and the
+# outer call gets the very value the reference would pass it. The VM reads nil there.
+TAG_OBJECT = 18
+_SCOPE_BIT = 1 << 32
 
 
 class NeedsReference(Exception):
@@ -75,14 +92,16 @@ class DerivedColumns:
     def __init__(self, program: Program, gates: frozenset[str] = frozenset()) -> None:
         self.program = program
         self._fns: list[Callable[..., Any]] = [
-            compile_edit_of(d.call, program.source, gates, d.leaves[1:], d.target_keys)
+            pvalue_as_string if d.body_string
+            else compile_edit_of(d.call, program.source, gates, d.leaves[1:], d.target_keys)
             if d.editor
             else compile_expression_of(d.call, len(d.sources), program.source, gates)
             if d.expression else compile_call_of(d.call, d.leaves, program.source, gates)
             for d in program.derived
         ]
-        self._plans = [vector_plan(d.call) if d.expression and not d.as_time else None
-                       for d in program.derived]
+        self._plans = [vector_plan(d.call) if d.expression and not d.as_time
+                       else _strings_as_they_are if d.body_string
+                       else count_plan(d) for d in program.derived]
         # Columns whose failures a set judges: those a set stores, and the parts of those
         # (a part that fails makes the value fail). Parts come before their call.
         self._set_only = [False] * len(program.derived)
@@ -93,6 +112,12 @@ class DerivedColumns:
                 for source in spec.sources:
                     if source[0] == "derived":
                         self._set_only[source[1]] = True
+        # Columns only other columns read (an inner converter: each call is its own column).
+        self._part_only = [False] * len(program.derived)
+        for spec in program.derived:
+            for source in spec.sources:
+                if source[0] == "derived":
+                    self._part_only[source[1]] = True
 
     def __len__(self) -> int:
         return len(self._fns)
@@ -106,6 +131,7 @@ class DerivedColumns:
         any other column, a failure raises ``NeedsReference``. With ``every``, any column's
         failure is handled so (a condition's caller then decides those records another way)."""
         columns: list[tuple[np.ndarray, np.ndarray]] = []
+        objects: list[Any] = []  # the TAG_OBJECT values of part-only columns
         errors: list[Exception] = []
         row_errors: list[Optional[np.ndarray]] = []  # per column: error index per row, -1 none
         for slot, (spec, fn) in enumerate(zip(self.program.derived, self._fns)):
@@ -122,9 +148,16 @@ class DerivedColumns:
                         else:
                             first = inherited < 0
                             inherited[first] = part_errors[first]
+                elif source[0] == "now":  # Now(): one instant for the whole batch
+                    instant = now()
+                    n = len(batch)
+                    parts.append((np.full(n, TAG_TIME if instant.tz is None else TAG_LOCAL_TIME,
+                                          np.uint8), np.full(n, instant.ns, np.int64)))
                 elif source[3:] == ("time",):  # a record's time: its nanoseconds' column
                     _, nanos = _vm.column(batch, source[1])
                     parts.append((np.full(len(nanos), TAG_TIME, np.uint8), nanos))
+                elif source[2] is None and FIELDS[source[1]].tag == "MAP":  # a whole map
+                    parts.append(map_column(batch, source[1]))
                 else:
                     _, field, key = source
                     # an expression follows keys into an attribute's value: where the key is
@@ -132,8 +165,10 @@ class DerivedColumns:
                     absent = (spec.expression or bool(spec.target_keys)) and key is not None
                     parts.append(_vm.column(batch, field, key, absent))
             plan = self._plans[slot]
+            keep = objects if self._part_only[slot] else None
             if plan is None:
-                result_pairs, row_error = _per_distinct(batch, spec, fn, parts, tolerant, errors)
+                result_pairs, row_error = _per_distinct(batch, spec, fn, parts, tolerant, errors,
+                                                        objects, keep)
             else:  # over whole columns (derive_vector); the rows it leaves, as above
                 tags, vals, left = plan(batch, parts)
                 result_pairs = np.empty(len(tags), dtype=_PAIR)
@@ -142,7 +177,7 @@ class DerivedColumns:
                 if left.any():
                     pairs, errs = _per_distinct(batch, spec, fn, [(t[left], v[left])
                                                                   for t, v in parts],
-                                                tolerant, errors)
+                                                tolerant, errors, objects, keep)
                     result_pairs[left] = pairs
                     if errs is not None:
                         row_error = np.full(len(tags), -1, dtype=np.int64)
@@ -158,16 +193,21 @@ class DerivedColumns:
                     failures.append(Failure(row_error == index, errors[index]))
             columns.append((np.ascontiguousarray(result_pairs["tag"]),
                             np.ascontiguousarray(result_pairs["val"])))
-        return columns
+        if not objects:
+            return columns
+        return [(np.where(tags == TAG_OBJECT, TAG_NONE, tags).astype(np.uint8), vals)
+                if only else (tags, vals) for (tags, vals), only in zip(columns, self._part_only)]
 
 
 def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
                   parts: list[tuple[np.ndarray, np.ndarray]], tolerant: bool,
-                  errors: list[Exception]) -> tuple[np.ndarray, Optional[np.ndarray]]:
+                  errors: list[Exception], objects: list[Any],
+                  keep: Optional[list[Any]] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """A column computed by the reference once per distinct combination of its parts' values:
     (tag, val) pairs per row, and per row the index in ``errors`` of its failure (-1: none;
     None when nothing failed). A failure appends to ``errors`` where ``tolerant``, and raises
-    ``NeedsReference`` otherwise."""
+    ``NeedsReference`` otherwise. Parts tagged TAG_OBJECT are ``objects``; given ``keep`` (that
+    list), a result no column holds is appended to it instead of raising."""
     firsts, inverse = _distinct_rows(parts, len(parts[0][0]) if parts else len(batch))
     out = np.empty(len(firsts), dtype=_PAIR)
     own = np.full(len(firsts), -1, dtype=np.int64)
@@ -175,6 +215,8 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
     for i, row in enumerate(firsts.tolist()):
         args = [ABSENT if tags[row] == TAG_ABSENT
                 else Time(int(vals[row]) % 2**64) if tags[row] == TAG_TIME
+                else Time(int(vals[row]), local_zone()) if tags[row] == TAG_LOCAL_TIME
+                else objects[int(vals[row])] if tags[row] == TAG_OBJECT
                 else to_python(batch, int(tags[row]), int(vals[row]))
                 for tags, vals in parts]
         try:
@@ -196,16 +238,44 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
             out[i] = (TAG_NONE, 0) if ns is None else (TAG_INT, ns - (ns >> 63 << 64))
             continue
         # an editor's result is what it sets: stored as its target's setter stores it
-        out[i] = from_python(batch, name, result, spec.stored or spec.editor)
+        try:
+            out[i] = from_python(batch, name, result, spec.stored or spec.editor)
+        except NeedsReference:
+            if keep is None:
+                raise
+            out[i] = (TAG_OBJECT, len(keep))
+            keep.append(result)
     return out[inverse], (own[inverse] if (own >= 0).any() else None)
+
+
+def _strings_as_they_are(batch: Any, parts: list[tuple[np.ndarray, np.ndarray]]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``log.body.string`` over whole columns: a string body is its own rendering; the other
+    rows are left to the reference's rendering."""
+    tags, vals = parts[0]
+    left = tags != TAG_STRING
+    return tags, np.where(left, 0, vals), left
+
+
+def map_column(batch: Any, field: int) -> tuple[np.ndarray, np.ndarray]:
+    """A whole attributes map as a part's column: whose map each record reads (its own, or
+    its resource's or scope's, so that records of one parent share a value)."""
+    n = len(batch)
+    owner = FIELDS[field].context
+    if FIELDS[field].signal != "*":
+        return np.full(n, TAG_RECORD_MAP, np.uint8), np.arange(n, dtype=np.int64)
+    rows = batch.column(owner).astype(np.int64)
+    if owner == "scope":
+        rows |= _SCOPE_BIT
+    return np.full(n, TAG_PARENT_MAP, np.uint8), rows
 
 
 def _codes(tags: np.ndarray, vals: np.ndarray) -> np.ndarray:
     """Each row's value as a small int: equal (tag, payload) pairs get equal codes. (Payloads
-    numbered first, then with the tag, which is below 16: two int sorts, where sorting the
+    numbered first, then with the tag, which is below 32: two int sorts, where sorting the
     pairs as records takes numpy's slow generic comparison, ten times as long.)"""
     payload = np.unique(vals, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    return np.unique(payload * 16 + tags, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return np.unique(payload * 32 + tags, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _distinct_rows(parts: list[tuple[np.ndarray, np.ndarray]], n: int
@@ -240,6 +310,15 @@ def to_python(batch: Any, tag: int, val: int) -> Any:
         return None
     if tag in (TAG_ARRAY, TAG_KVLIST):
         return value_from_otlp(batch.value(tag, val))
+    if tag == TAG_TRACE_ID:
+        return TraceID(batch.string_bytes(val))
+    if tag == TAG_SPAN_ID:
+        return SpanID(batch.string_bytes(val))
+    if tag == TAG_RECORD_MAP:
+        return attributes_from_otlp(batch._attributes(val))
+    if tag == TAG_PARENT_MAP:
+        owner = "scope" if val & _SCOPE_BIT else "resource"
+        return attributes_from_otlp(batch._parent_attributes(owner, val & (_SCOPE_BIT - 1)))
     raise NeedsReference(f"a converter argument with value tag {tag}")
 
 
@@ -270,5 +349,8 @@ def from_python(batch: Any, name: str, value: Any, stored: bool = False) -> tupl
         return TAG_STRING, _vm.intern(batch, value.encode("utf-8", "surrogatepass"))
     if type(value) is bytes:
         return TAG_BYTES, _vm.intern(batch, value)
+    if type(value) in (TraceID, SpanID):  # stored as its bytes, as the setter stores it
+        tag = TAG_BYTES if stored else TAG_TRACE_ID if type(value) is TraceID else TAG_SPAN_ID
+        return tag, _vm.intern(batch, bytes(value))
     raise NeedsReference(f"{name} gave a {type(value).__name__}, which the VM cannot hold")
 

@@ -16,7 +16,13 @@ once per record. Two shapes are computed here over the parts' columns instead:
   (``span.end_time - span.start_time > Duration("1s")``) or converted by ``Nanoseconds``,
   ``Microseconds``, ``Milliseconds``, ``Seconds``, ``Minutes`` or ``Hours``, as
   ``ottl.eval.funcs.time`` computes them (truncating integer division; whole and remainder
-  as doubles).
+  as doubles);
+- two times (a record's, ``Now()``), each shifted by constant durations, compared
+  (``log.time < Now() - Duration("24h")``): their difference against the shifts'.
+
+- ``Len`` of the record's own whole attributes map: its entries, counted from the attributes'
+  offsets where no record holds a key twice (the reference's map holds each key once, so a
+  batch whose records may repeat a key is left to the reference).
 
 Rows where the rules fail (a key or index that does not apply, division by zero) or where a part
 is not a number are marked, and ``ottl.derive`` computes those (and reports their errors) the
@@ -32,7 +38,7 @@ import numpy as np
 
 from ottl import _vm
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT
-from ottl.compiler.opcodes import FLIPPED_OPS
+from ottl.compiler.opcodes import FIELDS, FLIPPED_OPS
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs.time import parse_go_duration
 from ottl.eval.interpreter import row_index
@@ -42,6 +48,10 @@ _INT64_MIN = np.iinfo(np.int64).min
 # The tag of a part that is a record's time (its nanoseconds as the payload): no batch value
 # has it; the reference gets a time.Time.
 TAG_TIME = 12
+# The same in the machine's zone (``Now()``, one value for the batch): Go's time.Local, which
+# the reference's Now() gives and formatting shows.
+TAG_LOCAL_TIME = 19
+_TIME_TAGS = np.array([TAG_TIME, TAG_LOCAL_TIME], np.uint8)
 # Converters of a duration: (whole units, as an int) or (as a double), by their unit in ns.
 _DURATION_INTS = {"Nanoseconds": 1, "Microseconds": 1_000, "Milliseconds": 1_000_000}
 _DURATION_FLOATS = {"Seconds": 10**9, "Minutes": 60 * 10**9, "Hours": 3600 * 10**9}
@@ -84,6 +94,28 @@ def vector_plan(node: Any) -> Optional[Plan]:
     return run
 
 
+def count_plan(spec: Any) -> Optional[Plan]:
+    """A plan for a derived column (``ottl.compiler.program.Derived``) that is ``Len`` of the
+    record's own whole attributes map; None for any other."""
+    call = spec.call
+    if spec.editor or spec.expression or call.spec.name != "Len" or call.keys \
+            or spec.leaves != ((0, None),) or len(spec.sources) != 1:
+        return None
+    source = spec.sources[0]
+    if source[0] != "field" or source[2:] != (None,) or FIELDS[source[1]].tag != "MAP" \
+            or FIELDS[source[1]].signal == "*":
+        return None
+
+    def count(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = len(parts[0][0])
+        if not batch.attribute_keys_unique:
+            return np.zeros(n, np.uint8), np.zeros(n, np.int64), np.ones(n, np.bool_)
+        counts = np.diff(batch.column("attr_off")).astype(np.int64)
+        return np.full(n, TAG_INT, np.uint8), counts, np.zeros(n, np.bool_)
+
+    return count
+
+
 def _duration_plan(node: Any) -> Optional[Plan]:
     """A plan for a converter of, or a comparison of a constant duration with, the difference
     of two times (parts); None for anything else."""
@@ -108,10 +140,14 @@ def _duration_plan(node: Any) -> Optional[Plan]:
 
         return convert
     op, a, b = node.op, node.left, node.right
-    if _time_difference(a) is None:
-        op, a, b = FLIPPED_OPS[op], b, a
-    diff, limit = _time_difference(a), _constant_duration(b)
-    if diff is None or limit is None:
+    ta, tb = _time_offset(a), _time_offset(b)
+    if ta is not None and tb is not None:  # (a + da) op (b + db): (a - b) op (db - da)
+        diff, limit = (ta[0], tb[0]), tb[1] - ta[1]
+    else:
+        if _time_difference(a) is None:
+            op, a, b = FLIPPED_OPS[op], b, a
+        diff, limit = _time_difference(a), _constant_duration(b)
+    if diff is None or limit is None or not -(2**63) <= limit < 2**63:
         return None
 
     def compare(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,6 +167,21 @@ def _time_difference(node: Any) -> Optional[tuple[int, int]]:
     return None
 
 
+def _time_offset(node: Any) -> Optional[tuple[int, int]]:
+    """(the part, the nanoseconds added) of a time parameter alone, or plus or minus a constant
+    duration (``span.start_time``, ``Now() - Duration("1h")``); None for anything else."""
+    index = row_index(node)
+    if index is not None:
+        return None if node.keys else (index, 0)
+    if not isinstance(node, RMath) or node.op not in ("+", "-"):
+        return None
+    # (a duration plus a time fails in the reference: only the time on the left is taken)
+    inner, d = _time_offset(node.left), _constant_duration(node.right)
+    if inner is None or d is None:
+        return None
+    return inner[0], inner[1] + (d if node.op == "+" else -d)
+
+
 def _constant_duration(node: Any) -> Optional[int]:
     """The nanoseconds of ``Duration("...")`` of a literal (None for anything else)."""
     if not (isinstance(node, RCall) and node.spec.name == "Duration" and not node.keys
@@ -148,7 +199,7 @@ def _differences(parts: list[Column], a: int, b: int) -> tuple[np.ndarray, np.nd
     """Per row the nanoseconds between two time parts, and the rows left to the reference: a
     part that is not a time, or a time at or past 2**63 ns (an int64's bits turned negative)."""
     (ta, va), (tb, vb) = parts[a], parts[b]
-    left = (ta != TAG_TIME) | (tb != TAG_TIME) | (va < 0) | (vb < 0)
+    left = ~np.isin(ta, _TIME_TAGS) | ~np.isin(tb, _TIME_TAGS) | (va < 0) | (vb < 0)
     return np.where(left, 0, va - vb), left
 
 

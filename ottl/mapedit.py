@@ -35,7 +35,15 @@ from ottl._batch import (
     TAG_STRING,
 )
 from ottl.compiler.compile import MAP_EDITORS as KERNEL_EDITORS
-from ottl.derive import Failure, NeedsReference, from_python, to_python
+from ottl.compiler.opcodes import FIELDS
+from ottl.derive import (
+    TAG_PARENT_MAP,
+    Failure,
+    NeedsReference,
+    from_python,
+    map_column,
+    to_python,
+)
 from ottl.eval.batch_model import attributes_from_otlp
 from ottl.eval.errors import OttlRuntimeError
 from ottl.eval.interpreter import compile_constant_of, compile_edit_of
@@ -64,6 +72,19 @@ def _may_change(batch: Any, changing: tuple[int, ...]) -> np.ndarray:
     n = len(batch)
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(off))
     return np.bincount(row[np.isin(tags, changing)], minlength=n) > 0
+
+
+def _parent_maps(batch: Any, field: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, its resource's or scope's whole attributes map (``field``) as merge_maps'
+    source: each parent's map stored once in the value pool, as a set would store it."""
+    _, owners = map_column(batch, field)
+    distinct, inverse = np.unique(owners, return_inverse=True)
+    pairs = [from_python(batch, "merge_maps' source", to_python(batch, TAG_PARENT_MAP, owner),
+                         stored=True) for owner in distinct.tolist()]
+    tags = np.array([t for t, _ in pairs], dtype=np.uint8)
+    vals = np.array([v for _, v in pairs], dtype=np.int64)
+    inverse = inverse.reshape(-1)
+    return tags[inverse], vals[inverse]
 
 
 class MapEditor:
@@ -155,6 +176,8 @@ class MapEditor:
             tag, val = from_python(batch, "merge_maps' source", value, stored=True)
             tags = np.full(len(mask), tag, dtype=np.uint8)
             vals = np.full(len(mask), val, dtype=np.int64)
+        elif self._merged[2] is None and FIELDS[self._merged[1]].tag == "MAP":
+            tags, vals = _parent_maps(batch, self._merged[1])
         else:
             tags, vals = _vm.column(batch, self._merged[1], self._merged[2])
         is_map = tags == TAG_KVLIST

@@ -319,10 +319,14 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         return _set_time(b, editor, time_target, gate)
     node = editor.args[1].value
     # a map or list literal, which no constant holds: stored once per batch as a set stores it
-    value = _expression(b, node) if isinstance(node, (RMap, RList)) and _constant(node) \
-        else _value(b, node)
-    if _is_id(b, editor.args[1].value, value):
-        raise NotNative("set of an id value")
+    # (and a whole attributes map, copied as the setter copies it)
+    stored_whole = (isinstance(node, (RMap, RList)) and _constant(node)) or (
+        isinstance(node, RPath) and _whole_map(b, node) is not None)
+    _not_into_itself(b, node, field)
+    # an id is stored as its bytes, as the setter stores it (no register holds it so)
+    value = _expression(b, node) if stored_whole or _is_id_path(b, node) else _value(b, node)
+    if isinstance(value, _Const) and type(value.value) in (TraceID, SpanID):
+        value = _Const(bytes(value.value))
     if not isinstance(value, _Const):
         b.mark_stored(value)  # a derived column: what it fails on, the set's error mode judges
     if isinstance(value, _Const):
@@ -345,7 +349,7 @@ def _set_time(b: _Builder, editor: RCall, field: int, gate: int) -> Program:
     if source is not None:
         value = b.load(source, None, node.span)
     else:
-        value = _value(b, node)
+        value = _expression(b, node) if _is_now(node) else _value(b, node)
         spec = None if isinstance(value, _Const) else b.derived_in(value)
         if spec is None:
             target = editor.args[0].value  # type: ignore[union-attr]
@@ -369,9 +373,18 @@ def _editor_parts(b: _Builder, editor: RCall, field: int, key: Optional[str]
             continue
         if i != 1 or name not in ("set", "merge_maps"):
             raise NotNative(f"{name} with arguments that vary by record")
+        _not_into_itself(b, a.value, field)
         leaves.append((i, None))
         sources.append(_source(b, a.value))
     return tuple(leaves), tuple(sources)
+
+
+def _not_into_itself(b: _Builder, node: Any, field: int) -> None:
+    """Refuses to write a map into one of its own entries: the reference's setter makes the
+    entry first and then reads the map with it, which a value computed before the write does
+    not see."""
+    if _whole_map(b, node) == field:
+        raise NotNative(f"{node.text()} written into one of its own entries")
 
 
 def _merge_source(b: _Builder, editor: RCall) -> tuple:
@@ -390,8 +403,8 @@ def _merge_source(b: _Builder, editor: RCall) -> tuple:
                            and all(a is None or _constant(a.value) for a in node.args)):
         return ("const", node)
     where = _source(b, source.value)
-    if where[0] == "field" and where[2] is None:
-        raise NotNative("merge_maps of a whole map")
+    if where[0] == "field" and where[2] is None and FIELDS[where[1]].signal != "*":
+        raise NotNative("merge_maps of the record's own whole map")
     if where[0] == "derived":
         b.program.derived[where[1]].stored = True
     return where
@@ -462,7 +475,7 @@ def _bool(b: _Builder, node: Any) -> Union[int, _Const]:
 
 
 def _compare(b: _Builder, node: RCompare) -> Union[int, _Const]:
-    if _holds_time(b, node):
+    if _time_valued(b, node.left) or _time_valued(b, node.right):
         # times and durations, which no register holds: the comparison is a derived column
         m = b.mask()
         b.emit(node.span, "CMP_CONST", m, COMPARE_OPS.index("=="), _expression(b, node),
@@ -503,12 +516,25 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
             return _expression(b, node)
         return _math(b, node, _value(b, node.left), _value(b, node.right))
     if isinstance(node, RPath):
+        if _is_body_string(b, node):
+            return _body_string(b, node)
         if _nested(b, node):
             return _expression(b, node)
         return _path(b, node)
     if isinstance(node, RCall):
         return _call(b, node)
     raise NotNative(f"{type(node).__name__[1:].lower()} values")
+
+
+def _is_body_string(b: _Builder, node: Any) -> bool:
+    return isinstance(node, RPath) and not node.keys and node.context == "log" \
+        and node.spec.name == "body.string" and b.program.context == "log"
+
+
+def _body_string(b: _Builder, node: RPath) -> int:
+    """``log.body.string``: the body rendered as a string, a derived column of the body."""
+    return b.derived(Derived(node, ((0, None),), (("field", FIELD_INDEX["LOG_BODY"], None),),
+                             body_string=True), node.span)
 
 
 def _call(b: _Builder, node: RCall, boolean: bool = False) -> Union[int, _Const]:
@@ -572,8 +598,8 @@ def _constant(node: Any) -> bool:
 
 
 def _holds_time(b: _Builder, node: Any) -> bool:
-    """Whether an expression reads one of the record's times."""
-    if _time_field(b, node) is not None:
+    """Whether an expression reads one of the record's times, or the current time."""
+    if _time_field(b, node) is not None or _is_now(node):
         return True
     if isinstance(node, (RMath, RCompare)):
         return _holds_time(b, node.left) or _holds_time(b, node.right)
@@ -586,14 +612,25 @@ def _holds_time(b: _Builder, node: Any) -> bool:
     return False
 
 
+# Converters whose result is a time or a duration (the others give numbers and strings).
+_TIME_CONVERTERS = frozenset({"Time", "Now", "Unix", "Duration", "TruncateTime"})
+
+
 def _time_valued(b: _Builder, node: Any) -> bool:
-    """Whether arithmetic reads a record's time outside any converter (so gives a time or a
-    duration, which no column holds)."""
+    """Whether a value is a time or a duration, which no column holds: a record's time, a
+    converter giving one, or arithmetic over them."""
     if isinstance(node, RMath):
         return _time_valued(b, node.left) or _time_valued(b, node.right)
     if isinstance(node, RNeg):
         return _time_valued(b, node.operand)
-    return _time_field(b, node) is not None
+    return _time_field(b, node) is not None or (
+        isinstance(node, RCall) and node.spec.name in _TIME_CONVERTERS and not node.keys)
+
+
+def _is_now(node: Any) -> bool:
+    """``Now()``: a part read once per batch (``("now",)``), as if the batch's records were
+    judged at one instant."""
+    return isinstance(node, RCall) and node.spec.name == "Now" and not node.keys
 
 
 def _constant_call(node: Any) -> bool:
@@ -612,23 +649,26 @@ def _source(b: _Builder, node: Any) -> tuple:
     if isinstance(node, (RMath, RNeg)) or (isinstance(node, RPath) and _nested(b, node)):
         _expression(b, node)
         return ("derived", len(b.program.derived) - 1)
+    if _is_body_string(b, node):
+        _body_string(b, node)
+        return ("derived", len(b.program.derived) - 1)
     time = _time_field(b, node)
     if time is not None:
         return ("field", time, None, "time")
     if not isinstance(node, RPath):
         raise NotNative(f"a converter argument of kind {type(node).__name__[1:].lower()}")
+    whole = _whole_map(b, node)
+    if whole is not None:
+        return ("field", whole, None)
     field, key = _locate(b, node)
-    if FIELDS[field].tag in ID_TAGS:
-        raise NotNative(f"{node.text()} (an id) as a converter argument")
     return ("field", field, key)
 
 
-def _is_id(b: _Builder, node: Any, value: Union[int, _Const]) -> bool:
-    """Whether a value is a TraceID or SpanID (which the VM compares but does not store)."""
-    if isinstance(value, _Const):
-        return type(value.value) in (TraceID, SpanID)
-    return isinstance(node, RPath) and not _nested(b, node) \
-        and FIELDS[_locate(b, node)[0]].tag in ID_TAGS
+def _is_id_path(b: _Builder, node: Any) -> bool:
+    """Whether a value is a path to a TraceID or SpanID (which the VM compares but does not
+    store)."""
+    return isinstance(node, RPath) and not node.keys and (field := _field(b, node)) is not None \
+        and FIELDS[field].tag in ID_TAGS
 
 
 def _int_math(b: _Builder, node: RMath) -> bool:
@@ -703,6 +743,17 @@ def _literal_key(key: Any) -> bool:
     return isinstance(key, RLiteral) and (isinstance(key.value, str) or type(key.value) is int)
 
 
+def _whole_map(b: _Builder, node: Any) -> Optional[int]:
+    """For a path to a whole attributes map (the record's own, its resource's or its scope's;
+    not the cache), its field: a derived column's part, the map built per record or parent."""
+    if not isinstance(node, RPath) or node.keys:
+        return None
+    field = _field(b, node)
+    if field is None or FIELDS[field].tag != "MAP" or FIELDS[field].name in CACHE_FIELDS:
+        return None
+    return field
+
+
 def _nested(b: _Builder, node: RPath) -> bool:
     """Whether a path reads into a nested value: keys past an attribute's, or keys into a
     log body. Literal keys only (a key read from the record is left to the reference)."""
@@ -734,8 +785,15 @@ def _expression(b: _Builder, node: Any, boolean: bool = False) -> int:
             return RCompare(n.op, part(n.left), part(n.right), n.span)
         keys: tuple = ()
         time = _time_field(b, n)
-        if time is not None:
+        if _is_now(n):
+            sources.append(("now",))
+        elif time is not None:
             sources.append(("field", time, None, "time"))
+        elif isinstance(n, RPath) and _whole_map(b, n) is not None:
+            sources.append(("field", _whole_map(b, n), None))
+        elif _is_body_string(b, n):
+            _body_string(b, n)
+            sources.append(("derived", len(b.program.derived) - 1))
         elif isinstance(n, RPath):
             field = _field(b, n)
             if field is not None and _nested(b, n):
@@ -744,8 +802,6 @@ def _expression(b: _Builder, node: Any, boolean: bool = False) -> int:
                 keys = n.keys[1:] if first else n.keys
             else:
                 field, key = _locate(b, n)
-            if FIELDS[field].tag in ID_TAGS:
-                raise NotNative(f"{n.text()} (an id) in an expression")
             sources.append(("field", field, key))
         elif isinstance(n, RCall) and _holds_time(b, n):
             if n.spec.name in NOT_MEMOIZABLE:

@@ -56,6 +56,9 @@ class Derived:
     # The column is set into a record's time: a time result is its nanoseconds since the
     # epoch (as an int64's bits), anything else nil (the reference's setter ignores it).
     as_time: bool = False
+    # ``call`` is the path ``log.body.string``, whose one part is the body: the column is the
+    # body rendered as a string, as that path reads it.
+    body_string: bool = False
 
     @property
     def name(self) -> str:

@@ -468,7 +468,7 @@ STRING_PATHS = {
              "span.trace_id.string", "span.span_id.string", "span.parent_span_id.string",
              "span.kind.string", "span.kind.deprecated_string"],
     "log": ["log.severity_text", "log.event_name", *PARENT_STRING_PATHS, "log.trace_id.string",
-            "log.span_id.string"],
+            "log.span_id.string", "log.body.string"],
 }
 ENUMS = {
     "span": ["SPAN_KIND_SERVER", "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_CONSUMER",

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_NONE, TAG_STRING
-from ottl.derive_vector import TAG_TIME, vector_plan
+from ottl.derive_vector import TAG_LOCAL_TIME, TAG_TIME, vector_plan
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.errors import EvalError
+from ottl.eval.funcs.time import parse_go_duration
 from ottl.eval.interpreter import compile_expression_of, row_param
 from ottl.eval.values import Time
 from ottl.lang.ast import Span
@@ -152,3 +153,41 @@ def test_durations_between_times_equal_the_reference(pairs, unit, op, limit):
             got = {TAG_INT: int(vals[k]), TAG_BOOL: bool(vals[k]),
                    TAG_DOUBLE: float(vals[k:k + 1].view(np.float64)[0])}[int(tags[k])]
             assert type(got) is type(expected) and got == expected, (node, end, start)
+
+
+DURATIONS = ["0s", "1ns", "-1us", "1.5h", "2m", "-3000ms", "2562047h"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(nanos, nanos), min_size=1, max_size=12),
+       op=st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+       shifts=st.tuples(*[st.lists(st.tuples(st.sampled_from("+-"), st.sampled_from(DURATIONS)),
+                                   max_size=2)] * 2))
+def test_times_shifted_by_constant_durations_compare_as_the_reference(pairs, op, shifts):
+    """``a ± Duration(...) op b ± Duration(...)`` of two time parts (a record's time, Now()):
+    the reference's comparison of the shifted times, rows past 2**63 ns left to it."""
+    def shifted(index, steps):
+        node = row_param(index, (), SPAN)
+        for sign, text in steps:
+            duration = resolve_condition(f'Duration("{text}") != nil', "span").expr.left
+            node = RMath(sign, node, duration, SPAN)
+        return node
+
+    comparison = RCompare(op, shifted(0, shifts[0]), shifted(1, shifts[1]), SPAN)
+    plan = vector_plan(comparison)
+    offsets = [sum(parse_go_duration(t) * (1 if sign == "+" else -1) for sign, t in steps)
+               for steps in shifts]
+    if not -(2**63) <= offsets[1] - offsets[0] < 2**63:
+        assert plan is None  # past int64: left to the reference
+        return
+    assert plan is not None
+    parts = [(np.array([TAG_TIME, TAG_LOCAL_TIME][i:i + 1] * len(pairs), np.uint8),
+              np.array([p[i] for p in pairs], np.uint64).view(np.int64)) for i in range(2)]
+    tags, vals, left = plan(None, parts)
+    evaluate = compile_expression_of(comparison, 2, "x")
+    for k, (a, b) in enumerate(pairs):
+        if a >= 2**63 or b >= 2**63:
+            assert left[k]
+            continue
+        assert not left[k] and tags[k] == TAG_BOOL
+        assert bool(vals[k]) == evaluate(Time(a), Time(b)), (comparison, a, b)

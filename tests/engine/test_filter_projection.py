@@ -90,16 +90,18 @@ def test_log_filters_project_too():
     assert 0 < len(decode_logs(out)) < 200
 
 
-def test_no_projection_without_a_native_pipeline():
-    group = Group("filter", "traces", "conditions", [Located("Len(span.attributes) > 5")],
-                  "span", "propagate", [], "test", 0)
+@pytest.mark.parametrize("text", ['span.attributes[span.name] == 5',  # not native
+                                  "Len(span.attributes) > 5"])  # native, reads the whole map
+def test_no_projection_without_a_native_pipeline_that_reads_keys(text):
+    group = Group("filter", "traces", "conditions", [Located(text)], "span", "propagate", [],
+                  "test", 0)
     p = FilterPipeline([group])
-    assert not p.native and p.attribute_keys("traces") is None
+    assert p.native == text.startswith("Len")
+    assert p.attribute_keys("traces") is None
     data = traces()
-    whole = run(data, "conditions", texts=["Len(span.attributes) > 5"])
+    whole = run(data, "conditions", texts=[text])
     assert not whole.batch.attributes_projected
-    assert whole.document == run(data, "conditions", texts=["Len(span.attributes) > 5"],
-                                 engine="reference").document
+    assert whole.document == run(data, "conditions", texts=[text], engine="reference").document
 
 
 def test_keep_refuses_a_projection_without_the_keys_it_reads():

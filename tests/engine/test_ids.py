@@ -2,8 +2,9 @@
 span.parent_span_id.string, log.trace_id.string, log.span_id.string: lowercase hex of the id's
 bytes, "" for an absent or all-zero id) and the ids themselves in comparisons (TraceID and
 SpanID values: bytewise, with ids of their own type only; an absent id is the all-zero one), as
-the reference gives them. Setting either, or an id as a converter argument or a value to store,
-stays with the reference."""
+the reference gives them; ids as converter arguments (``Hex(span.span_id)``) and as values a set
+stores (their bytes, as the reference's setter stores them). Setting either stays with the
+reference."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import numpy as np
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from engine_strategies import make_group, transform_agrees
 
 from ottl._batch import decode_logs, decode_traces
 from ottl.engine import NeedsReference, compile_condition, compile_statement
@@ -108,15 +111,35 @@ def test_log_id_strings(text: str, expected: list[bool]):
 
 
 @pytest.mark.parametrize("text, reason", [
-    ('set(span.attributes["x"], span.trace_id)', "set of an id value"),
-    ("set(span.span_id, SpanID(0x0102030405060708))", "set of an id value"),
+    ("set(span.span_id, SpanID(0x0102030405060708))", "set of span.span_id"),
+    ('set(span.trace_id, TraceID(span.attributes["t"]))', "set of span.trace_id"),
     ('set(span.trace_id.string, "0102030405060708090a0b0c0d0e0f10")', "set of span.trace_id"),
-    ('set(span.name, String(span.trace_id))', "an id) as a converter argument"),
 ])
 def test_what_stays_with_the_reference(text: str, reason: str):
     statement = compile_statement(text)
     assert not statement.native
     assert reason in statement.reason, statement.reason
+
+
+@pytest.mark.parametrize("texts", [
+    ['set(span.attributes["t"], span.trace_id)', 'set(span.attributes["p"], span.parent_span_id)'],
+    ['set(span.attributes["h"], Hex(span.span_id))', 'set(span.name, String(span.trace_id))'],
+    ['set(span.attributes["c"], TraceID(0x0102030405060708090a0b0c0d0e0f10))'],
+    ['set(span.attributes["x"], Concat([span.name, Hex(span.trace_id)], "-"))',
+     'set(span.attributes["y"], SHA256(String(span.parent_span_id)))'],
+    ['set(span.attributes["t"], span.trace_id)',
+     'set(span.attributes["same"], true) where TraceID(span.attributes["t"]) == span.trace_id'],
+])
+def test_ids_as_values_and_converter_arguments(texts: list[str]):
+    transform_agrees("traces", _spans(), [make_group("statements", "traces", "span", texts,
+                                                     "propagate")])
+
+
+def test_a_log_id_as_a_value():
+    transform_agrees("logs", _logs(), [make_group(
+        "statements", "logs", "log",
+        ['set(log.attributes["t"], log.trace_id)', 'set(log.body, Hex(log.span_id))'],
+        "propagate")])
 
 
 def test_is_root_span_as_a_value_stays_with_the_reference():

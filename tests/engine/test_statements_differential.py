@@ -69,7 +69,7 @@ def statements(draw, context: str):
         "set_attr", "set_field", "delete_key", "keep_keys", "limit", "delete_matching_keys",
         "keep_matching_keys", "replace_pattern", "replace_match", "replace_all_patterns",
         "replace_all_matches", "truncate_all", "concat", "append", "one_map", "row_editor",
-        "map_literal",
+        "map_literal", "whole_map",
     ]))
     if kind == "set_attr":
         value = draw(st.one_of(st.just(literal), st.sampled_from(STRING_PATHS[context]),
@@ -123,6 +123,18 @@ def statements(draw, context: str):
     elif kind == "map_literal":  # stored once per batch
         text = draw(st.sampled_from([f'set({attrs}[{quote(key)}], {{"m": [1, {{"n": "x"}}]}})',
                                      f'set({attrs}[{quote(key)}], ["a", 2.5, true])']))
+    elif kind == "whole_map":  # a whole map as a part: built per record, or per parent
+        owner = draw(st.sampled_from([attrs, "resource.attributes", "scope.attributes"]))
+        parent = draw(st.sampled_from(["resource.attributes", "scope.attributes"]))
+        strategy = draw(st.sampled_from(["insert", "update", "upsert"]))
+        one = f"{attrs}[{quote(key)}]"
+        text = draw(st.sampled_from([
+            f"set({one}, Len({owner}))", f"set({one}, Keys({owner}))",
+            f"set({one}, {parent})", f"set({STRING_PATHS[context][0]}, Len({owner}))",
+            f'merge_maps({attrs}, {parent}, "{strategy}")',
+            f'merge_maps({one}, {parent}, "{strategy}")',
+            f"set({'log.body' if context == 'log' else one}, {parent})",
+        ]))
     else:
         parts = draw(st.lists(st.one_of(st.sampled_from(STRING_PATHS[context]),
                                         st.just(f"{attrs}[{quote(key)}]"),

@@ -12,6 +12,7 @@ from engine_strategies import CONTEXT_OF, batches, filter_agrees, make_group, tr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ottl._batch import decode_logs
 from ottl.engine import compile_condition, compile_statement
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
@@ -46,6 +47,7 @@ CONDITIONS = {
                'Year(span.start_time) > 2000 or span.kind == 1',
                'span.start_time == span.end_time'],
     "logs": ['log.observed_time >= log.time', 'Month(log.time) == 1',
+             'log.time < Now() - Duration("24h")', 'Now() - log.observed_time > Duration("1h")',
              'Time(log.attributes["k"], "%Y") < log.time'],
 }
 # What stays with the reference evaluator (the reason it gives).
@@ -56,7 +58,7 @@ NOT_NATIVE = [
     ('set(span.end_time, 5)', "span", "to something other than a time or a converter's result"),
     ('set(span.end_time, span.attributes["k"])', "span", "to something other than a time"),
     ('delete_key(span.start_time, "k")', "span", "delete_key of span.start_time"),
-    ('set(log.time, Now())', "log", "the converter Now"),
+    ('set(span.attributes["now"], Now())', "span", "the converter Now"),
 ]
 
 
@@ -91,3 +93,26 @@ def test_times_agree_with_the_reference(signal, size):
                                                 mode)])
 
     run()
+
+
+def test_now_is_one_instant_per_batch():
+    """Now() is read once per batch (the reference reads the clock per record: the same
+    instant for all is one of the outcomes it allows)."""
+    import time
+
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    req = ExportLogsServiceRequest()
+    records = req.resource_logs.add().scope_logs.add().log_records
+    for observed in (0, 5, 0, 0):
+        records.add(observed_time_unix_nano=observed)
+    statement = compile_statement(
+        "set(log.observed_time, Now()) where log.observed_time_unix_nano == 0", "log")
+    assert statement.native, statement.reason
+    batch = decode_logs(req.SerializeToString())
+    before = time.time_ns()
+    statement.execute(batch)
+    after = time.time_ns()
+    got = batch.column("observed_time_unix_nano").tolist()
+    assert got[1] == 5
+    assert got[0] == got[2] == got[3] and before <= got[0] <= after

@@ -1699,12 +1699,14 @@ def _format_time(args: Args) -> Callable[[Any], Any]:
     return run
 
 
+def now() -> Time:
+    """Go's time.Now(): the current time, in the machine's zone."""
+    return Time(_now_ns(), local_zone())
+
+
 @implements("Now")
 def _now(args: Args) -> Callable[[Any], Any]:
-    def run(ctx: Any) -> Time:
-        return Time(_now_ns(), local_zone())
-
-    return run
+    return lambda ctx: now()
 
 
 @implements("Unix")
