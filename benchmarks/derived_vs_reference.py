@@ -55,6 +55,7 @@ CASES = [
                'Duration("1h")'),
     ("traces", 'set(span.attributes["trace"], Hex(span.trace_id))'),
     ("logs", 'set(log.attributes["b"], log.body.string)'),
+    ("logs", 'set(log.attributes["hour"], Hour(log.time))'),
 ]
 
 

@@ -43,7 +43,14 @@ from ottl._batch import (
 )
 from ottl.compiler.opcodes import FIELDS
 from ottl.compiler.program import TAG_SPAN_ID, TAG_TRACE_ID, Derived, Program
-from ottl.derive_vector import TAG_LOCAL_TIME, TAG_TIME, count_plan, vector_plan
+from ottl.derive_vector import (
+    TAG_LOCAL_TIME,
+    TAG_TIME,
+    count_plan,
+    floor_times,
+    time_units,
+    vector_plan,
+)
 from ottl.eval.batch_model import attributes_from_otlp, value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
 from ottl.eval.funcs.time import local_zone, now
@@ -99,6 +106,9 @@ class DerivedColumns:
             if d.expression else compile_call_of(d.call, d.leaves, program.source, gates)
             for d in program.derived
         ]
+        # per column, per part: the unit its times may be floored to (1: none)
+        self._units = [time_units(d.call, len(d.sources)) if d.expression
+                       else [1] * len(d.sources) for d in program.derived]
         self._plans = [vector_plan(d.call) if d.expression and not d.as_time
                        else _strings_as_they_are if d.body_string
                        else count_plan(d) for d in program.derived]
@@ -155,7 +165,9 @@ class DerivedColumns:
                                           np.uint8), np.full(n, instant.ns, np.int64)))
                 elif source[3:] == ("time",):  # a record's time: its nanoseconds' column
                     _, nanos = _vm.column(batch, source[1])
-                    parts.append((np.full(len(nanos), TAG_TIME, np.uint8), nanos))
+                    time = (np.full(len(nanos), TAG_TIME, np.uint8), nanos)
+                    unit = self._units[slot][len(parts)]
+                    parts.append(time if unit == 1 else floor_times(time, unit))
                 elif source[2] is None and FIELDS[source[1]].tag == "MAP":  # a whole map
                     parts.append(map_column(batch, source[1]))
                 else:

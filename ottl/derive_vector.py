@@ -40,9 +40,9 @@ from ottl import _vm
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT
 from ottl.compiler.opcodes import FIELDS, FLIPPED_OPS
 from ottl.eval.errors import EvalError
-from ottl.eval.funcs.time import parse_go_duration
+from ottl.eval.funcs.time import format_unit, parse_go_duration
 from ottl.eval.interpreter import row_index
-from ottl.resolved import RCall, RCompare, RLiteral, RMath, RNeg
+from ottl.resolved import RCall, RCompare, RList, RLiteral, RMath, RNeg
 
 _INT64_MIN = np.iinfo(np.int64).min
 # The tag of a part that is a record's time (its nanoseconds as the payload): no batch value
@@ -114,6 +114,60 @@ def count_plan(spec: Any) -> Optional[Plan]:
         return np.full(n, TAG_INT, np.uint8), counts, np.zeros(n, np.bool_)
 
     return count
+
+
+# Converters of a time whose value depends on it only down to a unit (ns), in UTC.
+_TIME_UNITS = {"Year": 86400 * 10**9, "Month": 86400 * 10**9, "Day": 86400 * 10**9,
+               "Weekday": 86400 * 10**9, "Hour": 3600 * 10**9, "Minute": 60 * 10**9,
+               "Second": 10**9, "UnixSeconds": 10**9, "UnixMilli": 10**6, "UnixMicro": 10**3}
+
+
+def time_units(node: Any, nparts: int) -> list[int]:
+    """Per part of an expression, the unit (ns) its time may be floored to without changing
+    the expression's value: every use of the part is the time of a converter that reads it
+    only down to that unit (``Day``, ``Hour``, ``FormatTime`` with a constant format that shows
+    nothing finer, ...); 1 where some use reads it whole. Flooring UTC times so makes a date's
+    rendering one reference call per distinct day, not per distinct nanosecond."""
+    units = [0] * nparts  # 0: unused so far
+
+    def use(index: int, unit: int) -> None:
+        units[index] = unit if not units[index] else min(units[index], unit)
+
+    def walk(n: Any) -> None:
+        index = row_index(n)
+        if index is not None:
+            use(index, 1)
+            return
+        if isinstance(n, RCall):
+            args = [a.value for a in n.args if a is not None]
+            first = row_index(args[0]) if args and not n.keys else None
+            unit = _TIME_UNITS.get(n.spec.name)
+            if n.spec.name == "FormatTime" and len(args) == 2 and isinstance(args[1], RLiteral) \
+                    and isinstance(args[1].value, str):
+                unit = format_unit(args[1].value)
+            if first is not None and not args[0].keys and unit is not None:
+                use(first, unit)
+                args = args[1:]
+            for a in args:
+                walk(a)
+        elif isinstance(n, (RMath, RCompare)):
+            walk(n.left)
+            walk(n.right)
+        elif isinstance(n, RNeg):
+            walk(n.operand)
+        elif isinstance(n, RList):
+            for item in n.items:
+                walk(item)
+
+    walk(node)
+    return [unit or 1 for unit in units]
+
+
+def floor_times(column: Column, unit: int) -> Column:
+    """A time part's column with its UTC times below 2**63 ns floored to ``unit``."""
+    tags, vals = column
+    floored = (tags == TAG_TIME) & (vals >= 0)
+    return tags, np.where(floored, vals // unit * unit, vals)
 
 
 def _duration_plan(node: Any) -> Optional[Plan]:

@@ -15,14 +15,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_NONE, TAG_STRING
-from ottl.derive_vector import TAG_LOCAL_TIME, TAG_TIME, vector_plan
+from ottl.derive_vector import (
+    _TIME_UNITS,
+    TAG_LOCAL_TIME,
+    TAG_TIME,
+    floor_times,
+    time_units,
+    vector_plan,
+)
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.errors import EvalError
-from ottl.eval.funcs.time import parse_go_duration
+from ottl.eval.funcs.time import format_unit, parse_go_duration
 from ottl.eval.interpreter import compile_expression_of, row_param
 from ottl.eval.values import Time
 from ottl.lang.ast import Span
-from ottl.resolved import RArg, RCall, RCompare, RLiteral, RMath, RNeg
+from ottl.resolved import RArg, RCall, RCompare, RList, RLiteral, RMath, RNeg
 from ottl.frontend import resolve_condition
 
 SPAN = Span(0, 0)
@@ -191,3 +198,49 @@ def test_times_shifted_by_constant_durations_compare_as_the_reference(pairs, op,
             continue
         assert not left[k] and tags[k] == TAG_BOOL
         assert bool(vals[k]) == evaluate(Time(a), Time(b)), (comparison, a, b)
+
+
+FORMATS = ["%Y-%m-%d", "%H:%M", "%Y %p", "PM %d", "%S", "%L", "%Y-%m-%dT%H:%M:%S.%f", "%Z %z",
+           "%c", "pm", "%j", "%b %e %a", "%r", "%T", "%Y%m%d%H", "%s.%Y"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(times=st.lists(nanos.filter(lambda t: t < 2**63), min_size=1, max_size=8),
+       fmt=st.sampled_from(FORMATS),
+       unit_fn=st.sampled_from(sorted(_TIME_UNITS)))
+def test_flooring_a_time_to_its_unit_keeps_the_value(times, fmt, unit_fn):
+    """What time_units floors a part to changes nothing the reference computes from it."""
+    text = f'Concat([FormatTime(span.start_time, "{fmt}"), String({unit_fn}(span.end_time))], "")'
+    call = resolve_condition(f"{text} != nil", "span").expr.left
+
+    def parametrized(n):
+        if getattr(n, "spec", None) is not None and n.spec.name in ("start_time", "end_time"):
+            return row_param(0 if n.spec.name == "start_time" else 1, (), SPAN)
+        if isinstance(n, RCall):
+            return RCall(n.spec, tuple(None if a is None else RArg(a.param, parametrized(a.value),
+                                                                   a.span) for a in n.args),
+                         n.keys, n.span)
+        if isinstance(n, RList):
+            return RList(tuple(parametrized(i) for i in n.items), n.span)
+        return n
+
+    node = parametrized(call)
+    units = time_units(node, 2)
+    assert units == [format_unit(fmt), _TIME_UNITS[unit_fn]]
+    evaluate = compile_expression_of(node, 2, text)
+    for t in times:
+        parts = [(np.array([TAG_TIME], np.uint8), np.array([t], np.int64))] * 2
+        floored = [int(floor_times(p, u)[1][0]) for p, u in zip(parts, units)]
+        assert evaluate(Time(floored[0]), Time(floored[1])) == evaluate(Time(t), Time(t)), (
+            fmt, unit_fn, t, units)
+
+
+def test_a_time_read_whole_is_not_floored():
+    call = resolve_condition('FormatTime(span.start_time, "%Y") == "x"', "span").expr
+    node = RCompare("==", RCall(call.left.spec, (RArg(call.left.args[0].param,
+                                                       row_param(0, (), SPAN), SPAN),
+                                                  call.left.args[1]), (), SPAN),
+                    row_param(0, (), SPAN), SPAN)  # and the time itself, compared
+    assert time_units(node, 1) == [1]
+    late = (np.array([TAG_TIME, TAG_TIME], np.uint8), np.array([-5, 10**12 + 7], np.int64))
+    assert floor_times(late, 10**9)[1].tolist() == [-5, 10**12]  # past 2**63: left whole

@@ -651,6 +651,36 @@ def go_format(ns: int, tz: Optional[_dt.tzinfo], layout: str) -> str:
     return "".join(out)
 
 
+_DAY_NS = 86400 * 10**9
+# Per layout element: the coarsest unit (ns) of a UTC time it shows (a zone is constant there).
+_STD_UNITS = {
+    **{std: _DAY_NS for std in (_LONG_MONTH, _MONTH, _NUM_MONTH, _ZERO_MONTH, _LONG_WEEKDAY,
+                                _WEEKDAY, _DAY, _UNDER_DAY, _ZERO_DAY, _UNDER_YEAR_DAY,
+                                _ZERO_YEAR_DAY, _LONG_YEAR, _YEAR, _TZ, *_ISO_TZS, *_NUM_TZS)},
+    **{std: 3600 * 10**9 for std in (_HOUR, _HOUR12, _ZERO_HOUR12, _PM_UPPER, _PM_LOWER)},
+    _MINUTE: 60 * 10**9, _ZERO_MINUTE: 60 * 10**9, _SECOND: 10**9, _ZERO_SECOND: 10**9,
+    _FRAC0: 1, _FRAC9: 1,
+}
+
+
+def layout_unit(layout: str) -> int:
+    """The largest unit (ns: a day, an hour, a minute, a second, or 1) such that a UTC time's
+    text in this Go layout depends only on the time floored to it (no zone offsets a day
+    boundary there; literal text such as "PM" counts, as Go reads it)."""
+    unit = _DAY_NS
+    for _prefix, std, _arg, _text in _chunks(layout):
+        if std:
+            unit = min(unit, _STD_UNITS.get(std, 1))
+    return unit
+
+
+def format_unit(fmt: str) -> int:
+    """``layout_unit`` of FormatTime's strptime format (1 for an invalid one: no flooring)."""
+    if validate_strptime(fmt) is not None:
+        return 1
+    return layout_unit(strptime_to_layout(fmt))
+
+
 def _format_offset(std: int, offset: int) -> str:
     if offset == 0 and std in _ISO_TZS:
         return "Z"
