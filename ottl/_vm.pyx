@@ -9,6 +9,7 @@ key, kept with the batch) happens just before, under it, because it writes the b
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy
 
 from ottl._batch cimport (
     OTTL_V_ABSENT,
@@ -457,7 +458,7 @@ cdef tuple _batch_value(_Batch batch, value):
             raise TypeError(f"an int outside int64: {value}")
         return (OTTL_V_INT, value)
     if isinstance(value, float):
-        return (OTTL_V_DOUBLE, int(np.array([value], dtype=np.float64).view(np.int64)[0]))
+        return (OTTL_V_DOUBLE, _double_bits(value))
     if isinstance(value, str):
         return (OTTL_V_STRING, _intern_text(batch, value))
     if isinstance(value, bytes):
@@ -470,15 +471,33 @@ cdef tuple _batch_value(_Batch batch, value):
     raise TypeError(f"a {type(value).__name__} value, which OTLP cannot hold")
 
 
+cdef int64_t _double_bits(double d):
+    cdef int64_t bits
+    memcpy(&bits, &d, sizeof(bits))
+    return bits
+
+
 cdef int64_t _push_run(_Batch batch, keys, list items) except? -1:
-    pairs = [_batch_value(batch, v) for v in items]  # nested runs go in first
-    k, t, v = _entry_arrays(keys if keys is not None else [0] * len(items), pairs)
-    cdef const int32_t[::1] km = k
-    cdef const uint8_t[::1] tm = t
-    cdef const int64_t[::1] vm = v
+    pairs = [_batch_value(batch, item) for item in items]  # nested runs go in first
+    # one entry more than the run holds, so that an empty run still has an address for C
+    cdef size_t n = len(pairs), i
+    cdef int32_t *k = <int32_t *>PyMem_Malloc((n + 1) * sizeof(int32_t))
+    cdef uint8_t *t = <uint8_t *>PyMem_Malloc((n + 1) * sizeof(uint8_t))
+    cdef int64_t *v = <int64_t *>PyMem_Malloc((n + 1) * sizeof(int64_t))
     cdef int64_t packed = 0
-    if ottl_vm_push_values(batch.b, len(pairs), &km[0] if keys is not None else NULL, &tm[0],
-                           &vm[0], &packed):
+    cdef int rc
+    try:
+        if k == NULL or t == NULL or v == NULL:
+            raise MemoryError("out of memory while storing a value")
+        for i in range(n):
+            k[i] = keys[i] if keys is not None else 0
+            t[i], v[i] = pairs[i]
+        rc = ottl_vm_push_values(batch.b, n, k if keys is not None else NULL, t, v, &packed)
+    finally:
+        PyMem_Free(k)
+        PyMem_Free(t)
+        PyMem_Free(v)
+    if rc:
         raise MemoryError("out of memory while storing a value")
     return packed
 
@@ -489,20 +508,6 @@ def store_value(_Batch batch not None, value) -> tuple:
     Raises TypeError for a value OTLP cannot hold."""
     batch._specs = None  # the string table or the value pool may move
     return _batch_value(batch, value)
-
-
-def _entry_arrays(keys, pairs):
-    """(keys int32, tags uint8, values int64) arrays of a run, with one spare entry so that an
-    empty run still has an address to hand to C."""
-    n = len(pairs)
-    k = np.zeros(n + 1, dtype=np.int32)
-    t = np.zeros(n + 1, dtype=np.uint8)
-    v = np.zeros(n + 1, dtype=np.int64)
-    if n:
-        k[:n] = keys
-        t[:n] = [p[0] for p in pairs]
-        v[:n] = [p[1] for p in pairs]
-    return k, t, v
 
 
 cdef class _Row:
