@@ -51,8 +51,9 @@ from ottl.derive_vector import (
     time_units,
     vector_plan,
 )
-from ottl.eval.batch_model import attributes_from_otlp, value_from_otlp
+from ottl.eval.batch_model import attributes_from_otlp, span_from_batch, value_from_otlp
 from ottl.eval.errors import OttlRuntimeError
+from ottl.eval.otlp_json import OtlpFormatError
 from ottl.eval.funcs.time import local_zone, now
 from ottl.eval.gotext import pvalue_as_string
 from ottl.eval.interpreter import (
@@ -78,6 +79,9 @@ TAG_PARENT_MAP = 17  # payload: the resource's row, or the scope's row | _SCOPE_
 # derived column's part (``Len(Split(...))``): the payload indexes the run's objects, and the
 # outer call gets the very value the reference would pass it. The VM reads nil there.
 TAG_OBJECT = 18
+# A span's events or links as a part: the payload is the span's row.
+TAG_EVENTS = 20
+TAG_LINKS = 21
 _SCOPE_BIT = 1 << 32
 
 
@@ -158,6 +162,10 @@ class DerivedColumns:
                         else:
                             first = inherited < 0
                             inherited[first] = part_errors[first]
+                elif source[0] == "list":  # a span's events or links, built per span
+                    tag = TAG_EVENTS if source[1] == "events" else TAG_LINKS
+                    parts.append((np.full(len(batch), tag, np.uint8),
+                                  np.arange(len(batch), dtype=np.int64)))
                 elif source[0] == "now":  # Now(): one instant for the whole batch
                     instant = now()
                     n = len(batch)
@@ -326,6 +334,12 @@ def to_python(batch: Any, tag: int, val: int) -> Any:
         return TraceID(batch.string_bytes(val))
     if tag == TAG_SPAN_ID:
         return SpanID(batch.string_bytes(val))
+    if tag in (TAG_EVENTS, TAG_LINKS):
+        try:
+            span = span_from_batch(batch, val, whole=tag == TAG_LINKS)
+        except OtlpFormatError as exc:  # an id the evaluator's model cannot hold
+            raise NeedsReference(str(exc)) from None
+        return span.events if tag == TAG_EVENTS else span.links
     if tag == TAG_RECORD_MAP:
         return attributes_from_otlp(batch._attributes(val))
     if tag == TAG_PARENT_MAP:

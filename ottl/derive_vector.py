@@ -22,7 +22,8 @@ once per record. Two shapes are computed here over the parts' columns instead:
 
 - ``Len`` of the record's own whole attributes map: its entries, counted from the attributes'
   offsets where no record holds a key twice (the reference's map holds each key once, so a
-  batch whose records may repeat a key is left to the reference).
+  batch whose records may repeat a key is left to the reference); ``Len`` of a span's events
+  or links, from their offsets.
 
 Rows where the rules fail (a key or index that does not apply, division by zero) or where a part
 is not a number are marked, and ``ottl.derive`` computes those (and reports their errors) the
@@ -96,12 +97,22 @@ def vector_plan(node: Any) -> Optional[Plan]:
 
 def count_plan(spec: Any) -> Optional[Plan]:
     """A plan for a derived column (``ottl.compiler.program.Derived``) that is ``Len`` of the
-    record's own whole attributes map; None for any other."""
+    record's own whole attributes map, or of a span's events or links; None for any other."""
     call = spec.call
     if spec.editor or spec.expression or call.spec.name != "Len" or call.keys \
             or spec.leaves != ((0, None),) or len(spec.sources) != 1:
         return None
     source = spec.sources[0]
+    if source[0] == "list":  # a span's events or links: counted from their offsets
+        offsets = "event_off" if source[1] == "events" else "link_off"
+
+        def count_list(batch: Any, parts: list[Column]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            counts = np.diff(batch.column(offsets)).astype(np.int64)
+            n = len(counts)
+            return np.full(n, TAG_INT, np.uint8), counts, np.zeros(n, np.bool_)
+
+        return count_list
     if source[0] != "field" or source[2:] != (None,) or FIELDS[source[1]].tag != "MAP" \
             or FIELDS[source[1]].signal == "*":
         return None

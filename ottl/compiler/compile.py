@@ -660,6 +660,8 @@ def _source(b: _Builder, node: Any) -> tuple:
     whole = _whole_map(b, node)
     if whole is not None:
         return ("field", whole, None)
+    if _record_list(b, node) is not None:
+        return ("list", _record_list(b, node))
     field, key = _locate(b, node)
     return ("field", field, key)
 
@@ -754,6 +756,15 @@ def _whole_map(b: _Builder, node: Any) -> Optional[int]:
     return field
 
 
+def _record_list(b: _Builder, node: Any) -> Optional[str]:
+    """"events" or "links" for a span's whole ``span.events`` or ``span.links`` in the span
+    context (a derived column's part: ``Len(span.events)``); None for anything else."""
+    if isinstance(node, RPath) and not node.keys and node.context == "span" \
+            and b.program.context == "span" and node.spec.name in ("events", "links"):
+        return node.spec.name
+    return None
+
+
 def _nested(b: _Builder, node: RPath) -> bool:
     """Whether a path reads into a nested value: keys past an attribute's, or keys into a
     log body. Literal keys only (a key read from the record is left to the reference)."""
@@ -791,6 +802,8 @@ def _expression(b: _Builder, node: Any, boolean: bool = False) -> int:
             sources.append(("field", time, None, "time"))
         elif isinstance(n, RPath) and _whole_map(b, n) is not None:
             sources.append(("field", _whole_map(b, n), None))
+        elif _record_list(b, n) is not None:
+            sources.append(("list", _record_list(b, n)))
         elif _is_body_string(b, n):
             _body_string(b, n)
             sources.append(("derived", len(b.program.derived) - 1))

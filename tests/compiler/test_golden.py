@@ -132,8 +132,7 @@ def test_golden(name: str):
     ('Split(span.name, ",")[span.kind] == "v"', "span", "keys that are not literals on the "
                                                       "result of Split"),
     # paths the VM has no field for
-    ('Len(span.links) > 0', "span", "the path span.links"),
-    ('Len(span.events) > 0', "span", "the path span.events"),
+    ('IsMap(span.cache)', "span", "the path span.cache (only one string key"),
     ('span.trace_id == ProfileID(0x0102030405060708090a0b0c0d0e0f10)', "span",
      "ProfileID of constants gives a ProfileID"),
     # other contexts
@@ -141,7 +140,7 @@ def test_golden(name: str):
     ('resource.attributes["a"] == 1', "resource", "conditions in the resource context"),
     ('scope.name == "s"', "scope", "conditions in the scope context"),
     # expressions whose parts the VM cannot load
-    ("span.kind * 1.5 > Len(span.links)", "span", "the path span.links"),
+    ("span.kind * 1.5 > Len(span.cache)", "span", "the path span.cache"),
     ("span.kind + Len(UUID()) > 2", "span", "the converter UUID"),
     ("span.kind * " + " * ".join(["span.attributes[\"n\"]"] * 8) + " > 1", "span",
      "an expression with 9 parts that vary by record (at most 8 are native)"),

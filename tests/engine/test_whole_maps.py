@@ -1,7 +1,7 @@
 """Whole attributes maps as converter arguments and values (``Len(span.attributes)``,
-``Keys(resource.attributes)``, ``merge_maps(span.attributes, resource.attributes, ...)``), and
-converter results no column holds passed to another converter (``Len(Split(...))``), on the
-fast engine."""
+``Keys(resource.attributes)``, ``merge_maps(span.attributes, resource.attributes, ...)``), a
+span's events and links (``Len(span.events)``), and converter results no column holds passed
+to another converter (``Len(Split(...))``), on the fast engine."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_strategies import make_group, transform_agrees
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 import ottl.derive
@@ -126,3 +127,41 @@ def test_a_map_written_into_itself_is_left_to_the_reference(text):
     stmt = compile_statement(text)
     assert not stmt.native
     assert "own" in stmt.reason
+
+
+def _with_links() -> bytes:
+    """benchmarks' spans (some with one or two events), a few given links."""
+    req = trace_request(300, n_resources=3)
+    for i, span in enumerate(s for rs in req.resource_spans for ss in rs.scope_spans
+                             for s in ss.spans):
+        for j in range(i % 4 if i % 5 == 0 else 0):
+            link = span.links.add(trace_id=bytes([j + 1] * 16), span_id=bytes([i % 250 + 1] * 8))
+            link.attributes.add(key="k").value.int_value = j
+    return req.SerializeToString()
+
+
+@pytest.mark.parametrize("texts", [
+    ['set(span.attributes["events"], Len(span.events))',
+     'set(span.attributes["links"], Len(span.links))'],
+    ['set(span.attributes["busy"], true) where Len(span.events) + Len(span.links) > 1'],
+    ['set(span.attributes["listed"], IsList(span.events))'],
+])
+def test_a_spans_events_and_links_as_parts(texts):
+    data = _with_links()
+    batch = decode_traces(data)
+    assert np.diff(batch.column("event_off")).max() > 0
+    assert np.diff(batch.column("link_off")).max() > 1
+    transform_agrees("traces", data, [make_group("statements", "traces", "span", texts,
+                                                 "propagate")])
+
+
+def test_len_of_events_and_links_is_counted_from_offsets():
+    stmt = compile_statement('set(span.attributes["n"], Len(span.events) * 10 + Len(span.links))')
+    assert stmt.native, stmt.reason
+    assert all(plan is not None for plan in stmt._derived._plans)  # no reference call
+    batch = decode_traces(_with_links())
+    events, links = np.diff(batch.column("event_off")), np.diff(batch.column("link_off"))
+    stmt.execute(batch)
+    got = [{kv["key"]: kv["value"] for kv in r["attributes"]}["n"]["int_value"]
+           for r in batch.records()]
+    assert got == (events * 10 + links).tolist()
