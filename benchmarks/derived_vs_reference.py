@@ -56,6 +56,8 @@ CASES = [
     ("traces", 'set(span.attributes["trace"], Hex(span.trace_id))'),
     ("logs", 'set(log.attributes["b"], log.body.string)'),
     ("logs", 'set(log.attributes["hour"], Hour(log.time))'),
+    ("traces", 'set(resource.attributes["last.route"], span.attributes["http.route"])'),
+    ("traces", 'set(span.attributes["events"], Len(span.events))'),
 ]
 
 

@@ -26,7 +26,13 @@ from ottl.compiler.compile import compile_condition as _compile_condition
 from ottl.compiler.compile import compile_statement as _compile_statement
 from ottl.compiler.disasm import disassemble
 from ottl.compiler.opcodes import FIELD_INDEX
-from ottl.compiler.program import Program, program_reads, program_writes, uses_cache
+from ottl.compiler.program import (
+    ParentWrite,
+    Program,
+    program_reads,
+    program_writes,
+    uses_cache,
+)
 from ottl.derive import DerivedColumns, Failure, NeedsReference
 from ottl.eval.batch_model import parents_from_batch, payload_from_batch, record_context
 from ottl.eval.interpreter import compile_condition as _reference_condition
@@ -35,6 +41,7 @@ from ottl.eval.otlp_json import OtlpFormatError
 from ottl.frontend import resolve_condition, resolve_statement
 from ottl.lang.errors import OttlError
 from ottl.mapedit import MapEditor
+from ottl.parent_writes import ParentWriter
 from ottl.resolved import RCondition, RStatement
 from ottl.resolver import Options
 
@@ -214,9 +221,14 @@ class Statement:
         except NotNative as exc:
             self.reason = str(exc)
         self._map_editor: Optional[MapEditor] = None
+        self._parent_writer: Optional[ParentWriter] = None
+        # per row of the resources or scopes table: written by the last execute (None: none)
+        self.last_parents_written: Optional[np.ndarray] = None
         self.uses_cache = self.program is not None and uses_cache(self.program)
         if self.program is not None:
             self._vm, self._derived = _load(self.program, gates)
+            if self.program.parent_write is not None:
+                self._parent_writer = ParentWriter(self.program.parent_write)
             edit = self.program.map_edit
             if edit is not None:
                 self._map_editor = MapEditor(edit.call, edit.field, self.program.source, gates,
@@ -253,6 +265,7 @@ class Statement:
                                  + ("" if batch.attributes_complete else " and no others"))
         if self.uses_cache and fresh_cache:
             _vm.reset_cache(batch)
+        self.last_parents_written = None
         failures: list[Failure] = []
         try:
             derived = self._derived.compute(batch, failures) if len(self._derived) else ()
@@ -271,7 +284,14 @@ class Statement:
             more = self._map_editor.run(batch, ran, derived)
             if more:
                 ran = self._fail(ran, more, errors)
+        if self._parent_writer is not None:
+            self.last_parents_written = self._parent_writer.run(batch, ran, derived)
         return ran
+
+    @property
+    def parent_write(self) -> Optional[ParentWrite]:
+        """The resource's or scope's attribute this record statement sets, if it sets one."""
+        return self.program.parent_write if self.program is not None else None
 
     @cached_property
     def _split(self) -> Optional[tuple[Condition, "Statement"]]:
@@ -301,7 +321,9 @@ class Statement:
                                  f"batch: {failed[0][1]}")
         if errors is not None:
             errors.extend((1, exc) for _, exc in failed)
-        return body.execute(batch, held if gate is None else gate & held, errors, fresh_cache)
+        ran = body.execute(batch, held if gate is None else gate & held, errors, fresh_cache)
+        self.last_parents_written = body.last_parents_written
+        return ran
 
     @cached_property
     def attribute_keys(self) -> Optional[frozenset[str]]:

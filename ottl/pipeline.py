@@ -23,7 +23,7 @@ import numpy as np
 from ottl import _vm
 from ottl._batch import MAX_PROJECTED_KEYS, LogBatch, SpanBatch, decode_logs, decode_traces
 from ottl.config import Group
-from ottl.compiler.program import program_reads
+from ottl.compiler.program import program_reads, program_writes
 from ottl.engine import Condition, Statement
 from ottl.derive import NeedsReference
 from ottl.eval.processors import ErrorPolicy, Stats, compile_groups
@@ -278,6 +278,24 @@ class FilterPipeline(_Projecting):
         return keep
 
 
+def _touches_parent_write(statement: Statement,
+                          items: Sequence[Union[Condition, Statement]]) -> Optional[str]:
+    """The text of another condition or statement of the group that reads (or also sets) the
+    parent attribute ``statement`` sets; None when there is none (or it sets none)."""
+    write = statement.parent_write
+    if write is None:
+        return None
+    for item in items:
+        if item is statement or item.program is None:
+            continue
+        touched = program_reads(item.program)
+        if isinstance(item, Statement):
+            touched = touched + program_writes(item.program)
+        if any(f == write.field and k in (write.key, None) for f, k in touched):
+            return item.text
+    return None
+
+
 @dataclass
 class _NativeTransformGroup:
     signal: str
@@ -317,6 +335,13 @@ class TransformPipeline(_Projecting):
             for item in items:
                 if not item.native:
                     self.reasons.append(f"{cg.group.where}: '{item.text}': {item.reason}")
+            for statement in statements:
+                other = _touches_parent_write(statement, items)
+                if other is not None:
+                    self.reasons.append(
+                        f"{cg.group.where}: '{statement.text}' writes a "
+                        f"{statement.parent_write.context} attribute that '{other}' reads or "
+                        "writes too (the reference runs them record by record)")
             self.groups.append(_NativeTransformGroup(cg.group.signal, cg.context, conditions,
                                                      statements, cg.group.error_mode))
         self._scope_groups = needs_scopes(self.groups)
@@ -344,6 +369,7 @@ class TransformPipeline(_Projecting):
         ran = 0
         run = Stats()
         parents: Optional[ParentRows] = None
+        written: Optional[np.ndarray] = None  # records whose resource or scope was written
         for group in self.groups:
             if group.signal != signal:
                 continue
@@ -368,6 +394,15 @@ class TransformPipeline(_Projecting):
                     None if group.error_mode == "propagate" else [])
                 ran += int(statement.execute(batch, gate, failed, fresh_cache=False).sum())
                 _count_failures(policy, statement, failed or [])
+                if statement.last_parents_written is not None and \
+                        statement.last_parents_written.any():
+                    assert statement.parent_write is not None
+                    by_records = spread(batch, statement.parent_write.context,
+                                        statement.last_parents_written)
+                    if parents is not None:  # its objects are stale now: built again if needed
+                        by_records |= parents.records_written()
+                        parents = None
+                    written = by_records if written is None else written | by_records
         s = self.stats
         s.batches += 1
         s.records_in += len(batch)
@@ -375,5 +410,8 @@ class TransformPipeline(_Projecting):
         s.count_errors(run)
         s.seconds += time.perf_counter() - started
         self.last_run = run
-        self.last_parent_writes = parents.records_written() if parents is not None else None
+        if parents is not None:
+            by_records = parents.records_written()
+            written = by_records if written is None else written | by_records
+        self.last_parent_writes = written
         return ran

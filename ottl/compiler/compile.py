@@ -31,6 +31,8 @@ from ottl.compiler.opcodes import (
 from ottl.compiler.program import (
     Derived,
     MapEdit,
+    ParentWrite,
+    program_reads,
     TAG_BOOL,
     TAG_BYTES,
     TAG_DOUBLE,
@@ -253,6 +255,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     if not editor.args or editor.args[0] is None:
         raise NotNative(f"{name} without a target")
     target = editor.args[0].value
+    if name == "set" and isinstance(target, RPath) and target.context in ("resource", "scope"):
+        return _set_parent(b, r, target, gates)
     if not isinstance(target, RPath) or target.context != r.context:
         raise NotNative(f"{name} of something other than the record's own path")
     time_target = _time_field(b, target)
@@ -338,6 +342,42 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         reg = value
     _emit_set(b, editor.span, target, field, target_key, reg, gate)
     return b.finish(gate, editor.span)
+
+
+def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]) -> Program:
+    """``set`` of the record's resource's or scope's attribute from a record statement: the
+    value is a derived column (stored as a set stores it), the program gives where the
+    statement runs, and ``Program.parent_write`` says what to write. A statement that reads
+    the attribute it writes (or the whole map) depends on the records before it, which the
+    reference runs one by one: it stays with the reference."""
+    field = _field(b, target)
+    if field is None or FIELDS[field].tag != "MAP" or len(target.keys) != 1 \
+            or not isinstance(target.keys[0], RLiteral) or not isinstance(target.keys[0].value, str):
+        raise NotNative(f"set of {target.text()} from a {r.context} statement (only one string "
+                        "key of a resource's or scope's attributes is native)")
+    if ALLOW_NIL_GATE in gates:
+        raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
+    key = target.keys[0].value
+    gate = b.mask()
+    b.emit(r.editor.span, "GATE", gate)
+    if r.where is not None:
+        where = _bool(b, r.where)
+        if isinstance(where, _Const):
+            if not where.value:
+                return b.finish(_Const(False), r.editor.span)
+        else:
+            b.emit(r.where.span, "AND", gate, gate, where)
+    node = r.editor.args[1].value  # type: ignore[union-attr]
+    if isinstance(node, RLiteral) and node.value is None:
+        return b.finish(_Const(False), r.editor.span)  # set(x, nil) does nothing
+    _expression(b, node)
+    slot = len(b.program.derived) - 1
+    b.program.derived[slot].stored = True
+    program = b.finish(gate, r.editor.span)
+    if any(f == field and k in (key, None) for f, k in program_reads(program)):
+        raise NotNative(f"set of {target.text()} from a statement that reads it")
+    program.parent_write = ParentWrite(target.context, field, key, slot)
+    return program
 
 
 def _set_time(b: _Builder, editor: RCall, field: int, gate: int) -> Program:

@@ -79,6 +79,19 @@ class MapEdit:
 
 
 @dataclass
+class ParentWrite:
+    """A record statement's ``set`` of its resource's or scope's attribute ``key``: the
+    program says where it runs, derived column ``slot`` holds the value per record, and
+    ``ottl.parent_writes`` writes each parent the last value its records set, as the
+    reference's record-by-record run leaves it."""
+
+    context: str  # "resource" or "scope"
+    field: int
+    key: str
+    slot: int
+
+
+@dataclass
 class Program:
     context: str
     source: str
@@ -90,6 +103,7 @@ class Program:
     spans: dict[int, Span] = field(default_factory=dict)
     derived: list[Derived] = field(default_factory=list)
     map_edit: Optional[MapEdit] = None
+    parent_write: Optional[ParentWrite] = None
 
     def const_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The constant pool as the C side takes it: tags (uint8) and int64 payloads."""
@@ -136,10 +150,13 @@ def program_reads(p: Program) -> list[tuple[int, Optional[str]]]:
 
 def program_writes(p: Program) -> list[tuple[int, Optional[str]]]:
     """The (field id, attribute key or None) pairs a program writes: the keys its SET_ATTR and
-    DELETE_ATTR set or remove, and (key None) the map its map edit rewrites whole."""
+    DELETE_ATTR set or remove, (key None) the map its map edit rewrites whole, and the
+    parent's attribute a parent write sets."""
     out: list[tuple[int, Optional[str]]] = []
     if p.map_edit is not None:
         out.append((p.map_edit.field, None))
+    if p.parent_write is not None:
+        out.append((p.parent_write.field, p.parent_write.key))
     pc = 0
     writes = {OPCODE_INDEX["SET_ATTR"], OPCODE_INDEX["DELETE_ATTR"]}
     while pc < len(p.code):

@@ -329,6 +329,7 @@ _SPECIAL: dict[tuple[str, str], Callable] = {
 
 
 _UNSTORABLE = object()
+UNSTORABLE = _UNSTORABLE  # what store_value gives for a value pdata cannot hold
 
 
 def store_value(val: Any) -> Any:
