@@ -58,6 +58,7 @@ CASES = [
     ("logs", 'set(log.attributes["hour"], Hour(log.time))'),
     ("traces", 'set(resource.attributes["last.route"], span.attributes["http.route"])'),
     ("traces", 'set(span.attributes["events"], Len(span.events))'),
+    ("traces", 'delete_key(resource.attributes, "host.name")'),
 ]
 
 

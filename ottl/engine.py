@@ -228,7 +228,7 @@ class Statement:
         if self.program is not None:
             self._vm, self._derived = _load(self.program, gates)
             if self.program.parent_write is not None:
-                self._parent_writer = ParentWriter(self.program.parent_write)
+                self._parent_writer = ParentWriter(self.program.parent_write, gates)
             edit = self.program.map_edit
             if edit is not None:
                 self._map_editor = MapEditor(edit.call, edit.field, self.program.source, gates,
@@ -285,7 +285,8 @@ class Statement:
             if more:
                 ran = self._fail(ran, more, errors)
         if self._parent_writer is not None:
-            self.last_parents_written = self._parent_writer.run(batch, ran, derived)
+            ran, self.last_parents_written = self._parent_writer.run(batch, ran, derived,
+                                                                     errors)
         return ran
 
     @property

@@ -64,8 +64,8 @@ class ParentRows:
         self.batch = batch
         self.resources, self.scopes = parents_from_batch(batch, scopes)
         self.scope_owner = batch.column("scopes.resource")
-        self._seen = {"resource": [self._state("resource", r) for r in self.resources],
-                      "scope": [self._state("scope", s) for s in self.scopes]}
+        self._seen = {"resource": [self.state("resource", r) for r in self.resources],
+                      "scope": [self.state("scope", s) for s in self.scopes]}
         self.written = {"resource": np.zeros(len(self.resources), dtype=np.bool_),
                         "scope": np.zeros(len(self.scopes), dtype=np.bool_)}
 
@@ -77,7 +77,8 @@ class ParentRows:
                 for i, s in enumerate(self.scopes)]
 
     @staticmethod
-    def _state(context: str, wrapper: Any) -> tuple:
+    def state(context: str, wrapper: Any) -> tuple:
+        """What a statement could change of a resource or scope wrapper, comparable."""
         if context == "resource":
             r = wrapper.resource
             return (canonical(r.attributes), r.dropped_attributes_count, wrapper.schema_url)
@@ -92,7 +93,7 @@ class ParentRows:
         for context, rows in (("resource", self.resources), ("scope", self.scopes)):
             seen = self._seen[context]
             for i, wrapper in enumerate(rows):
-                state = self._state(context, wrapper)
+                state = self.state(context, wrapper)
                 if state == seen[i]:
                     continue
                 self._write(context, i, wrapper)

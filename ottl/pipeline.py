@@ -291,7 +291,8 @@ def _touches_parent_write(statement: Statement,
         touched = program_reads(item.program)
         if isinstance(item, Statement):
             touched = touched + program_writes(item.program)
-        if any(f == write.field and k in (write.key, None) for f, k in touched):
+        if any(f == write.field and (write.key is None or k in (write.key, None))
+               for f, k in touched):
             return item.text
     return None
 

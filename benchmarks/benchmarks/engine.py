@@ -140,6 +140,9 @@ class Expressions:
                               'span.attributes["http.route"])',
         "time_converter": 'set(span.attributes["dur"], '
                           'Milliseconds(span.end_time - span.start_time))',
+        "whole_map": 'set(span.attributes["n"], Len(span.attributes))',
+        "floored_time": 'set(span.attributes["day"], FormatTime(span.start_time, "%Y-%m-%d"))',
+        "parent_write": 'set(resource.attributes["last.route"], span.attributes["http.route"])',
     }
 
     def setup(self, n):
@@ -161,3 +164,12 @@ class Expressions:
 
     def time_time_converter(self, n):
         self.pipelines["time_converter"].execute(self.batch)
+
+    def time_whole_map(self, n):
+        self.pipelines["whole_map"].execute(self.batch)
+
+    def time_floored_time(self, n):
+        self.pipelines["floored_time"].execute(self.batch)
+
+    def time_parent_write(self, n):
+        self.pipelines["parent_write"].execute(self.batch)

@@ -255,8 +255,11 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     if not editor.args or editor.args[0] is None:
         raise NotNative(f"{name} without a target")
     target = editor.args[0].value
-    if name == "set" and isinstance(target, RPath) and target.context in ("resource", "scope"):
-        return _set_parent(b, r, target, gates)
+    if isinstance(target, RPath) and target.context in ("resource", "scope") \
+            and target.context != r.context:
+        if name == "set":
+            return _set_parent(b, r, target, gates)
+        return _edit_parent(b, r, target)
     if not isinstance(target, RPath) or target.context != r.context:
         raise NotNative(f"{name} of something other than the record's own path")
     time_target = _time_field(b, target)
@@ -352,7 +355,8 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     reference runs one by one: it stays with the reference."""
     field = _field(b, target)
     if field is None or FIELDS[field].tag != "MAP" or len(target.keys) != 1 \
-            or not isinstance(target.keys[0], RLiteral) or not isinstance(target.keys[0].value, str):
+            or not isinstance(target.keys[0], RLiteral) \
+            or not isinstance(target.keys[0].value, str):
         raise NotNative(f"set of {target.text()} from a {r.context} statement (only one string "
                         "key of a resource's or scope's attributes is native)")
     if ALLOW_NIL_GATE in gates:
@@ -377,6 +381,45 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     if any(f == field and k in (key, None) for f, k in program_reads(program)):
         raise NotNative(f"set of {target.text()} from a statement that reads it")
     program.parent_write = ParentWrite(target.context, field, key, slot)
+    return program
+
+
+def _edit_parent(b: _Builder, r: RStatement, target: RPath) -> Program:
+    """An editor other than ``set`` of the record's resource or scope (``delete_key(resource.
+    attributes, "k")``, ``replace_pattern(scope.attributes["a"], ...)``) with constant
+    arguments: each record it runs on applies the same edit to its parent, so the program
+    gives where it runs and ``ottl.parent_writes`` applies it to each parent as many times
+    (``Program.parent_write`` with ``edit``). One that reads what it edits is refused."""
+    name = r.editor.spec.name
+    field = _field(b, target)
+    if field is None:
+        raise NotNative(f"{name} of {target.text()}")
+    key: Optional[str] = None
+    if target.keys:
+        if FIELDS[field].tag != "MAP" or len(target.keys) != 1 \
+                or not isinstance(target.keys[0], RLiteral) \
+                or not isinstance(target.keys[0].value, str):
+            raise NotNative(f"{name} of {target.text()} from a {r.context} statement (only one "
+                            "string key of a resource's or scope's attributes is native)")
+        key = target.keys[0].value
+    if any(a is not None and not (_constant(a.value) or _constant_call(a.value))
+           for a in r.editor.args[1:]):
+        raise NotNative(f"{name} of {target.text()} with arguments that vary by record")
+    gate = b.mask()
+    b.emit(r.editor.span, "GATE", gate)
+    if r.where is not None:
+        where = _bool(b, r.where)
+        if isinstance(where, _Const):
+            if not where.value:
+                return b.finish(_Const(False), r.editor.span)
+        else:
+            b.emit(r.where.span, "AND", gate, gate, where)
+    program = b.finish(gate, r.editor.span)
+    if any(f == field and (k is None or key is None or k == key)
+           for f, k in program_reads(program)):
+        raise NotNative(f"{name} of {target.text()} from a statement that reads it")
+    program.parent_write = ParentWrite(target.context, field, key,
+                                       edit=RStatement(r.context, r.editor, None, r.text))
     return program
 
 

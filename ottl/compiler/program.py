@@ -80,15 +80,17 @@ class MapEdit:
 
 @dataclass
 class ParentWrite:
-    """A record statement's ``set`` of its resource's or scope's attribute ``key``: the
-    program says where it runs, derived column ``slot`` holds the value per record, and
-    ``ottl.parent_writes`` writes each parent the last value its records set, as the
-    reference's record-by-record run leaves it."""
+    """A record statement's write to its resource or scope: ``set`` of the attribute ``key``
+    (derived column ``slot`` holds the value per record: each parent gets its last record's),
+    or another editor of constant arguments (``edit``: the statement without its where clause,
+    applied to each parent once per record it ran on). The program says where it runs;
+    ``ottl.parent_writes`` writes, as the reference's record-by-record run leaves the parent."""
 
     context: str  # "resource" or "scope"
     field: int
-    key: str
-    slot: int
+    key: Optional[str]  # None: the editor edits the whole attributes map (or a scalar field)
+    slot: int = -1
+    edit: Any = None
 
 
 @dataclass
