@@ -259,7 +259,7 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
             continue
         # an editor's result is what it sets: stored as its target's setter stores it
         try:
-            out[i] = from_python(batch, name, result, spec.stored or spec.editor)
+            out[i] = from_python(batch, name, result, spec.stored or spec.editor, spec.editor)
         except NeedsReference:
             if keep is None:
                 raise
@@ -348,13 +348,15 @@ def to_python(batch: Any, tag: int, val: int) -> Any:
     raise NeedsReference(f"a converter argument with value tag {tag}")
 
 
-def from_python(batch: Any, name: str, value: Any, stored: bool = False) -> tuple[int, int]:
+def from_python(batch: Any, name: str, value: Any, stored: bool = False,
+                written: bool = False) -> tuple[int, int]:
     """A reference value as a (tag, payload) pair of the batch (strings interned; with
-    ``stored``, a map or list as the setter stores it, in the value pool); raises
+    ``stored``, a map or list as the setter stores it, in the value pool; ``written``: the
+    value is what an editor wrote, a map or list already in the setter's form); raises
     ``NeedsReference`` (naming ``name``) for a value the VM cannot hold."""
     if stored and isinstance(value, (list, dict, PMap, PSlice)):
         # Only a set stores this column: the setter's copy, in the batch's value pool.
-        pvalue = store_value(value)
+        pvalue = value if written and isinstance(value, (PMap, PSlice)) else store_value(value)
         if not isinstance(pvalue, (PMap, PSlice)):
             raise NeedsReference(f"{name} gave a {type(value).__name__} the setter cannot store")
         try:
