@@ -18,7 +18,8 @@ once per record. Two shapes are computed here over the parts' columns instead:
   ``ottl.eval.funcs.time`` computes them (truncating integer division; whole and remainder
   as doubles);
 - two times (a record's, ``Now()``), each shifted by constant durations, compared
-  (``log.time < Now() - Duration("24h")``): their difference against the shifts'.
+  (``log.time < Now() - Duration("24h")``): their difference against the shifts';
+- an id compared with a constant id (``IsRootSpan()`` as a value): string ids compared.
 
 - ``Len`` of the record's own whole attributes map: its entries, counted from the attributes'
   offsets where no record holds a key twice (the reference's map holds each key once, so a
@@ -43,6 +44,8 @@ from ottl.compiler.opcodes import FIELDS, FLIPPED_OPS
 from ottl.eval.errors import EvalError
 from ottl.eval.funcs.time import format_unit, parse_go_duration
 from ottl.eval.interpreter import row_index
+from ottl.compiler.program import TAG_SPAN_ID, TAG_TRACE_ID
+from ottl.eval.values import SpanID, TraceID
 from ottl.resolved import RCall, RCompare, RList, RLiteral, RMath, RNeg
 
 _INT64_MIN = np.iinfo(np.int64).min
@@ -79,6 +82,8 @@ def vector_plan(node: Any) -> Optional[Plan]:
     path alone nor arithmetic over parts and numeric literals."""
     if row_index(node) is not None:
         return (lambda batch, parts: _follow(batch, node, parts)) if node.keys else None
+    if isinstance(node, RCompare) and _id_comparison(node) is not None:
+        return _id_plan(node)
     if isinstance(node, (RCall, RCompare)):
         return _duration_plan(node)
     if not isinstance(node, (RMath, RNeg)) or not _arithmetic(node):
@@ -230,6 +235,37 @@ def _time_difference(node: Any) -> Optional[tuple[int, int]]:
         if a is not None and b is not None and not node.left.keys and not node.right.keys:
             return a, b
     return None
+
+
+def _id_comparison(node: RCompare) -> Optional[tuple[int, Any]]:
+    """(the part, the id) of ``part == id`` or ``part != id`` with a constant TraceID or SpanID
+    (``IsRootSpan()`` as a value); None for anything else."""
+    if node.op not in ("==", "!="):
+        return None
+    for a, b in ((node.left, node.right), (node.right, node.left)):
+        index = row_index(a)
+        if index is not None and not a.keys and isinstance(b, RLiteral) \
+                and type(b.value) in (TraceID, SpanID):
+            return index, b.value
+    return None
+
+
+def _id_plan(node: RCompare) -> Plan:
+    """An id part compared with a constant id: equal ids are equal string ids of the batch.
+    Rows holding anything but an id of that type are left to the reference."""
+    found = _id_comparison(node)
+    assert found is not None
+    index, value = found
+    tag = TAG_TRACE_ID if type(value) is TraceID else TAG_SPAN_ID
+
+    def compare(batch: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tags, vals = parts[index]
+        held = vals == _vm.intern(batch, bytes(value))
+        if node.op == "!=":
+            held = ~held
+        return np.full(len(tags), TAG_BOOL, np.uint8), held.astype(np.int64), tags != tag
+
+    return compare
 
 
 def _time_offset(node: Any) -> Optional[tuple[int, int]]:

@@ -604,9 +604,25 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
         if _nested(b, node):
             return _expression(b, node)
         return _path(b, node)
+    if _is_root_span(b, node):
+        return _root_span(b, node)
     if isinstance(node, RCall):
         return _call(b, node)
     raise NotNative(f"{type(node).__name__[1:].lower()} values")
+
+
+def _is_root_span(b: _Builder, node: Any) -> bool:
+    return isinstance(node, RCall) and node.spec.name == "IsRootSpan" and not node.keys \
+        and b.program.context == "span"
+
+
+def _root_span(b: _Builder, node: RCall) -> int:
+    """``IsRootSpan()`` as a value: the parent id compared with the empty one, as the
+    reference's IsRootSpan compares it (a derived column of bools, over whole columns)."""
+    root = RCompare("==", row_param(0, (), node.span), RLiteral(SpanID(bytes(8)), node.span),
+                    node.span)
+    return b.derived(Derived(root, (), (("field", FIELD_INDEX["SPAN_PARENT_SPAN_ID"], None),),
+                             expression=True, text="IsRootSpan()"), node.span)
 
 
 def _is_body_string(b: _Builder, node: Any) -> bool:
@@ -725,6 +741,9 @@ def _constant_call(node: Any) -> bool:
 
 def _source(b: _Builder, node: Any) -> tuple:
     """Where a derived column's input comes from: a field, an attribute, or another one."""
+    if _is_root_span(b, node):
+        _root_span(b, node)
+        return ("derived", len(b.program.derived) - 1)
     if isinstance(node, RCall):
         if isinstance(_call(b, node), _Const):
             raise NotNative(f"{node.spec.name} of constants inside another converter")
@@ -735,6 +754,7 @@ def _source(b: _Builder, node: Any) -> tuple:
     if _is_body_string(b, node):
         _body_string(b, node)
         return ("derived", len(b.program.derived) - 1)
+
     time = _time_field(b, node)
     if time is not None:
         return ("field", time, None, "time")
@@ -887,8 +907,8 @@ def _expression(b: _Builder, node: Any, boolean: bool = False) -> int:
             sources.append(("field", _whole_map(b, n), None))
         elif _record_list(b, n) is not None:
             sources.append(("list", _record_list(b, n)))
-        elif _is_body_string(b, n):
-            _body_string(b, n)
+        elif _is_body_string(b, n) or _is_root_span(b, n):
+            (_body_string if isinstance(n, RPath) else _root_span)(b, n)
             sources.append(("derived", len(b.program.derived) - 1))
         elif isinstance(n, RPath):
             field = _field(b, n)

@@ -330,9 +330,14 @@ def normalized(req):
     empty value; a map with a repeated key and the map holding it once, at its first position
     with its last value (the model reads every map that way; the verbatim path leaves a map no
     statement touched as it came); an all-zero trace or span id and none (pdata's empty id,
-    which the reference does not write)."""
+    which the reference does not write). And NaN doubles are made one NaN: the reference path
+    carries its records through OTLP/JSON, whose "NaN" keeps neither a NaN's sign nor its
+    payload (negating a NaN flips its sign bit, which Go's protobuf output would keep)."""
     _settle(req)
     return req
+
+
+_ANYVALUE = "opentelemetry.proto.common.v1.AnyValue"
 
 
 _KEYVALUE = "opentelemetry.proto.common.v1.KeyValue"
@@ -342,6 +347,9 @@ _IDS = ("trace_id", "span_id", "parent_span_id")
 def _settle(msg) -> None:
     if msg.DESCRIPTOR.full_name == _KEYVALUE and not msg.HasField("value"):
         msg.value.SetInParent()
+    if msg.DESCRIPTOR.full_name == _ANYVALUE and msg.WhichOneof("value") == "double_value" \
+            and math.isnan(msg.double_value):
+        msg.double_value = math.nan
     for name in _IDS:
         if name in msg.DESCRIPTOR.fields_by_name and not any(getattr(msg, name)):
             msg.ClearField(name)

@@ -14,6 +14,7 @@ from engine_strategies import DOUBLES, INTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ottl import _vm
 from ottl._batch import TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_NONE, TAG_STRING
 from ottl.derive_vector import (
     _TIME_UNITS,
@@ -244,3 +245,24 @@ def test_a_time_read_whole_is_not_floored():
     assert time_units(node, 1) == [1]
     late = (np.array([TAG_TIME, TAG_TIME], np.uint8), np.array([-5, 10**12 + 7], np.int64))
     assert floor_times(late, 10**9)[1].tolist() == [-5, 10**12]  # past 2**63: left whole
+
+
+def test_an_id_compared_with_a_constant_id():
+    """``part == SpanID(...)``: string ids compared; a row holding no span id is left to the
+    reference (an id never equals another type there)."""
+    from ottl._batch import decode_traces
+    from ottl.compiler.program import TAG_SPAN_ID
+    from ottl.eval.values import SpanID
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    batch = decode_traces(ExportTraceServiceRequest().SerializeToString())
+    zero, other = (_vm.intern(batch, bytes(8)), _vm.intern(batch, b"\x01" * 8))
+    parts = [(np.array([TAG_SPAN_ID, TAG_SPAN_ID, TAG_STRING], np.uint8),
+              np.array([zero, other, zero], np.int64))]
+    for op, expected in (("==", [1, 0]), ("!=", [0, 1])):
+        node = RCompare(op, row_param(0, (), SPAN), RLiteral(SpanID(bytes(8)), SPAN), SPAN)
+        tags, vals, left = vector_plan(node)(batch, parts)
+        assert left.tolist() == [False, False, True]
+        assert tags[:2].tolist() == [TAG_BOOL] * 2 and vals[:2].tolist() == expected

@@ -142,9 +142,22 @@ def test_a_log_id_as_a_value():
         "propagate")])
 
 
-def test_is_root_span_as_a_value_stays_with_the_reference():
+def test_is_root_span_as_a_value():
+    # the parent id compared with the empty one over whole columns (no reference call)
     statement = compile_statement('set(span.attributes["root"], IsRootSpan())')
-    assert not statement.native and "IsRootSpan" in statement.reason
+    assert statement.native, statement.reason
+    assert all(plan is not None for plan in statement._derived._plans)
+    transform_agrees("traces", _spans(), [make_group(
+        "statements", "traces", "span",
+        ['set(span.attributes["root"], IsRootSpan())',
+         'set(span.name, Concat([String(IsRootSpan()), span.name], "-"))'], "propagate")])
+    batch = decode_traces(_spans())
+    statement.execute(batch)
+    got = [{kv["key"]: kv["value"] for kv in r["attributes"]}["root"] for r in batch.records()]
+    assert got == [{"bool_value": v} for v in (True, False, True, True)]
+
+
+def test_is_root_span_gates_a_statement():
     gated = compile_statement('set(span.attributes["root"], true) where IsRootSpan()')
     assert gated.native, gated.reason
     assert gated.execute(decode_traces(_spans())).tolist() == [True, False, True, True]
