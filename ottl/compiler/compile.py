@@ -291,15 +291,9 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
             raise NotNative(f"{name} with arguments that vary by record")
         if name not in MAP_EDITORS | ROW_EDITORS:
             raise NotNative(f"{name} of a whole attributes map")
-    gate = b.mask()
-    b.emit(editor.span, "GATE", gate)
-    if r.where is not None:
-        where = _bool(b, r.where)
-        if isinstance(where, _Const):
-            if not where.value:
-                return b.finish(_Const(False), editor.span)
-        else:
-            b.emit(r.where.span, "AND", gate, gate, where)
+    gate = _gate(b, r)
+    if gate is None:
+        return b.finish(_Const(False), editor.span)
     if one_value:
         written = b.derived(Derived(editor, leaves, sources, editor=True, target_keys=inner),
                             editor.span)
@@ -353,24 +347,15 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     statement runs, and ``Program.parent_write`` says what to write. A statement that reads
     the attribute it writes (or the whole map) depends on the records before it, which the
     reference runs one by one: it stays with the reference."""
-    field = _field(b, target)
-    if field is None or FIELDS[field].tag != "MAP" or len(target.keys) != 1 \
-            or not isinstance(target.keys[0], RLiteral) \
-            or not isinstance(target.keys[0].value, str):
+    field, key = _parent_target(b, r, target)
+    if key is None:
         raise NotNative(f"set of {target.text()} from a {r.context} statement (only one string "
                         "key of a resource's or scope's attributes is native)")
     if ALLOW_NIL_GATE in gates:
         raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
-    key = target.keys[0].value
-    gate = b.mask()
-    b.emit(r.editor.span, "GATE", gate)
-    if r.where is not None:
-        where = _bool(b, r.where)
-        if isinstance(where, _Const):
-            if not where.value:
-                return b.finish(_Const(False), r.editor.span)
-        else:
-            b.emit(r.where.span, "AND", gate, gate, where)
+    gate = _gate(b, r)
+    if gate is None:
+        return b.finish(_Const(False), r.editor.span)
     node = r.editor.args[1].value  # type: ignore[union-attr]
     if isinstance(node, RLiteral) and node.value is None:
         return b.finish(_Const(False), r.editor.span)  # set(x, nil) does nothing
@@ -384,6 +369,37 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     return program
 
 
+def _gate(b: _Builder, r: RStatement) -> Optional[int]:
+    """The mask of the rows a statement runs on: GATE (the rows its group lets it touch) and
+    its ``where``; None when the clause is constant false."""
+    gate = b.mask()
+    b.emit(r.editor.span, "GATE", gate)
+    if r.where is not None:
+        where = _bool(b, r.where)
+        if isinstance(where, _Const):
+            if not where.value:
+                return None
+        else:
+            b.emit(r.where.span, "AND", gate, gate, where)
+    return gate
+
+
+def _parent_target(b: _Builder, r: RStatement, target: RPath) -> tuple[int, Optional[str]]:
+    """The field of a resource's or scope's path that a record statement writes, and its one
+    string key (None for a whole map or a scalar field)."""
+    field = _field(b, target)
+    if field is None:
+        raise NotNative(f"{r.editor.spec.name} of {target.text()}")
+    if not target.keys:
+        return field, None
+    if FIELDS[field].tag != "MAP" or len(target.keys) != 1 \
+            or not isinstance(target.keys[0], RLiteral) \
+            or not isinstance(target.keys[0].value, str):
+        raise NotNative(f"{r.editor.spec.name} of {target.text()} from a {r.context} statement "
+                        "(only one string key of a resource's or scope's attributes is native)")
+    return field, target.keys[0].value
+
+
 def _edit_parent(b: _Builder, r: RStatement, target: RPath) -> Program:
     """An editor other than ``set`` of the record's resource or scope (``delete_key(resource.
     attributes, "k")``, ``replace_pattern(scope.attributes["a"], ...)``) with constant
@@ -391,29 +407,13 @@ def _edit_parent(b: _Builder, r: RStatement, target: RPath) -> Program:
     gives where it runs and ``ottl.parent_writes`` applies it to each parent as many times
     (``Program.parent_write`` with ``edit``). One that reads what it edits is refused."""
     name = r.editor.spec.name
-    field = _field(b, target)
-    if field is None:
-        raise NotNative(f"{name} of {target.text()}")
-    key: Optional[str] = None
-    if target.keys:
-        if FIELDS[field].tag != "MAP" or len(target.keys) != 1 \
-                or not isinstance(target.keys[0], RLiteral) \
-                or not isinstance(target.keys[0].value, str):
-            raise NotNative(f"{name} of {target.text()} from a {r.context} statement (only one "
-                            "string key of a resource's or scope's attributes is native)")
-        key = target.keys[0].value
+    field, key = _parent_target(b, r, target)
     if any(a is not None and not (_constant(a.value) or _constant_call(a.value))
            for a in r.editor.args[1:]):
         raise NotNative(f"{name} of {target.text()} with arguments that vary by record")
-    gate = b.mask()
-    b.emit(r.editor.span, "GATE", gate)
-    if r.where is not None:
-        where = _bool(b, r.where)
-        if isinstance(where, _Const):
-            if not where.value:
-                return b.finish(_Const(False), r.editor.span)
-        else:
-            b.emit(r.where.span, "AND", gate, gate, where)
+    gate = _gate(b, r)
+    if gate is None:
+        return b.finish(_Const(False), r.editor.span)
     program = b.finish(gate, r.editor.span)
     if any(f == field and (k is None or key is None or k == key)
            for f, k in program_reads(program)):
