@@ -81,7 +81,8 @@ def vector_plan(node: Any) -> Optional[Plan]:
     """How to compute an expression over whole columns, or None when it is neither a nested
     path alone nor arithmetic over parts and numeric literals."""
     if row_index(node) is not None:
-        return (lambda batch, parts: _follow(batch, node, parts)) if node.keys else None
+        return (lambda batch, parts: _follow(batch, node, parts)) \
+            if node.keys and _literal_keys(node) else None
     if isinstance(node, RCompare) and _id_comparison(node) is not None:
         return _id_plan(node)
     if isinstance(node, (RCall, RCompare)):
@@ -317,7 +318,13 @@ def _arithmetic(node: Any) -> bool:
         return _arithmetic(node.operand)
     if isinstance(node, RLiteral):
         return type(node.value) in (int, float)
-    return row_index(node) is not None
+    return row_index(node) is not None and _literal_keys(node)
+
+
+def _literal_keys(param: Any) -> bool:
+    """Whether a part's keys are all literals (a key read from the record is another part,
+    which only the reference follows)."""
+    return all(isinstance(k, RLiteral) for k in param.keys)
 
 
 def _follow(batch: Any, param: Any, parts: list[Column]) -> tuple[np.ndarray, np.ndarray,

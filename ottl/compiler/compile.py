@@ -601,7 +601,7 @@ def _value(b: _Builder, node: Any) -> Union[int, _Const]:
     if isinstance(node, RPath):
         if _is_body_string(b, node):
             return _body_string(b, node)
-        if _nested(b, node):
+        if _nested(b, node) or _dynamic_keys(b, node):
             return _expression(b, node)
         return _path(b, node)
     if _is_root_span(b, node):
@@ -748,7 +748,8 @@ def _source(b: _Builder, node: Any) -> tuple:
         if isinstance(_call(b, node), _Const):
             raise NotNative(f"{node.spec.name} of constants inside another converter")
         return ("derived", len(b.program.derived) - 1)
-    if isinstance(node, (RMath, RNeg)) or (isinstance(node, RPath) and _nested(b, node)):
+    if isinstance(node, (RMath, RNeg)) or (isinstance(node, RPath) and (
+            _nested(b, node) or _dynamic_keys(b, node))):
         _expression(b, node)
         return ("derived", len(b.program.derived) - 1)
     if _is_body_string(b, node):
@@ -868,6 +869,18 @@ def _record_list(b: _Builder, node: Any) -> Optional[str]:
     return None
 
 
+def _dynamic_keys(b: _Builder, node: Any) -> bool:
+    """Whether a path into the record's attributes (its own, or its resource's or scope's) or
+    log body has a key read from the record (``span.attributes[span.name]``): the map (built
+    per record or parent) and the keys' values are then an expression's parts."""
+    if not isinstance(node, RPath) or not node.keys or all(_literal_key(k) for k in node.keys):
+        return False
+    field = _field(b, node)
+    if field is None or FIELDS[field].name in CACHE_FIELDS:
+        return False
+    return FIELDS[field].tag == "MAP" or FIELDS[field].tag == "ANY"
+
+
 def _nested(b: _Builder, node: RPath) -> bool:
     """Whether a path reads into a nested value: keys past an attribute's, or keys into a
     log body. Literal keys only (a key read from the record is left to the reference)."""
@@ -910,6 +923,11 @@ def _expression(b: _Builder, node: Any, boolean: bool = False) -> int:
         elif _is_body_string(b, n) or _is_root_span(b, n):
             (_body_string if isinstance(n, RPath) else _root_span)(b, n)
             sources.append(("derived", len(b.program.derived) - 1))
+        elif _dynamic_keys(b, n):  # the whole map or body, then keys that are parts too
+            sources.append(("field", _field(b, n), None))
+            index = len(sources) - 1
+            return row_param(index, tuple(k if _literal_key(k) else part(k) for k in n.keys),
+                             n.span)
         elif isinstance(n, RPath):
             field = _field(b, n)
             if field is not None and _nested(b, n):

@@ -141,17 +141,18 @@ EXPRESSIONS = {
              'Len(Split(span.name, " ")[0]) > 1', 'Concat([span.kind / 2.0, "x"], "") == "0.5x"',
              'Len(span.attributes) > 1', 'Len(Keys(resource.attributes)) == Len(scope.attributes)',
              'span.start_time < Now()', 'span.end_time > span.start_time + Duration("1ms")',
-             'Len(span.events) + Len(span.links) == 0'],
+             'Len(span.events) + Len(span.links) == 0', 'span.attributes[span.name] == 1',
+             'resource.attributes[span.attributes["k"]] != nil'],
     "log": ['log.attributes["a"]["k"] == 1', "log.flags / log.severity_number < 2",
             "log.severity_number * 0.5 > 2", 'log.body + 1 > 2', 'log.body["k"] == "a"',
             'log.body[1] != nil', 'IsMatch(log.body["a"]["b"], "^a")', 'Len(log.attributes) > 1',
             'IsMap(resource.attributes) and Len(Values(log.attributes)) >= 1',
-            'log.time < Now() - Duration("1h")', 'UnixNano(Now()) > log.observed_time_unix_nano'],
+            'log.time < Now() - Duration("1h")', 'UnixNano(Now()) > log.observed_time_unix_nano',
+            'log.body[log.severity_text] == 1', 'log.attributes["a"][log.body] != nil'],
 }
 NOT_NATIVE = {
-    "span": ['IsList(span.cache)', 'IsString(UUID())',
-             'span.attributes[span.name] == 1'],
-    "log": ['Len(UUID()) == 36', 'log.body[log.severity_text] == 1'],
+    "span": ['IsList(span.cache)', 'IsString(UUID())'],
+    "log": ['Len(UUID()) == 36', 'IsMap(log.cache)'],
 }
 
 

@@ -134,6 +134,9 @@ def statements(draw, context: str):
             f'merge_maps({attrs}, {parent}, "{strategy}")',
             f'merge_maps({one}, {parent}, "{strategy}")',
             f"set({'log.body' if context == 'log' else one}, {parent})",
+            # keys read from the record
+            f"set({one}, {attrs}[{STRING_PATHS[context][0]}])",
+            f'set({one}, {parent}[{attrs}["k"]])',
         ]))
     else:
         parts = draw(st.lists(st.one_of(st.sampled_from(STRING_PATHS[context]),
