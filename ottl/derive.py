@@ -202,6 +202,8 @@ class DerivedColumns:
                     if errs is not None:
                         row_error = np.full(len(tags), -1, dtype=np.int64)
                         row_error[left] = errs
+            if spec.strings_only:  # anything but a string writes nothing there
+                result_pairs["tag"][result_pairs["tag"] != TAG_STRING] = TAG_NONE
             if inherited is not None:  # a part failed first: its error is the value's
                 row_error = inherited if row_error is None else np.where(
                     inherited >= 0, inherited, row_error)

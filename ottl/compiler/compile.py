@@ -262,6 +262,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         return _edit_parent(b, r, target)
     if not isinstance(target, RPath) or target.context != r.context:
         raise NotNative(f"{name} of something other than the record's own path")
+    if name == "set" and _is_body_string(b, target):
+        return _set_body_string(b, r, gates)
     time_target = _time_field(b, target)
     if time_target is not None and name != "set":
         raise NotNative(f"{name} of {target.text()}")
@@ -421,6 +423,35 @@ def _edit_parent(b: _Builder, r: RStatement, target: RPath) -> Program:
     program.parent_write = ParentWrite(target.context, field, key,
                                        edit=RStatement(r.context, r.editor, None, r.text))
     return program
+
+
+def _set_body_string(b: _Builder, r: RStatement, gates: frozenset[str]) -> Program:
+    """``set(log.body.string, value)``: the body becomes the value where it is a string, and
+    stays as it is elsewhere, as the reference's setter of that path does. A string field is
+    written as it is; anything else is a derived column that holds nil (which writes nothing)
+    where the value is not a string (``Derived.strings_only``)."""
+    if ALLOW_NIL_GATE in gates:
+        raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
+    gate = _gate(b, r)
+    if gate is None:
+        return b.finish(_Const(False), r.editor.span)
+    node = r.editor.args[1].value  # type: ignore[union-attr]
+    body = FIELD_INDEX["LOG_BODY"]
+    if isinstance(node, RLiteral):
+        if isinstance(node.value, str):
+            reg = b.register()
+            b.emit(r.editor.span, "LOAD_CONST", reg, b.const(node.value))
+            b.emit(r.editor.span, "SET_FIELD", body, reg, gate)
+        return b.finish(gate, r.editor.span)  # any other constant: the body stays
+    field = _field(b, node) if isinstance(node, RPath) and not node.keys else None
+    if field is not None and FIELDS[field].tag == "STRING":
+        value = b.load(field, None, node.span)
+    else:
+        value = _expression(b, node)
+        spec = b.program.derived[-1]
+        spec.stored = spec.strings_only = True
+    b.emit(r.editor.span, "SET_FIELD", body, value, gate)
+    return b.finish(gate, r.editor.span)
 
 
 def _set_time(b: _Builder, editor: RCall, field: int, gate: int) -> Program:

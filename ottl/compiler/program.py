@@ -59,6 +59,9 @@ class Derived:
     # ``call`` is the path ``log.body.string``, whose one part is the body: the column is the
     # body rendered as a string, as that path reads it.
     body_string: bool = False
+    # The column is set into ``log.body.string``: a value that is not a string is nil there
+    # (which writes nothing, as that path's setter ignores it).
+    strings_only: bool = False
 
     @property
     def name(self) -> str:

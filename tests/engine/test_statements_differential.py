@@ -137,6 +137,10 @@ def statements(draw, context: str):
             # keys read from the record
             f"set({one}, {attrs}[{STRING_PATHS[context][0]}])",
             f'set({one}, {parent}[{attrs}["k"]])',
+            # the body as a string: set only where the value is a string
+            *([f"set(log.body.string, {one})", f"set(log.body.string, {literal})",
+               f"set(log.body.string, {INT_PATHS[context][0]})",
+               "set(log.body.string, log.body)"] if context == "log" else []),
         ]))
     else:
         parts = draw(st.lists(st.one_of(st.sampled_from(STRING_PATHS[context]),
