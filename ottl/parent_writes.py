@@ -54,8 +54,9 @@ class ParentWriter:
         w = self.write
         tags, vals = derived[w.slot]
         owners = batch.column(w.context).astype(np.int64)
-        written = np.zeros(len(batch.resources() if w.context == "resource" else batch.scopes()),
-                           dtype=np.bool_)
+        # the parents' table size from a column: building every group only to count them
+        # would cost each batch what the writes themselves cost
+        written = np.zeros(len(batch.column(f"{w.context}s.present")), dtype=np.bool_)
         rows = np.flatnonzero(ran & (tags != TAG_NONE))
         if not len(rows):
             return written
