@@ -66,6 +66,30 @@ void ottl_strtab_reset(ottl_strtab *t) {
     t->utf8[0] = 1;
 }
 
+int ottl_strtab_copy(ottl_strtab *dst, const ottl_strtab *src) {
+    memset(dst, 0, sizeof *dst);
+    dst->arena = malloc(src->arena_cap);
+    dst->off = malloc((src->cap + 1) * sizeof *dst->off);
+    dst->hash = malloc(src->cap * sizeof *dst->hash);
+    dst->utf8 = malloc(src->cap);
+    dst->slots = malloc(src->nslots * sizeof *dst->slots);
+    if (!dst->arena || !dst->off || !dst->hash || !dst->utf8 || !dst->slots) {
+        ottl_strtab_free(dst);
+        return -1;
+    }
+    memcpy(dst->arena, src->arena, src->arena_len);
+    memcpy(dst->off, src->off, (src->count + 1) * sizeof *dst->off);
+    memcpy(dst->hash, src->hash, src->count * sizeof *dst->hash);
+    memcpy(dst->utf8, src->utf8, src->count);
+    memcpy(dst->slots, src->slots, src->nslots * sizeof *dst->slots);
+    dst->arena_len = src->arena_len;
+    dst->arena_cap = src->arena_cap;
+    dst->count = src->count;
+    dst->cap = src->cap;
+    dst->nslots = src->nslots;
+    return 0;
+}
+
 void ottl_strtab_free(ottl_strtab *t) {
     free(t->arena);
     free(t->off);

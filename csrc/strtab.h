@@ -27,6 +27,9 @@ typedef struct {
 
 int ottl_strtab_init(ottl_strtab *t, size_t expect);
 void ottl_strtab_free(ottl_strtab *t);
+/* dst (uninitialized) becomes a copy of src holding the same ids; -1 when out of memory (dst
+ * is then empty). */
+int ottl_strtab_copy(ottl_strtab *dst, const ottl_strtab *src);
 /* Back to the empty string only, keeping the allocations. */
 void ottl_strtab_reset(ottl_strtab *t);
 uint32_t ottl_strtab_hash(const uint8_t *p, size_t len);

@@ -22,6 +22,7 @@ from ottl._batch cimport (
     OTTL_V_KVLIST,
     OTTL_V_NONE,
     OTTL_V_STRING,
+    LogBatch,
     SpanBatch,
     _Batch,
     ottl_batch,
@@ -647,3 +648,44 @@ def keep_events(_Batch batch not None, keep) -> None:
     batch._specs = None
     if ottl_vm_keep_events(batch.b, &m[0]):
         raise MemoryError("out of memory while dropping span events")
+
+
+cdef extern from "vm_events.h" nogil:
+    ottl_batch *ottl_vm_events_as_logs(const ottl_batch *b)
+    int ottl_vm_events_from_logs(ottl_batch *b, ottl_batch *logs)
+
+
+def events_as_logs(_Batch batch not None) -> LogBatch:
+    """A new LogBatch with one record per span event of ``batch``, in event order: its time,
+    event_name (the event's name), attributes and dropped count, under the resource and scope
+    of the event's span. Strings, nested values, resources and scopes are copies with the
+    same ids and rows, so a spanevent group compiled for the log context runs on it without
+    touching ``batch``; ``events_from_logs`` then writes its changes back. ValueError for a
+    batch of logs."""
+    if not isinstance(batch, SpanBatch):
+        raise ValueError("span events are in span batches only")
+    cdef ottl_batch *l = ottl_vm_events_as_logs(batch.b)
+    if l == NULL:
+        raise MemoryError("out of memory while copying span events")
+    cdef _Batch out = LogBatch.__new__(LogBatch)
+    out.b = l
+    out.data = batch.data  # the entries' input offsets point into it
+    return out
+
+
+def events_from_logs(_Batch batch not None, _Batch logs not None) -> None:
+    """Writes the records of ``logs`` (from ``events_as_logs(batch)``, then changed by log
+    statements) back as the span events of ``batch`` when any changed; the spans holding a
+    changed event are re-encoded from the columns. ``logs`` is spent: its strings and pools
+    may now be the old ones of ``batch``. ValueError when ``logs`` does not hold one record
+    per event of ``batch``."""
+    if not isinstance(batch, SpanBatch) or not isinstance(logs, LogBatch):
+        raise ValueError("events_from_logs takes a span batch and the log batch of its events")
+    batch._specs = None
+    logs._specs = None
+    rc = ottl_vm_events_from_logs(batch.b, logs.b)
+    if rc == -2:
+        raise ValueError(f"the log batch holds {logs.b.logs.n} records for "
+                         f"{batch.b.events.n} span events")
+    if rc:
+        raise MemoryError("out of memory while writing span events back")

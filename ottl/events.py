@@ -67,8 +67,10 @@ class EventGroup(ReferenceGroup):
     span and of the event: spans are built whole only for a group that reads them, and
     compared after it only when it writes them."""
 
-    def __init__(self, compiled: Any) -> None:
+    def __init__(self, compiled: Any, why_not_vm: str = "") -> None:
         super().__init__(compiled)
+        # why the group does not run on the VM (ottl.events_native)
+        self.why_not_vm = why_not_vm
         sources = [s.source for s in self.statements] + [c.source for c in self.conditions]
         self.reads_span = any(p.context == "span" for p in _paths(tuple(sources)))
         written = set().union(*(_written(s.source) for s in self.statements))

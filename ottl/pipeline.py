@@ -5,8 +5,10 @@
 survive (a record is dropped when any condition of a group of its signal holds) and counts what
 happened. ``TransformPipeline(groups)`` runs the transform processor's groups over a batch in
 place. Span and log groups run on the VM; resource and scope groups run once per resource or
-scope row of the batch through the reference implementation (``ottl.parents``), span-event
-groups once per event of the spans that have any (``ottl.events``). A pipeline is native when
+scope row of the batch through the reference implementation (``ottl.parents``). Span-event
+groups run on the VM as log statements over the events (``ottl.events_native``) when their
+paths are the event's own, otherwise once per event through the reference (``ottl.events``).
+A pipeline is native when
 every span or log condition and statement runs on the VM (``reasons`` lists what does not);
 the caller then uses the reference processor instead, which gives the same result for
 everything.
@@ -28,6 +30,7 @@ from ottl.engine import Condition, Statement
 from ottl.derive import NeedsReference
 from ottl.eval.processors import ErrorPolicy, Stats, compile_groups
 from ottl.events import EventGroup
+from ottl.events_native import NativeEventGroup, native_event_group
 from ottl.lang.errors import OttlError
 from ottl.parents import (
     ROW_CONTEXTS,
@@ -102,16 +105,22 @@ def _holds(conditions: Sequence[Condition], batch: Batch, policy: ErrorPolicy,
     return held
 
 
-def _projection(groups: Sequence[Any], signal: str) -> Optional[frozenset[str]]:
+def _projection(groups: Sequence[Any], signal: str, keep_others: bool
+                ) -> Optional[frozenset[str]]:
     """The record attribute keys the groups of ``signal`` read (or write), when keys are all
     they touch of that map; None when one touches the whole map, a spanevent group builds
-    whole spans, or there are more than MAX_PROJECTED_KEYS keys."""
+    whole spans (or, without ``keep_others``, rewrites the events of spans whose other
+    attributes a projection drops), or there are more than MAX_PROJECTED_KEYS keys."""
     keys: set[str] = set()
     for group in groups:
         if group.signal != signal:
             continue
         if isinstance(group, EventGroup):
             return None
+        if isinstance(group, NativeEventGroup):
+            if not keep_others:
+                return None
+            continue  # events decode whole under any projection
         if isinstance(group, ReferenceGroup):
             continue  # a resource or scope group reads no record attributes
         for item in [*group.conditions, *getattr(group, "statements", [])]:
@@ -143,7 +152,8 @@ class _Projecting:
         a spanevent group builds whole spans, there are more than MAX_PROJECTED_KEYS keys, or
         the pipeline is not native."""
         if signal not in self._projections:
-            self._projections[signal] = _projection(self.groups, signal) if self.native else None
+            self._projections[signal] = (_projection(self.groups, signal, self._keep_others)
+                                         if self.native else None)
         return self._projections[signal]
 
     def _projected(self, data: bytes, signal: str, run: Callable[[Batch], Any]
@@ -179,13 +189,12 @@ class FilterPipeline(_Projecting):
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "conditions"], options)
-        self.groups: list[Union[_NativeGroup, ReferenceGroup]] = []
+        self.groups: list[Union[_NativeGroup, NativeEventGroup, ReferenceGroup]] = []
         self.reasons: list[str] = []
         self.last_run = Stats()
         for cg in compiled:
             if cg.context in ROW_CONTEXTS:
-                self.groups.append(EventGroup(cg) if cg.context == "spanevent"
-                                   else ReferenceGroup(cg))
+                self.groups.append(_row_group(cg, options))
                 continue
             conditions = [Condition(c.source, options) for c in cg.conditions]
             if cg.context not in ("span", "log"):
@@ -194,8 +203,9 @@ class FilterPipeline(_Projecting):
                 if not c.native:
                     self.reasons.append(f"{cg.group.where}: '{c.text}': {c.reason}")
             self.groups.append(_NativeGroup(cg.group.signal, conditions, cg.group.error_mode))
-        self._scope_groups = needs_scopes(self.groups)
-        self._event_groups = any(isinstance(g, EventGroup) for g in self.groups)
+        self._scope_groups = needs_scopes(_with_fallbacks(self.groups))
+        self._event_groups = any(isinstance(g, (EventGroup, NativeEventGroup))
+                                 for g in self.groups)
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
@@ -243,6 +253,30 @@ class FilterPipeline(_Projecting):
         for group in self.groups:
             if group.signal != signal:
                 continue
+            if isinstance(group, NativeEventGroup):
+                assert isinstance(batch, SpanBatch)
+                if batch.attributes_projected and not batch.attributes_complete:
+                    # a span that loses an event is written from its columns
+                    raise ValueError("a spanevent group needs whole spans; this batch was "
+                                     "decoded with attribute_keys")
+                as_logs = _vm.events_as_logs(batch)
+                # only the events of spans no earlier group dropped are judged
+                alive = np.repeat(~drop, np.diff(batch.column("event_off")))
+                deferred = _DeferredPolicy(group.error_mode, run)
+                try:
+                    doomed = _holds(group.conditions, as_logs, deferred, alive)
+                    deferred.commit()
+                except NeedsReference:  # the reference judges these events one by one
+                    if parents is None:
+                        parents = ParentRows(batch, self._scope_groups)
+                        resources_alive = np.ones(len(parents.resources), dtype=np.bool_)
+                        scopes_dropped = np.zeros(len(parents.scopes), dtype=np.bool_)
+                    group.fallbacks += 1
+                    fallback = group.fallback
+                    rows = fallback.rows(batch, parents, spans=~drop)
+                    doomed = fallback.doomed(rows, np.ones(rows.count, dtype=np.bool_), run)
+                _vm.keep_events(batch, ~doomed)
+                continue
             if isinstance(group, ReferenceGroup):
                 if parents is None:
                     parents = ParentRows(batch, self._scope_groups)
@@ -276,6 +310,63 @@ class FilterPipeline(_Projecting):
         s.count_errors(run)
         s.seconds += time.perf_counter() - started
         return keep
+
+
+def _run_statements(group: Union[_NativeTransformGroup, NativeEventGroup], batch: Batch,
+                    policy: ErrorPolicy) -> int:
+    """Runs a native group's statements over ``batch`` (where its conditions hold); returns
+    how many (statement, record) pairs ran."""
+    if group.uses_cache:
+        _vm.reset_cache(batch)  # each record's cache starts empty in each group
+    gate = None
+    if group.conditions:
+        # A group's conditions are ORed and decide once, before its statements run.
+        gate = _holds(group.conditions, batch, policy)
+    ran = 0
+    for statement in group.statements:
+        # propagate: no list, so a failure raises NeedsReference (the reference fails)
+        failed: Optional[list[tuple[int, Exception]]] = (
+            None if group.error_mode == "propagate" else [])
+        ran += int(statement.execute(batch, gate, failed, fresh_cache=False).sum())
+        _count_failures(policy, statement, failed or [])
+    return ran
+
+
+class _DeferredPolicy(ErrorPolicy):
+    """An error policy that holds the errors it is handed until ``commit()`` hands them to
+    the real one (counted in ``stats``, logged in ignore mode): for a run whose result may be
+    dropped, so that the run taking its place is the only one to count and log them."""
+
+    def __init__(self, mode: str, stats: Stats) -> None:
+        super().__init__(mode, Stats())
+        self._target = stats
+        self._held: list[tuple[OttlError, str]] = []
+
+    def handle(self, exc: OttlError, what: str) -> None:
+        if self.mode == "propagate":
+            super().handle(exc, what)  # raises
+        self._held.append((exc, what))
+
+    def commit(self) -> None:
+        policy = ErrorPolicy(self.mode, self._target)
+        for exc, what in self._held:
+            policy.handle(exc, what)
+        self._held.clear()
+
+
+def _with_fallbacks(groups: Sequence[Any]) -> list[Any]:
+    """The groups, and the reference group each native spanevent group may fall back on."""
+    return [*groups, *(g.fallback for g in groups if isinstance(g, NativeEventGroup))]
+
+
+def _row_group(compiled: Any, options: Optional[Options]
+               ) -> Union[NativeEventGroup, ReferenceGroup]:
+    """A resource, scope or span-event group: on the VM when it is a span-event group whose
+    paths are the event's own, otherwise run per row through the reference."""
+    if compiled.context == "spanevent":
+        native = native_event_group(compiled, options)
+        return native if isinstance(native, NativeEventGroup) else EventGroup(compiled, native)
+    return ReferenceGroup(compiled)
 
 
 def _touches_parent_write(statement: Statement,
@@ -318,15 +409,14 @@ class TransformPipeline(_Projecting):
 
     def __init__(self, groups: Sequence[Group], options: Optional[Options] = None) -> None:
         compiled = compile_groups([g for g in groups if g.kind == "statements"], options)
-        self.groups: list[Union[_NativeTransformGroup, ReferenceGroup]] = []
+        self.groups: list[Union[_NativeTransformGroup, NativeEventGroup, ReferenceGroup]] = []
         self.reasons: list[str] = []
         self.last_run = Stats()
         # per record of the last batch: its resource or scope was rewritten (None: none was)
         self.last_parent_writes: Optional[np.ndarray] = None
         for cg in compiled:
             if cg.context in ROW_CONTEXTS:
-                self.groups.append(EventGroup(cg) if cg.context == "spanevent"
-                                   else ReferenceGroup(cg))
+                self.groups.append(_row_group(cg, options))
                 continue
             conditions = [Condition(c.source, options) for c in cg.conditions]
             statements = [Statement(s.source, options) for s in cg.statements]
@@ -345,7 +435,7 @@ class TransformPipeline(_Projecting):
                         "writes too (the reference runs them record by record)")
             self.groups.append(_NativeTransformGroup(cg.group.signal, cg.context, conditions,
                                                      statements, cg.group.error_mode))
-        self._scope_groups = needs_scopes(self.groups)
+        self._scope_groups = needs_scopes(_with_fallbacks(self.groups))
         self.stats = PipelineStats()
         self._projections: dict[str, Optional[frozenset[str]]] = {}
 
@@ -382,19 +472,26 @@ class TransformPipeline(_Projecting):
                 else:
                     ran += group.transform(parents, run)
                 continue
-            if group.uses_cache:
-                _vm.reset_cache(batch)  # each record's cache starts empty in each group
-            gate = None
-            policy = ErrorPolicy(group.error_mode, run)
-            if group.conditions:
-                # A group's conditions are ORed and decide once, before its statements run.
-                gate = _holds(group.conditions, batch, policy)
+            if isinstance(group, NativeEventGroup):
+                assert isinstance(batch, SpanBatch)
+                events = _vm.events_as_logs(batch)  # the events as log records, a copy
+                deferred = _DeferredPolicy(group.error_mode, run)
+                try:
+                    count = _run_statements(group, events, deferred)
+                except NeedsReference:  # the reference judges these events one by one
+                    if batch.attributes_projected:  # which needs whole spans
+                        raise
+                    parents = parents or ParentRows(batch, self._scope_groups)
+                    group.fallbacks += 1
+                    fallback = group.fallback
+                    ran += fallback.transform(fallback.rows(batch, parents), run)
+                    continue
+                deferred.commit()
+                _vm.events_from_logs(batch, events)
+                ran += count
+                continue
+            ran += _run_statements(group, batch, ErrorPolicy(group.error_mode, run))
             for statement in group.statements:
-                # propagate: no list, so a failure raises NeedsReference (the reference fails)
-                failed: Optional[list[tuple[int, Exception]]] = (
-                    None if group.error_mode == "propagate" else [])
-                ran += int(statement.execute(batch, gate, failed, fresh_cache=False).sum())
-                _count_failures(policy, statement, failed or [])
                 if statement.last_parents_written is not None and \
                         statement.last_parents_written.any():
                     assert statement.parent_write is not None

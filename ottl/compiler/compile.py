@@ -333,8 +333,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     if not isinstance(value, _Const):
         b.mark_stored(value)  # a derived column: what it fails on, the set's error mode judges
     if isinstance(value, _Const):
-        if value.value is None:
-            return b.finish(_Const(False), editor.span)  # set(x, nil) does nothing
+        if value.value is None:  # set(x, nil) writes nothing, but it runs (and counts)
+            return b.finish(gate, editor.span)
         reg = b.register()
         b.emit(editor.span, "LOAD_CONST", reg, b.const(value.value))
     else:
@@ -359,8 +359,8 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     if gate is None:
         return b.finish(_Const(False), r.editor.span)
     node = r.editor.args[1].value  # type: ignore[union-attr]
-    if isinstance(node, RLiteral) and node.value is None:
-        return b.finish(_Const(False), r.editor.span)  # set(x, nil) does nothing
+    if isinstance(node, RLiteral) and node.value is None:  # writes nothing, but runs
+        return b.finish(gate, r.editor.span)
     _expression(b, node)
     slot = len(b.program.derived) - 1
     b.program.derived[slot].stored = True

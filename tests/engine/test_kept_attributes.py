@@ -186,10 +186,14 @@ def test_the_projection_of_a_transform(texts, keys):
     assert pipeline.attribute_keys("logs") == frozenset()  # no log group
 
 
-def test_a_spanevent_group_makes_the_transform_decode_whole():
-    groups = [make_group("statements", "traces", "span", ['delete_key(span.attributes, "x")']),
-              make_group("statements", "traces", "spanevent", ['set(attributes["e"], 1)'])]
-    assert TransformPipeline(groups).attribute_keys("traces") is None
+def test_a_spanevent_group_through_the_reference_makes_the_transform_decode_whole():
+    span = make_group("statements", "traces", "span", ['delete_key(span.attributes, "x")'])
+    on_vm = make_group("statements", "traces", "spanevent", ['set(attributes["e"], 1)'])
+    reads_span = make_group("statements", "traces", "spanevent",
+                            ['set(attributes["e"], span.name)'])
+    # events decode whole under a projection; the reference builds whole spans
+    assert TransformPipeline([span, on_vm]).attribute_keys("traces") == frozenset({"x"})
+    assert TransformPipeline([span, reads_span]).attribute_keys("traces") is None
 
 
 def test_the_transform_command_decodes_protobuf_under_the_projection():

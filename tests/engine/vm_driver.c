@@ -30,8 +30,10 @@
 
 #include "otlp_batch.h"
 #include "vm.h"
+#include "vm_events.h"
 #include "vm_mapedit.h"
 #include "vm_parents.h"
+#include "vm_write.h"
 
 typedef struct {
     char expect;
@@ -544,6 +546,60 @@ static void exercise_event_writes(ottl_batch *b, int rounds) {
     }
 }
 
+/* Span events copied as log records (ottl_vm_events_as_logs), the copy changed as a log
+ * group changes it (rows of attributes rewritten with new strings and nested values, names
+ * set), written back (ottl_vm_events_from_logs): the events' offsets must span their pool, the
+ * spans' parents must be the copy's, and the encoder must read only what they hold. */
+static void exercise_events_as_logs(ottl_batch *b, int rounds) {
+    if (b->kind != OTTL_BATCH_SPANS) {
+        if (ottl_vm_events_as_logs(b)) die("events_as_logs: a log batch");
+        return;
+    }
+    for (int round = 0; round < rounds; round++) {
+        ottl_batch *l = ottl_vm_events_as_logs(b);
+        if (!l) die("events_as_logs failed");
+        if (l->logs.n != b->events.n) die("events_as_logs: one record per event");
+        check_offsets(l->logs.attr_off, l->logs.n, l->log_attrs.n,
+                      "events_as_logs: record offsets do not span the pool");
+        check_offsets(l->scopes.rec_off, l->scopes.n, l->logs.n,
+                      "events_as_logs: scope offsets do not span the records");
+        for (size_t s = 0; s < b->spans.n; s++)
+            for (int64_t e = b->spans.event_off[s]; e < b->spans.event_off[s + 1]; e++)
+                if (l->logs.scope[e] != b->spans.scope[s] ||
+                    l->logs.resource[e] != b->spans.resource[s])
+                    die("events_as_logs: a record under another parent");
+        size_t n = l->logs.n;
+        if (n && round % 2) {
+            char word[32];
+            snprintf(word, sizeof word, "round %d", round);
+            int32_t id = ottl_strtab_intern(&l->strings, (const uint8_t *)word, strlen(word));
+            if (id < 0) die("intern failed");
+            size_t row = (size_t)(rnd() % n);
+            l->logs.event_name[row] = id;
+            if (vm_mark_dirty(l, row, OTTL_DIRTY_FIELDS)) die("mark failed");
+            int32_t keys[6];
+            uint8_t tags[6];
+            int64_t vals[6];
+            size_t m = random_entries(l, keys, tags, vals);
+            int64_t at = (int64_t)row;
+            ottl_parent_row with = {m, keys, tags, vals, 0, 0, 0, 0};
+            if (ottl_vm_set_rows(l, F_LOG_ATTRS, 1, &at, &with)) die("set_rows on the copy");
+        }
+        ottl_batch *other = ottl_vm_events_as_logs(b);
+        if (!other) die("events_as_logs failed");
+        other->logs.n = n + 1; /* one record too many */
+        if (ottl_vm_events_from_logs(b, other) != -2) die("events_from_logs: a wrong count");
+        other->logs.n = n;
+        ottl_batch_free(other);
+        if (ottl_vm_events_from_logs(b, l)) die("events_from_logs failed");
+        check_offsets(b->events.attr_off, b->events.n, b->event_attrs.n,
+                      "events_from_logs: event offsets do not span the pool");
+        ottl_batch_free(l);
+        size_t len;
+        free(encode(b, &len));
+    }
+}
+
 /* Whole attribute rows of records rewritten (ottl_vm_set_rows): random rows, random entries,
  * then the same again (left as they are), refusals, offsets and an encode. */
 static void exercise_row_writes(ottl_batch *b, int rounds) {
@@ -631,6 +687,7 @@ int main(int argc, char **argv) {
             if (pls[j].batch[k]) {
                 exercise_map_edits(pls[j].batch[k], 8);
                 exercise_parent_writes(pls[j].batch[k], 8);
+                exercise_events_as_logs(pls[j].batch[k], 6);
                 exercise_event_writes(pls[j].batch[k], 8);
                 exercise_row_writes(pls[j].batch[k], 8);
             }
