@@ -77,6 +77,10 @@ static int fill_logs(ottl_batch *l, const ottl_batch *b) {
         for (int64_t e = S->event_off[s]; e < S->event_off[s + 1]; e++) {
             L->resource[e] = S->resource[s];
             L->scope[e] = S->scope[s];
+            /* what a statement may read of the event's span, and the event's index */
+            L->severity_text[e] = S->name[s];
+            L->severity_number[e] = S->kind[s];
+            L->flags[e] = (uint32_t)(e - S->event_off[s]);
         }
     copy_col(L->time, E->time, n * sizeof *L->time);
     copy_col(L->event_name, E->name, n * sizeof *L->event_name);
@@ -84,11 +88,8 @@ static int fill_logs(ottl_batch *l, const ottl_batch *b) {
     copy_col(L->attr_off, E->attr_off, (n + 1) * sizeof *L->attr_off);
     if (!n) L->attr_off[0] = 0;
     memset(L->observed_time, 0, n * sizeof *L->observed_time);
-    memset(L->severity_number, 0, n * sizeof *L->severity_number);
-    memset(L->severity_text, 0, n * sizeof *L->severity_text);
     memset(L->body_tag, OTTL_V_NONE, n * sizeof *L->body_tag);
     memset(L->body, 0, n * sizeof *L->body);
-    memset(L->flags, 0, n * sizeof *L->flags);
     memset(L->trace_id, 0, n * 16);
     memset(L->span_id, 0, n * 8);
     memset(L->present, 0, n * sizeof *L->present);

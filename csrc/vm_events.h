@@ -9,7 +9,10 @@
 
 /* A new log batch whose records are the span events of `b` (a span batch), in event order:
  * a record's time, event_name, dropped count and attributes are its event's, under the
- * resource and scope of the event's span; every other field is empty. The strings, nested
+ * resource and scope of the event's span. Three log fields no event has carry what a
+ * spanevent statement may read besides: severity_text the span's name, severity_number the
+ * span's kind, flags the event's index in its span (ottl/events_native.py reads those paths
+ * so, and refuses writes to them). Every other field is empty. The strings, nested
  * values, resources and scopes are copies of b's, with the same ids and rows, so b is left
  * as it was whatever the VM then does to the copy. NULL when out of memory or b holds no
  * spans. */

@@ -17,9 +17,13 @@ events, which the reference judges one by one) runs the group through the refere
 (``ottl.events.EventGroup``) instead; the copy the VM changed is dropped, and the errors it
 counted with it.
 
-Refused, so ``ottl.events.EventGroup`` always runs the group through the reference: a
-``span.*`` path, ``spanevent.event_index``, a write to anything but the event, a function
-registered for some contexts only, and anything the log compiler itself does not run.
+The event's span's name and kind and the event's index are read too: the log batch carries
+them in fields no event has (``severity_text``, ``severity_number``, ``flags``;
+csrc/vm_events.h), which those paths are read as.
+
+Refused, so ``ottl.events.EventGroup`` always runs the group through the reference: any other
+``span.*`` path, a write to anything but the event, a function registered for some contexts
+only, and anything the log compiler itself does not run.
 """
 
 from __future__ import annotations
@@ -34,10 +38,13 @@ from ottl.events import EventGroup
 from ottl.functions.spec import ParamKind
 from ottl.resolver import Options
 
-# The event's paths and the log paths that hold the same field.
+# The event's paths and the log paths that hold the same field; event_index (read only) is
+# carried in flags, which no event has (csrc/vm_events.h).
 _AS_LOG_PATH = {"name": "event_name", "time_unix_nano": "time_unix_nano", "time": "time",
                 "attributes": "attributes", "dropped_attributes_count": "dropped_attributes_count",
-                "cache": "cache"}
+                "cache": "cache", "event_index": "flags"}
+# What a statement may read of the event's span, carried in log fields no event has.
+_SPAN_AS_LOG_PATH = {"name": "severity_text", "kind": "severity_number"}
 _LOG_SPECS = {spec.name: spec for spec in CONTEXTS["log"].paths}
 
 
@@ -51,7 +58,11 @@ def as_log(node: Any) -> Any:
     Raises NotEventLocal for what has no such reading."""
     if isinstance(node, resolved.RPath):
         if node.context == "span":
-            raise NotEventLocal(f"'{node.text()}' reads the event's span")
+            carried = _SPAN_AS_LOG_PATH.get(node.spec.name)
+            if carried is None or node.keys:
+                raise NotEventLocal(f"'{node.text()}' reads the event's span beyond its name "
+                                    "and kind")
+            return replace(node, context="log", spec=_LOG_SPECS[carried])
         keys = tuple(as_log(k) for k in node.keys)
         if node.context != "spanevent":
             return replace(node, keys=keys)  # a resource or scope path

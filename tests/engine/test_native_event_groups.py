@@ -83,6 +83,9 @@ def event_condition(draw) -> str:
         'IsMatch(spanevent.name, "^a")',
         f"spanevent.dropped_attributes_count > {draw(st.sampled_from([0, 3]))}",
         f"spanevent.time_unix_nano >= {draw(st.sampled_from(TIMES))}",
+        f"span.name == {word}",
+        f"span.kind == {draw(st.sampled_from([0, 1, 2, 3]))}",
+        "spanevent.event_index == 0",
         f'ConvertCase(spanevent.attributes[{k}], "upper") == "A"',  # fails unless a string
     ]))
 
@@ -105,6 +108,8 @@ def event_statement(draw) -> str:
         f'replace_all_patterns({attrs}, "value", "a", "A")',
         f'set(cache["n"], {attrs}[{k}])',
         f'set({attrs}["from.cache"], cache["n"])',
+        f'set({attrs}["from.span"], Concat([span.name, String(span.kind)], "/"))',
+        f'set({attrs}["index"], spanevent.event_index)',
     ]))
     if draw(st.booleans()):
         text += f" where {draw(event_condition())}"
@@ -174,17 +179,35 @@ def test_native_event_conditions_equal_the_reference(size):
 
 
 @pytest.mark.parametrize("text, reason", [
-    ('set(attributes["n"], span.name)', "reads the event's span"),
-    ('set(attributes["n"], event_index)', "has no log field"),
+    ('set(attributes["n"], span.attributes["k"])', "reads the event's span beyond"),
+    ('set(attributes["n"], span.trace_id.string)', "reads the event's span beyond"),
     ('set(resource.attributes["n"], name)', "writes resource.attributes"),
     ('delete_key(scope.attributes, "n")', "writes scope.attributes"),
-    ('set(attributes["n"], 1) where span.kind == 2', "reads the event's span"),
+    ('set(span.name, name)', "writes span.name"),
+    ('set(attributes["n"], 1) where span.status.code == 2', "reads the event's span beyond"),
 ])
 def test_a_group_beyond_the_event_runs_through_the_reference(text, reason):
     pipeline = TransformPipeline([make_group("statements", "traces", "spanevent", [text])])
     (group,) = pipeline.groups
     assert isinstance(group, EventGroup)
     assert reason in group.why_not_vm
+
+
+def test_the_span_s_name_and_kind_and_the_event_index_are_carried_in_unused_log_fields():
+    data = _with_events(40, seed=6)
+    batch = DECODE(data)
+    logs = _vm.events_as_logs(batch)
+    per_span = np.diff(batch.column("event_off"))
+    names = [batch.string(i) for i in batch.column("name")]
+    expected = [(name, kind, i) for name, kind, n in
+                zip(names, batch.column("kind").tolist(), per_span.tolist()) for i in range(n)]
+    assert [(r["severity_text"], r["severity_number"], r["flags"])
+            for r in logs.records()] == expected
+    groups = [make_group("statements", "traces", "spanevent",
+                         ['set(attributes["where"], Concat([span.name, String(event_index)], '
+                          '"#")) where span.kind != 9'])]
+    assert isinstance(TransformPipeline(groups).groups[0], NativeEventGroup)
+    transform_agrees("traces", data, groups)
 
 
 def test_event_paths_are_read_as_the_log_fields():
@@ -258,7 +281,7 @@ def test_events_as_logs_holds_every_event_under_its_spans_parents(seed):
                   r["attributes"]) for r in records]) == repr([  # repr: NaN values
         (e["name"], e["time_unix_nano"], e["dropped_attributes_count"], e["attributes"])
         for e in events])
-    assert all(r["severity_number"] == 0 and "body" not in r for r in records)
+    assert all("body" not in r and r["observed_time_unix_nano"] == 0 for r in records)
     # the parents are the span batch's, row for row
     request = logs.to_dict()["resource_logs"]
     assert repr([(g.get("resource"), g["schema_url"]) for g in request]) == repr([
