@@ -59,6 +59,8 @@ CASES = [
     ("traces", 'set(resource.attributes["last.route"], span.attributes["http.route"])'),
     ("traces", 'set(span.attributes["events"], Len(span.events))'),
     ("traces", 'delete_key(resource.attributes, "host.name")'),
+    # a new value per record
+    ("traces", 'set(span.attributes["id"], UUID())'),
 ]
 
 

@@ -230,7 +230,10 @@ def _per_distinct(batch: Any, spec: Derived, fn: Callable[..., Any],
     None when nothing failed). A failure appends to ``errors`` where ``tolerant``, and raises
     ``NeedsReference`` otherwise. Parts tagged TAG_OBJECT are ``objects``; given ``keep`` (that
     list), a result no column holds is appended to it instead of raising."""
-    firsts, inverse = _distinct_rows(parts, len(parts[0][0]) if parts else len(batch))
+    if spec.per_record:  # a new value per call (UUID): one call per record
+        firsts = inverse = np.arange(len(batch), dtype=np.int64)
+    else:
+        firsts, inverse = _distinct_rows(parts, len(parts[0][0]) if parts else len(batch))
     out = np.empty(len(firsts), dtype=_PAIR)
     own = np.full(len(firsts), -1, dtype=np.int64)
     name = spec.name

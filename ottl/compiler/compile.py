@@ -73,6 +73,9 @@ from ottl.resolved import (
 # the record itself) or that take lambdas: never computed once per distinct value.
 NOT_MEMOIZABLE = frozenset({"UUID", "UUIDv7", "Now", "IsRootSpan", "All", "Any", "Filter",
                             "Find", "MapEach", "MapKeys", "Reduce", "When"})
+# Of those, converters of no argument whose every call gives a new value: called once per
+# record (``Derived.per_record``).
+PER_RECORD = frozenset({"UUID", "UUIDv7"})
 
 # Editors applied to a record's whole attribute map by ottl.mapedit's kernels.
 MAP_EDITORS = frozenset({"keep_keys", "keep_matching_keys", "delete_matching_keys", "limit",
@@ -670,6 +673,8 @@ def _body_string(b: _Builder, node: RPath) -> int:
 def _call(b: _Builder, node: RCall, boolean: bool = False) -> Union[int, _Const]:
     """A converter whose record-dependent parts (arguments, or items of a list argument, the
     rest constant) are paths or other such calls, as a derived column."""
+    if node.spec.name in PER_RECORD and not node.keys and all(a is None for a in node.args):
+        return b.derived(Derived(node, (), (), boolean, per_record=True), node.span)
     if node.spec.name in NOT_MEMOIZABLE:
         raise NotNative(f"the converter {node.spec.name}")
     if not all(_literal_key(k) for k in node.keys):

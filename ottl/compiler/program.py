@@ -62,6 +62,9 @@ class Derived:
     # The column is set into ``log.body.string``: a value that is not a string is nil there
     # (which writes nothing, as that path's setter ignores it).
     strings_only: bool = False
+    # ``call`` takes no argument and gives a new value at each call (``UUID()``): applied once
+    # per record, as the reference calls it once per record.
+    per_record: bool = False
 
     @property
     def name(self) -> str:
