@@ -103,6 +103,14 @@ int ottl_vm_execute(const ottl_vm_program *p, ottl_batch *b, const uint8_t *gate
 const uint8_t *ottl_vm_dirty(const ottl_batch *b);
 /* Empties every record's `cache` map (a transform group starts with it empty). 0. */
 int ottl_vm_cache_reset(ottl_batch *b);
+/* Sets an id of records rows[0..n) (ascending): `field` is F_SPAN_TRACE_ID, F_SPAN_SPAN_ID,
+ * F_SPAN_PARENT_SPAN_ID, F_LOG_TRACE_ID or F_LOG_SPAN_ID (or its .string field), ids holds n
+ * ids of the field's width (16 or 8 bytes) back to back. An all-zero id clears the field (the
+ * reference's empty id, which OTLP leaves out). A record whose id changed is marked dirty, and
+ * the batch's derived columns are dropped. 0; -1 when out of memory (marks only, which cost
+ * re-encoding); -2 for another field or a row out of range or order. */
+int ottl_vm_set_ids(ottl_batch *b, int32_t field, size_t n, const int64_t *rows,
+                    const uint8_t *ids);
 
 /* Which kernels run: "avx2" or "scalar" (OTTL_SIMD=scalar in the environment forces the
  * scalar ones; see vm_kernels.c). */

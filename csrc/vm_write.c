@@ -69,6 +69,62 @@ int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val)
     return vm_mark_dirty(b, row, OTTL_DIRTY_FIELDS);
 }
 
+int ottl_vm_set_ids(ottl_batch *b, int32_t field, size_t n, const int64_t *rows,
+                    const uint8_t *ids) {
+    ottl_spans *S = &b->spans;
+    ottl_logs *L = &b->logs;
+    uint8_t *column, *present, bit, irr;
+    size_t width, count = b->kind == OTTL_BATCH_SPANS ? S->n : L->n;
+    switch (field) {
+    case F_SPAN_TRACE_ID:
+    case F_SPAN_TRACE_ID_STRING:
+        column = S->trace_id, present = S->present, width = 16;
+        bit = OTTL_P_TRACE_ID, irr = OTTL_P_IRR_TRACE_ID;
+        break;
+    case F_SPAN_SPAN_ID:
+    case F_SPAN_SPAN_ID_STRING:
+        column = S->span_id, present = S->present, width = 8;
+        bit = OTTL_P_SPAN_ID, irr = OTTL_P_IRR_SPAN_ID;
+        break;
+    case F_SPAN_PARENT_SPAN_ID:
+    case F_SPAN_PARENT_SPAN_ID_STRING:
+        column = S->parent_span_id, present = S->present, width = 8;
+        bit = OTTL_P_PARENT_ID, irr = OTTL_P_IRR_PARENT_ID;
+        break;
+    case F_LOG_TRACE_ID:
+    case F_LOG_TRACE_ID_STRING:
+        column = L->trace_id, present = L->present, width = 16;
+        bit = OTTL_P_TRACE_ID, irr = OTTL_P_IRR_TRACE_ID;
+        break;
+    case F_LOG_SPAN_ID:
+    case F_LOG_SPAN_ID_STRING:
+        column = L->span_id, present = L->present, width = 8;
+        bit = OTTL_P_SPAN_ID, irr = OTTL_P_IRR_SPAN_ID;
+        break;
+    default:
+        return -2;
+    }
+    if (ottl_field_signal[field] != b->kind) return -2; /* a log field of spans, or back */
+    for (size_t k = 0; k < n; k++)
+        if (rows[k] < 0 || (size_t)rows[k] >= count || (k && rows[k] <= rows[k - 1])) return -2;
+    static const uint8_t zeros[16] = {0};
+    int changed = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t row = (size_t)rows[k];
+        const uint8_t *id = ids + k * width;
+        uint8_t *dst = column + row * width;
+        int empty = !memcmp(id, zeros, width);
+        uint8_t was = present[row] & (bit | irr);
+        if (empty ? !was : was == bit && !memcmp(dst, id, width)) continue; /* as it was */
+        if (vm_mark_dirty(b, row, OTTL_DIRTY_FIELDS)) return -1;
+        memcpy(dst, id, width);
+        present[row] = (uint8_t)((present[row] & ~(bit | irr)) | (empty ? 0 : bit));
+        changed = 1;
+    }
+    if (changed) ottl_batch_drop_derived(b);
+    return 0;
+}
+
 int vm_log_edit(vm_edits *e, int32_t row, int32_t key, uint8_t op, uint8_t tag, int64_t val) {
     if (e->n == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 256;

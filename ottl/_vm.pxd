@@ -28,6 +28,8 @@ cdef extern from "vm.h" nogil:
                         uint8_t *out, ottl_vm_error *err)
     const uint8_t *ottl_vm_dirty(const ottl_batch *b)
     int ottl_vm_cache_reset(ottl_batch *b)
+    int ottl_vm_set_ids(ottl_batch *b, int32_t field, size_t n, const int64_t *rows,
+                        const uint8_t *ids)
     ctypedef struct ottl_vm_derived:
         const uint8_t *tags
         const int64_t *vals
@@ -51,6 +53,10 @@ cdef extern from "vm_opcodes.h" nogil:
         CMP_COUNT
         MATH_COUNT
         F_COUNT
+        F_SPAN_TRACE_ID
+        F_SPAN_TRACE_ID_STRING
+        F_LOG_TRACE_ID
+        F_LOG_TRACE_ID_STRING
     const char *const ottl_op_operands[]
     const char *const ottl_op_names[]
     const int ottl_field_signal[]

@@ -609,6 +609,29 @@ def set_rows(_Batch batch not None, int field, rows, maps) -> None:
         raise MemoryError("out of memory while writing attribute rows")
 
 
+def set_ids(_Batch batch not None, int field, rows, bytes ids) -> None:
+    """Sets the id ``field`` (a trace, span or parent span id field of the batch's records, or
+    its ``.string`` field) of the records ``rows`` (ascending) to ``ids``: their bytes back to
+    back, 16 or 8 per record. An all-zero id clears the field, as the reference's empty id
+    leaves it out of OTLP. Records whose id changed are re-encoded from the columns.
+    ValueError for another field, rows out of range or order, or ids of the wrong length."""
+    cdef const int64_t[::1] r = np.ascontiguousarray(rows, dtype=np.int64)
+    cdef size_t n = <size_t>r.shape[0]
+    width = 16 if field in (F_SPAN_TRACE_ID, F_SPAN_TRACE_ID_STRING, F_LOG_TRACE_ID,
+                            F_LOG_TRACE_ID_STRING) else 8
+    if <size_t>len(ids) != n * width:
+        raise ValueError(f"{len(ids)} bytes of ids for {n} records of {width}-byte ids")
+    if n == 0:
+        return
+    batch._specs = None
+    rc = ottl_vm_set_ids(batch.b, field, n, &r[0], <const uint8_t *>ids)
+    if rc == -2:
+        raise ValueError(f"field {field} is not an id of this batch's records, or rows are out "
+                         "of range or order")
+    if rc:
+        raise MemoryError("out of memory while setting ids")
+
+
 def set_event(_Batch batch not None, Py_ssize_t row, str name, uint64_t time, attributes,
               uint32_t dropped) -> bool:
     """Replaces span event ``row`` (of the batch's events table): its name, time, attributes

@@ -121,7 +121,7 @@ class DerivedColumns:
         self._set_only = [False] * len(program.derived)
         for slot in reversed(range(len(program.derived))):
             spec = program.derived[slot]
-            if spec.stored or spec.editor or self._set_only[slot]:
+            if spec.stored or spec.editor or spec.set_failures or self._set_only[slot]:
                 self._set_only[slot] = True
                 for source in spec.sources:
                     if source[0] == "derived":
@@ -209,8 +209,8 @@ class DerivedColumns:
                     inherited >= 0, inherited, row_error)
                 result_pairs["tag"][inherited >= 0] = TAG_NONE
             row_errors.append(row_error)
-            if row_error is not None and (spec.stored or spec.editor or every) and \
-                    failures is not None:
+            if row_error is not None and failures is not None and \
+                    (spec.stored or spec.editor or spec.set_failures or every):
                 for index in np.unique(row_error[row_error >= 0]).tolist():
                     failures.append(Failure(row_error == index, errors[index]))
             columns.append((np.ascontiguousarray(result_pairs["tag"]),

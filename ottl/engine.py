@@ -41,6 +41,7 @@ from ottl.eval.otlp_json import OtlpFormatError
 from ottl.frontend import resolve_condition, resolve_statement
 from ottl.lang.errors import OttlError
 from ottl.mapedit import MapEditor
+from ottl.id_writes import IdWriter
 from ottl.parent_writes import ParentWriter
 from ottl.resolved import RCondition, RStatement
 from ottl.resolver import Options
@@ -222,6 +223,7 @@ class Statement:
             self.reason = str(exc)
         self._map_editor: Optional[MapEditor] = None
         self._parent_writer: Optional[ParentWriter] = None
+        self._id_writer: Optional[IdWriter] = None
         # per row of the resources or scopes table: written by the last execute (None: none)
         self.last_parents_written: Optional[np.ndarray] = None
         self.uses_cache = self.program is not None and uses_cache(self.program)
@@ -229,6 +231,8 @@ class Statement:
             self._vm, self._derived = _load(self.program, gates)
             if self.program.parent_write is not None:
                 self._parent_writer = ParentWriter(self.program.parent_write, gates)
+            if self.program.id_write is not None:
+                self._id_writer = IdWriter(self.program.id_write, self.text)
             edit = self.program.map_edit
             if edit is not None:
                 self._map_editor = MapEditor(edit.call, edit.field, self.program.source, gates,
@@ -284,6 +288,8 @@ class Statement:
             more = self._map_editor.run(batch, ran, derived)
             if more:
                 ran = self._fail(ran, more, errors)
+        if self._id_writer is not None:
+            ran = self._id_writer.run(batch, ran, derived, errors)
         if self._parent_writer is not None:
             ran, self.last_parents_written = self._parent_writer.run(batch, ran, derived,
                                                                      errors)

@@ -30,6 +30,7 @@ from ottl.compiler.opcodes import (
 )
 from ottl.compiler.program import (
     Derived,
+    IdWrite,
     MapEdit,
     ParentWrite,
     program_reads,
@@ -267,6 +268,9 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
         raise NotNative(f"{name} of something other than the record's own path")
     if name == "set" and _is_body_string(b, target):
         return _set_body_string(b, r, gates)
+    id_field = _field(b, target)
+    if name == "set" and id_field is not None and FIELDS[id_field].ctype in ("hex", "id"):
+        return _set_id(b, r, target, id_field, gates)
     time_target = _time_field(b, target)
     if time_target is not None and name != "set":
         raise NotNative(f"{name} of {target.text()}")
@@ -371,6 +375,38 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     if any(f == field and k in (key, None) for f, k in program_reads(program)):
         raise NotNative(f"set of {target.text()} from a statement that reads it")
     program.parent_write = ParentWrite(target.context, field, key, slot)
+    return program
+
+
+def _set_id(b: _Builder, r: RStatement, target: RPath, field: int,
+            gates: frozenset[str]) -> Program:
+    """``set`` of the record's trace, span or parent span id, or of its ``.string`` path: the
+    program gives where it runs; the value per record (a derived column, or a constant) goes
+    to ``ottl.id_writes``, which takes it as that path's setter does and writes the ids."""
+    if ALLOW_NIL_GATE in gates:
+        raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
+    gate = _gate(b, r)
+    if gate is None:
+        return b.finish(_Const(False), r.editor.span)
+    node = r.editor.args[1].value  # type: ignore[union-attr]
+    if isinstance(node, RLiteral) and node.value is None:  # writes nothing, but runs
+        return b.finish(gate, r.editor.span)
+    if _constant(node) or _constant_call(node):
+        value = node.value if isinstance(node, RLiteral) else _fold_call(b, node).value \
+            if isinstance(node, RCall) else None
+        if value is None:
+            raise NotNative(f"set of {target.text()} to a {type(node).__name__[1:].lower()}")
+        program = b.finish(gate, r.editor.span)
+        program.id_write = IdWrite(field, target.span, const=value)
+        return program
+    _expression(b, node)
+    slot = len(b.program.derived) - 1
+    if FIELDS[field].ctype == "hex":  # only a string counts: a map or list value is stored as
+        b.program.derived[slot].stored = True  # any other
+    else:  # an id must keep its type
+        b.program.derived[slot].set_failures = True
+    program = b.finish(gate, r.editor.span)
+    program.id_write = IdWrite(field, target.span, slot=slot)
     return program
 
 

@@ -65,6 +65,9 @@ class Derived:
     # ``call`` takes no argument and gives a new value at each call (``UUID()``): applied once
     # per record, as the reference calls it once per record.
     per_record: bool = False
+    # What the column fails on is the failure of the set that takes it (as with ``stored``),
+    # which its group's error mode judges; the value keeps its type (an id set into an id).
+    set_failures: bool = False
 
     @property
     def name(self) -> str:
@@ -100,6 +103,19 @@ class ParentWrite:
 
 
 @dataclass
+class IdWrite:
+    """A statement's ``set`` of its record's id (``field``: a trace, span or parent span id,
+    or its ``.string`` path): the value per record is derived column ``slot``'s, or ``const``
+    for every record. ``ottl.id_writes`` takes it as the reference's setter does (an id of the
+    path's type, or hex text parsed, which fails at ``span``: the target path's) and writes it."""
+
+    field: int
+    span: Any
+    slot: int = -1
+    const: Any = None
+
+
+@dataclass
 class Program:
     context: str
     source: str
@@ -112,6 +128,7 @@ class Program:
     derived: list[Derived] = field(default_factory=list)
     map_edit: Optional[MapEdit] = None
     parent_write: Optional[ParentWrite] = None
+    id_write: Optional[IdWrite] = None
 
     def const_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The constant pool as the C side takes it: tags (uint8) and int64 payloads."""

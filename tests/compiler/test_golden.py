@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ottl import engine
+from ottl.compiler.opcodes import FIELD_INDEX
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -157,13 +158,20 @@ def test_not_native_reasons(text: str, context: str, reason: str):
     assert cond.program is None and cond.disassemble() == ""
 
 
-@pytest.mark.parametrize("text", [
-    'set(span.trace_id.string, "0102030405060708090a0b0c0d0e0f10")',
-    'replace_pattern(span.span_id.string, "0", "1")',
-    'set(log.span_id.string, log.attributes["id"])',
+@pytest.mark.parametrize("text, field", [
+    ('set(span.trace_id.string, "0102030405060708090a0b0c0d0e0f10")', "SPAN_TRACE_ID_STRING"),
+    ('set(log.span_id.string, log.attributes["id"])', "LOG_SPAN_ID_STRING"),
+    ("set(span.parent_span_id, span.span_id)", "SPAN_PARENT_SPAN_ID"),
 ])
-def test_ids_hex_strings_are_read_natively_and_set_through_the_reference(text: str):
-    # Setting one parses hex, which can fail by value: that stays with the reference.
+def test_a_set_of_an_id_gives_where_it_runs_and_the_write(text: str, field: str):
+    # The program gives where it runs; ottl.id_writes parses (or checks) and writes each value.
     statement = engine.compile_statement(text)
+    assert statement.native, statement.reason
+    write = statement.program.id_write
+    assert write is not None and write.field == FIELD_INDEX[field]
+
+
+def test_other_editors_of_an_id_string_stay_with_the_reference():
+    statement = engine.compile_statement('replace_pattern(span.span_id.string, "0", "1")')
     assert not statement.native
-    assert "set of " in statement.reason and "id.string" in statement.reason, statement.reason
+    assert "span.span_id.string" in statement.reason, statement.reason

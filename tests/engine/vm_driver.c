@@ -600,6 +600,39 @@ static void exercise_events_as_logs(ottl_batch *b, int rounds) {
     }
 }
 
+/* Ids of records set (ottl_vm_set_ids): random ascending rows, random ids (some all-zero, which
+ * clear the field), the same again (nothing changes), refusals, and an encode. */
+static void exercise_id_writes(ottl_batch *b, int rounds) {
+    int spans = b->kind == OTTL_BATCH_SPANS;
+    size_t count = spans ? b->spans.n : b->logs.n;
+    const int32_t fields[] = {F_SPAN_TRACE_ID, F_SPAN_SPAN_ID, F_SPAN_PARENT_SPAN_ID_STRING,
+                              F_LOG_TRACE_ID_STRING, F_LOG_SPAN_ID};
+    for (int round = 0; round < rounds && count; round++) {
+        int32_t field = spans ? fields[rnd() % 3] : fields[3 + rnd() % 2];
+        size_t width = field == F_SPAN_TRACE_ID || field == F_LOG_TRACE_ID_STRING ? 16 : 8;
+        int64_t rows[8];
+        uint8_t ids[8 * 16];
+        size_t n = 0;
+        for (size_t r = (size_t)(rnd() % count); r < count && n < 8; r += 1 + (size_t)(rnd() % 4))
+            rows[n++] = (int64_t)r;
+        for (size_t i = 0; i < n * width; i++) ids[i] = (uint8_t)rnd();
+        if (n && rnd() % 2) memset(ids, 0, width); /* an empty id */
+        if (ottl_vm_set_ids(b, field, n, rows, ids)) die("set_ids failed");
+        if (ottl_vm_set_ids(b, field, n, rows, ids)) die("set_ids: the same again");
+        int32_t other = spans ? F_LOG_TRACE_ID : F_SPAN_TRACE_ID;
+        if (ottl_vm_set_ids(b, other, n, rows, ids) != -2) die("set_ids: the other signal");
+        if (ottl_vm_set_ids(b, F_SPAN_NAME, n, rows, ids) != -2) die("set_ids: not an id");
+        int64_t past = (int64_t)count;
+        if (ottl_vm_set_ids(b, field, 1, &past, ids) != -2) die("set_ids: a row past the end");
+        if (n > 1) {
+            int64_t swapped[2] = {rows[1], rows[0]};
+            if (ottl_vm_set_ids(b, field, 2, swapped, ids) != -2) die("set_ids: rows out of order");
+        }
+        size_t len;
+        free(encode(b, &len));
+    }
+}
+
 /* Whole attribute rows of records rewritten (ottl_vm_set_rows): random rows, random entries,
  * then the same again (left as they are), refusals, offsets and an encode. */
 static void exercise_row_writes(ottl_batch *b, int rounds) {
@@ -690,6 +723,7 @@ int main(int argc, char **argv) {
                 exercise_events_as_logs(pls[j].batch[k], 6);
                 exercise_event_writes(pls[j].batch[k], 8);
                 exercise_row_writes(pls[j].batch[k], 8);
+                exercise_id_writes(pls[j].batch[k], 8);
             }
     for (size_t j = 0; j < npl; j++) {
         ottl_batch_free(pls[j].batch[0]);
