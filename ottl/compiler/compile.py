@@ -399,6 +399,16 @@ def _set_id(b: _Builder, r: RStatement, target: RPath, field: int,
         program = b.finish(gate, r.editor.span)
         program.id_write = IdWrite(field, target.span, const=value)
         return program
+    if isinstance(node, RPath) and not _nested(b, node) and not _dynamic_keys(b, node) \
+            and _time_field(b, node) is None and _whole_map(b, node) is None:
+        try:
+            source = _locate(b, node)
+        except NotNative:
+            source = None  # a span's events or links: an expression's part
+        if source is not None:
+            program = b.finish(gate, r.editor.span)  # read as a column, as it is
+            program.id_write = IdWrite(field, target.span, source=source)
+            return program
     _expression(b, node)
     slot = len(b.program.derived) - 1
     if FIELDS[field].ctype == "hex":  # only a string counts: a map or list value is stored as

@@ -105,14 +105,16 @@ class ParentWrite:
 @dataclass
 class IdWrite:
     """A statement's ``set`` of its record's id (``field``: a trace, span or parent span id,
-    or its ``.string`` path): the value per record is derived column ``slot``'s, or ``const``
-    for every record. ``ottl.id_writes`` takes it as the reference's setter does (an id of the
+    or its ``.string`` path): the value per record is a path's (``source``), derived column
+    ``slot``'s, or ``const`` for every record. ``ottl.id_writes`` takes it as the reference's setter does (an id of the
     path's type, or hex text parsed, which fails at ``span``: the target path's) and writes it."""
 
     field: int
     span: Any
     slot: int = -1
     const: Any = None
+    # a path the value is read from as it is: (field, attribute key or None), read as a column
+    source: Optional[tuple[int, Optional[str]]] = None
 
 
 @dataclass
@@ -170,16 +172,20 @@ def program_reads(p: Program) -> list[tuple[int, Optional[str]]]:
         for source in d.sources:
             if source[0] == "field":
                 out.append((source[1], source[2]))
+    if p.id_write is not None and p.id_write.source is not None:
+        out.append(p.id_write.source)
     return out
 
 
 def program_writes(p: Program) -> list[tuple[int, Optional[str]]]:
     """The (field id, attribute key or None) pairs a program writes: the keys its SET_ATTR and
-    DELETE_ATTR set or remove, (key None) the map its map edit rewrites whole, and the
-    parent's attribute a parent write sets."""
+    DELETE_ATTR set or remove, (key None) the map its map edit rewrites whole, the id an id
+    write sets, and the parent's attribute a parent write sets."""
     out: list[tuple[int, Optional[str]]] = []
     if p.map_edit is not None:
         out.append((p.map_edit.field, None))
+    if p.id_write is not None:
+        out.append((p.id_write.field, None))
     if p.parent_write is not None:
         out.append((p.parent_write.field, p.parent_write.key))
     pc = 0
