@@ -73,23 +73,32 @@ static int fill_logs(ottl_batch *l, const ottl_batch *b) {
     ottl_logs *L = &l->logs;
     size_t n = E->n;
     if (ottl_logs_reserve(L, n + 1)) return -1;
-    for (size_t s = 0; s < S->n; s++)
-        for (int64_t e = S->event_off[s]; e < S->event_off[s + 1]; e++) {
+    for (size_t s = 0; s < S->n; s++) {
+        int64_t first = S->event_off[s], last = S->event_off[s + 1];
+        if (first == last) continue;
+        /* the span's attributes as a kvlist in the (copied) value pool: the records' body */
+        size_t start = l->values.n;
+        int64_t lo = S->attr_off[s], hi = S->attr_off[s + 1];
+        if (ottl_kvpool_append(&l->values, &b->span_attrs, lo, hi)) return -1;
+        for (size_t i = start; i < l->values.n; i++) l->values.src[i] = -1;
+        int64_t packed = (int64_t)((uint64_t)start | ((uint64_t)(hi - lo) << 32));
+        for (int64_t e = first; e < last; e++) {
             L->resource[e] = S->resource[s];
             L->scope[e] = S->scope[s];
             /* what a statement may read of the event's span, and the event's index */
             L->severity_text[e] = S->name[s];
             L->severity_number[e] = S->kind[s];
-            L->flags[e] = (uint32_t)(e - S->event_off[s]);
+            L->body_tag[e] = OTTL_V_KVLIST;
+            L->body[e] = packed;
+            L->flags[e] = (uint32_t)(e - first);
         }
+    }
     copy_col(L->time, E->time, n * sizeof *L->time);
     copy_col(L->event_name, E->name, n * sizeof *L->event_name);
     copy_col(L->dropped, E->dropped, n * sizeof *L->dropped);
     copy_col(L->attr_off, E->attr_off, (n + 1) * sizeof *L->attr_off);
     if (!n) L->attr_off[0] = 0;
     memset(L->observed_time, 0, n * sizeof *L->observed_time);
-    memset(L->body_tag, OTTL_V_NONE, n * sizeof *L->body_tag);
-    memset(L->body, 0, n * sizeof *L->body);
     memset(L->trace_id, 0, n * 16);
     memset(L->span_id, 0, n * 8);
     memset(L->present, 0, n * sizeof *L->present);
@@ -133,7 +142,10 @@ int ottl_vm_events_from_logs(ottl_batch *b, ottl_batch *l) {
     ottl_events *E = &b->events;
     ottl_logs *L = &l->logs;
     if (b->kind != OTTL_BATCH_SPANS || l->kind != OTTL_BATCH_LOGS || L->n != E->n) return -2;
-    if (!l->dirty) return 0;
+    if (!l->dirty) {
+        ottl_batch_reset(l, OTTL_BATCH_LOGS); /* spent all the same */
+        return 0;
+    }
     /* Marks first: a failure leaves b unchanged but for marks, which only cost re-encoding. */
     for (size_t s = 0; s < S->n; s++)
         for (int64_t e = S->event_off[s]; e < S->event_off[s + 1]; e++)
@@ -150,5 +162,8 @@ int ottl_vm_events_from_logs(ottl_batch *b, ottl_batch *l) {
     SWAP(ottl_strtab, b->strings, l->strings);
     SWAP(ottl_kvpool, b->values, l->values);
     ottl_batch_drop_derived(b);
+    /* The log batch now holds b's old pools, which its records' ids and offsets do not fit:
+     * spent, it is emptied, so reading it shows nothing rather than garbage. */
+    ottl_batch_reset(l, OTTL_BATCH_LOGS);
     return 0;
 }

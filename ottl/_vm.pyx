@@ -699,9 +699,8 @@ def events_as_logs(_Batch batch not None) -> LogBatch:
 def events_from_logs(_Batch batch not None, _Batch logs not None) -> None:
     """Writes the records of ``logs`` (from ``events_as_logs(batch)``, then changed by log
     statements) back as the span events of ``batch`` when any changed; the spans holding a
-    changed event are re-encoded from the columns. ``logs`` is spent: its strings and pools
-    may now be the old ones of ``batch``. ValueError when ``logs`` does not hold one record
-    per event of ``batch``."""
+    changed event are re-encoded from the columns. ``logs`` is spent: it is left empty.
+    ValueError when ``logs`` does not hold one record per event of ``batch``."""
     if not isinstance(batch, SpanBatch) or not isinstance(logs, LogBatch):
         raise ValueError("events_from_logs takes a span batch and the log batch of its events")
     batch._specs = None

@@ -43,16 +43,16 @@ def _span_state(span: Span) -> tuple:
             span.status.message, len(span.events))
 
 
-def _paths(node: Any) -> Iterator[resolved.RPath]:
+def resolved_paths(node: Any) -> Iterator[resolved.RPath]:
     """Every path in a resolved tree (statement, condition or value)."""
     if isinstance(node, resolved.RPath):
         yield node
     if isinstance(node, tuple):
         for item in node:
-            yield from _paths(item)
+            yield from resolved_paths(item)
     elif is_dataclass(node) and type(node).__module__ == resolved.__name__:
         for f in fields(node):
-            yield from _paths(getattr(node, f.name))
+            yield from resolved_paths(getattr(node, f.name))
 
 
 def _written(statement: resolved.RStatement) -> set[str]:
@@ -72,7 +72,7 @@ class EventGroup(ReferenceGroup):
         # why the group does not run on the VM (ottl.events_native)
         self.why_not_vm = why_not_vm
         sources = [s.source for s in self.statements] + [c.source for c in self.conditions]
-        self.reads_span = any(p.context == "span" for p in _paths(tuple(sources)))
+        self.reads_span = any(p.context == "span" for p in resolved_paths(tuple(sources)))
         written = set().union(*(_written(s.source) for s in self.statements))
         self.writes_span = "span" in written
         self.writes_events = "spanevent" in written

@@ -17,9 +17,11 @@ events, which the reference judges one by one) runs the group through the refere
 (``ottl.events.EventGroup``) instead; the copy the VM changed is dropped, and the errors it
 counted with it.
 
-The event's span's name and kind and the event's index are read too: the log batch carries
-them in fields no event has (``severity_text``, ``severity_number``, ``flags``;
-csrc/vm_events.h), which those paths are read as.
+The event's span's name, kind and attributes and the event's index are read too: the log
+batch carries them in fields no event has (``severity_text``, ``severity_number``, ``body``,
+``flags``; csrc/vm_events.h), which those paths are read as. A transform whose event group
+reads the span's attributes decodes spans whole (a projection would leave their values
+opaque).
 
 Refused, so ``ottl.events.EventGroup`` always runs the group through the reference: any other
 ``span.*`` path, a write to anything but the event, a function registered for some contexts
@@ -34,7 +36,7 @@ from typing import Any, Optional, Union
 from ottl import resolved
 from ottl.contexts import CONTEXTS
 from ottl.engine import Condition, Statement
-from ottl.events import EventGroup
+from ottl.events import EventGroup, resolved_paths
 from ottl.functions.spec import ParamKind
 from ottl.resolver import Options
 
@@ -43,8 +45,9 @@ from ottl.resolver import Options
 _AS_LOG_PATH = {"name": "event_name", "time_unix_nano": "time_unix_nano", "time": "time",
                 "attributes": "attributes", "dropped_attributes_count": "dropped_attributes_count",
                 "cache": "cache", "event_index": "flags"}
-# What a statement may read of the event's span, carried in log fields no event has.
-_SPAN_AS_LOG_PATH = {"name": "severity_text", "kind": "severity_number"}
+# What a statement may read of the event's span, carried in log fields no event has (the
+# attributes as the body: a map, read whole or by keys).
+_SPAN_AS_LOG_PATH = {"name": "severity_text", "kind": "severity_number", "attributes": "body"}
 _LOG_SPECS = {spec.name: spec for spec in CONTEXTS["log"].paths}
 
 
@@ -59,10 +62,11 @@ def as_log(node: Any) -> Any:
     if isinstance(node, resolved.RPath):
         if node.context == "span":
             carried = _SPAN_AS_LOG_PATH.get(node.spec.name)
-            if carried is None or node.keys:
-                raise NotEventLocal(f"'{node.text()}' reads the event's span beyond its name "
-                                    "and kind")
-            return replace(node, context="log", spec=_LOG_SPECS[carried])
+            if carried is None or (node.keys and carried != "body"):
+                raise NotEventLocal(f"'{node.text()}' reads the event's span beyond its name, "
+                                    "kind and attributes")
+            return replace(node, context="log", spec=_LOG_SPECS[carried],
+                           keys=tuple(as_log(k) for k in node.keys))
         keys = tuple(as_log(k) for k in node.keys)
         if node.context != "spanevent":
             return replace(node, keys=keys)  # a resource or scope path
@@ -105,6 +109,8 @@ class NativeEventGroup:
     error_mode: str
     fallback: EventGroup
     fallbacks: int = 0  # batches handed to ``fallback`` so far
+    # whether a statement or condition reads the span's attributes (then no projection)
+    reads_span_attributes: bool = False
 
     @property
     def uses_cache(self) -> bool:
@@ -131,5 +137,9 @@ def native_event_group(compiled: Any, options: Optional[Options] = None
     for statement in statements:
         if statement.parent_write is not None:  # pragma: no cover - refused above
             return f"'{statement.text}' writes its resource or scope"
+    sources = [s.source for s in compiled.statements] + [c.source for c in compiled.conditions]
+    reads = any(p.context == "span" and p.spec.name == "attributes"
+                for p in resolved_paths(tuple(sources)))
     return NativeEventGroup(compiled.group.signal, "spanevent", conditions, statements,
-                            compiled.group.error_mode, EventGroup(compiled))
+                            compiled.group.error_mode, EventGroup(compiled),
+                            reads_span_attributes=reads)

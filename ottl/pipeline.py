@@ -118,7 +118,7 @@ def _projection(groups: Sequence[Any], signal: str, keep_others: bool
         if isinstance(group, EventGroup):
             return None
         if isinstance(group, NativeEventGroup):
-            if not keep_others:
+            if not keep_others or group.reads_span_attributes:
                 return None
             continue  # events decode whole under any projection
         if isinstance(group, ReferenceGroup):

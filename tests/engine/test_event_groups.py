@@ -225,7 +225,7 @@ def test_the_group_builds_whole_spans_only_when_it_reads_them():
     only_events = TransformPipeline([make_group("statements", "traces", "spanevent",
                                                 ['set(attributes["n"], UUID()[0])'])])
     reads = TransformPipeline([make_group("statements", "traces", "spanevent",
-                                          ['set(attributes["n"], span.attributes["k"])'])])
+                                          ['set(attributes["n"], span.start_time)'])])
     writes = TransformPipeline([make_group("statements", "traces", "spanevent",
                                            ['delete_key(span.attributes, "k")'])])
     assert [(g.reads_span, g.writes_span, g.writes_events) for g in

@@ -85,6 +85,8 @@ def event_condition(draw) -> str:
         f"spanevent.time_unix_nano >= {draw(st.sampled_from(TIMES))}",
         f"span.name == {word}",
         f"span.kind == {draw(st.sampled_from([0, 1, 2, 3]))}",
+        f"span.attributes[{k}] == {word}",
+        "Len(span.attributes) > 1",
         "spanevent.event_index == 0",
         f'ConvertCase(spanevent.attributes[{k}], "upper") == "A"',  # fails unless a string
     ]))
@@ -109,6 +111,7 @@ def event_statement(draw) -> str:
         f'set(cache["n"], {attrs}[{k}])',
         f'set({attrs}["from.cache"], cache["n"])',
         f'set({attrs}["from.span"], Concat([span.name, String(span.kind)], "/"))',
+        f'set({attrs}[{k}], span.attributes[{k2}])',
         f'set({attrs}["index"], spanevent.event_index)',
     ]))
     if draw(st.booleans()):
@@ -179,7 +182,7 @@ def test_native_event_conditions_equal_the_reference(size):
 
 
 @pytest.mark.parametrize("text, reason", [
-    ('set(attributes["n"], span.attributes["k"])', "reads the event's span beyond"),
+    ('set(attributes["n"], span.start_time_unix_nano)', "reads the event's span beyond"),
     ('set(attributes["n"], span.trace_id.string)', "reads the event's span beyond"),
     ('set(resource.attributes["n"], name)', "writes resource.attributes"),
     ('delete_key(scope.attributes, "n")', "writes scope.attributes"),
@@ -193,7 +196,7 @@ def test_a_group_beyond_the_event_runs_through_the_reference(text, reason):
     assert reason in group.why_not_vm
 
 
-def test_the_span_s_name_and_kind_and_the_event_index_are_carried_in_unused_log_fields():
+def test_the_span_s_name_kind_and_attributes_and_the_event_index_are_carried_in_log_fields():
     data = _with_events(40, seed=6)
     batch = DECODE(data)
     logs = _vm.events_as_logs(batch)
@@ -203,6 +206,10 @@ def test_the_span_s_name_and_kind_and_the_event_index_are_carried_in_unused_log_
                 zip(names, batch.column("kind").tolist(), per_span.tolist()) for i in range(n)]
     assert [(r["severity_text"], r["severity_number"], r["flags"])
             for r in logs.records()] == expected
+    spans = list(batch.records())
+    owners = np.repeat(np.arange(len(batch)), per_span)
+    assert repr([r["body"] for r in logs.records()]) == repr(  # repr: NaN values
+        [{"kvlist_value": {"values": spans[i]["attributes"]}} for i in owners.tolist()])
     groups = [make_group("statements", "traces", "spanevent",
                          ['set(attributes["where"], Concat([span.name, String(event_index)], '
                           '"#")) where span.kind != 9'])]
@@ -226,6 +233,12 @@ def test_a_transform_projects_span_attributes_beside_a_native_event_group():
     groups = [make_group("statements", "traces", "span", ['delete_key(attributes, "k")']),
               make_group("statements", "traces", "spanevent", ['set(attributes["e"], name)'])]
     assert TransformPipeline(groups).attribute_keys("traces") == frozenset({"k"})
+    # unless the event group reads the span's attributes (a projection leaves them opaque)
+    reads = make_group("statements", "traces", "spanevent",
+                       ['set(attributes["e"], span.attributes["k"])'])
+    pipeline = TransformPipeline([groups[0], reads])
+    assert isinstance(pipeline.groups[1], NativeEventGroup)
+    assert pipeline.attribute_keys("traces") is None
     # a filter drops the other keys when it projects: a span losing an event is written from
     # its columns, so it decodes whole
     fgroups = [make_group("conditions", "traces", "span", ['attributes["k"] == "a"']),
@@ -281,7 +294,8 @@ def test_events_as_logs_holds_every_event_under_its_spans_parents(seed):
                   r["attributes"]) for r in records]) == repr([  # repr: NaN values
         (e["name"], e["time_unix_nano"], e["dropped_attributes_count"], e["attributes"])
         for e in events])
-    assert all("body" not in r and r["observed_time_unix_nano"] == 0 for r in records)
+    assert all(r["observed_time_unix_nano"] == 0 and r["severity_text"] != "x"
+               for r in records)
     # the parents are the span batch's, row for row
     request = logs.to_dict()["resource_logs"]
     assert repr([(g.get("resource"), g["schema_url"]) for g in request]) == repr([
@@ -293,6 +307,7 @@ def test_events_from_logs_without_changes_leaves_the_batch_as_it_was():
     batch = DECODE(data)
     logs = _vm.events_as_logs(batch)
     _vm.events_from_logs(batch, logs)
+    assert len(logs) == 0
     assert not _vm.dirty_records(batch).any()
     assert batch.encode(verbatim=True) == data
 
@@ -307,9 +322,10 @@ def test_events_from_logs_writes_changed_events_and_marks_their_spans():
                          [f'set(log.attributes["new.key"], "new value") where '
                           f'log.event_name == {quote(target)}'])]
     TransformPipeline(groups).execute(logs)
-    _vm.events_from_logs(batch, logs)
-    owners = np.repeat(np.arange(len(batch)), per_span)
     names = np.array([r["event_name"] for r in logs.records()], dtype=object)
+    _vm.events_from_logs(batch, logs)
+    assert len(logs) == 0 and list(logs.records()) == []  # spent: emptied, safe to read
+    owners = np.repeat(np.arange(len(batch)), per_span)
     expected = np.zeros(len(batch), dtype=np.bool_)
     expected[owners[names == target]] = True
     np.testing.assert_array_equal(_vm.dirty_records(batch), expected)

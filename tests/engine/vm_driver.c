@@ -592,6 +592,7 @@ static void exercise_events_as_logs(ottl_batch *b, int rounds) {
         other->logs.n = n;
         ottl_batch_free(other);
         if (ottl_vm_events_from_logs(b, l)) die("events_from_logs failed");
+        if (l->logs.n || l->log_attrs.n || l->values.n) die("events_from_logs: not emptied");
         check_offsets(b->events.attr_off, b->events.n, b->event_attrs.n,
                       "events_from_logs: event offsets do not span the pool");
         ottl_batch_free(l);
