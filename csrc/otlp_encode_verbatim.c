@@ -150,6 +150,25 @@ static uint8_t *put_str(uint8_t *o, const ottl_batch *b, uint8_t tag, int32_t si
     return o + n;
 }
 
+/* The end of the run of kept records from i (before stop) that lie back to back in the
+ * input, each framed there exactly as it is written here (field 2, its length as a minimal
+ * varint); *from is where the run's first frame starts. i itself when record i is not so
+ * framed. Such a run is copied in one piece: a copy per record pays its start-up each time,
+ * one long copy runs at the memory's speed. */
+static int64_t framed_run(const ottl_batch *b, const int64_t *start, const int64_t *end,
+                          const uint8_t *mask, int64_t i, int64_t stop, int64_t *from) {
+    int64_t j = i;
+    for (; j < stop && (!mask || mask[j]); j++) {
+        uint8_t head[16];
+        size_t hl = (size_t)(put_len_field(head, PB_TAG(2, PB_LEN), (size_t)(end[j] - start[j]))
+                             - head);
+        int64_t h = start[j] - (int64_t)hl;
+        if (h < 0 || (j > i && h != end[j - 1]) || memcmp(b->input + h, head, hl)) break;
+        if (j == i) *from = h;
+    }
+    return j;
+}
+
 void ottl_verbatim_write(const ottl_verbatim_plan *p, const ottl_batch *b, const uint8_t *mask,
                          uint8_t *out) {
     const ottl_resources *R = &b->resources;
@@ -175,12 +194,24 @@ void ottl_verbatim_write(const ottl_verbatim_plan *p, const ottl_batch *b, const
             if (s + 1 == R->scope_off[r + 1]) g1 = p->res_hdr[r + 1];
             memcpy(o, p->hdr + g0, g1 - g0);
             o += g1 - g0;
-            for (int64_t i = S->rec_off[s]; i < S->rec_off[s + 1]; i++) {
-                if (mask && !mask[i]) continue;
+            for (int64_t i = S->rec_off[s], stop = S->rec_off[s + 1]; i < stop;) {
+                if (mask && !mask[i]) {
+                    i++;
+                    continue;
+                }
+                int64_t from = 0, j = framed_run(b, start, end, mask, i, stop, &from);
+                if (j > i) {
+                    size_t n = (size_t)(end[j - 1] - from);
+                    memcpy(o, b->input + from, n);
+                    o += n;
+                    i = j;
+                    continue;
+                }
                 size_t n = (size_t)(end[i] - start[i]);
                 o = put_len_field(o, PB_TAG(2, PB_LEN), n);
                 memcpy(o, b->input + start[i], n);
                 o += n;
+                i++;
             }
             o = put_str(o, b, PB_TAG(3, PB_LEN), S->schema_url[s]);
         }

@@ -225,3 +225,44 @@ def test_tables_grow_past_their_presized_capacity():
     assert len(batch) == 3000
     assert len(batch.column("attributes.key")) == 4000
     assert batch.encode() == data
+
+
+def _framed_spans(names: list[str], overlong: set[int], junk_after: set[int]) -> bytes:
+    """One ScopeSpans whose spans are framed by hand: span i's length as an overlong varint
+    (a byte more than it needs) when i is in ``overlong``, an unknown field after span i when
+    i is in ``junk_after``."""
+    from batch_strategies import ld, tag, varint
+
+    body = b""
+    for i, name in enumerate(names):
+        span = ld(5, name.encode())
+        length = varint(len(span))
+        if i in overlong:  # one byte more than needed: a continuation, then a zero
+            length = length[:-1] + bytes([length[-1] | 0x80, 0])
+        body += tag(2, 2) + length + span
+        if i in junk_after:
+            body += ld(99, b"junk")
+    return ld(1, ld(2, body))
+
+
+@given(st.lists(st.sampled_from(["a", "bb", "x" * 200]), min_size=1, max_size=12),
+       st.sets(st.integers(0, 11)), st.sets(st.integers(0, 11)), st.integers(0, 2**12 - 1))
+def test_verbatim_copy_out_of_runs_of_spans_keeps_each_span_s_framing(names, overlong, junk,
+                                                                       bits):
+    # Kept spans lying back to back, framed as the encoder frames them, go out in one copy;
+    # anything else (an overlong length, an unknown field between them, a dropped span) breaks
+    # the run, and the output is what a copy per span gives.
+    data = _framed_spans(names, overlong, junk)
+    batch = decode_traces(data)
+    keep = np.array([bool(bits >> i & 1) for i in range(len(names))])
+    kept = [n for n, k in zip(names, keep) if k]
+    # each kept span framed canonically (the unknown fields between spans are not kept), and
+    # a scope left empty dropped
+    got = batch.encode(keep, verbatim=True)
+    assert got == (_framed_spans(kept, set(), set()) if kept else b"")
+    whole = batch.encode(verbatim=True)
+    if not overlong and not junk:  # canonical framing: the input itself
+        assert whole == data
+    parsed = ExportTraceServiceRequest.FromString(whole)
+    assert [s.name for rs in parsed.resource_spans for ss in rs.scope_spans for s in ss.spans] \
+        == names
