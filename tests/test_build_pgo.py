@@ -9,6 +9,7 @@ The real setup.py runs over a scratch copy of the sources, the build narrowed to
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,13 @@ def test_the_codec_is_built_with_the_profile_of_its_training_run(tree: Path):
     assert {"otlp_decode", "otlp_decode_traces", "otlp_encode", "strtab"} <= profiles, profiles
     # The extension itself is not instrumented: the profile was only read.
     assert "__gcov" not in _symbols(tree)
+    # And GCC on x86 left memcpy to the C library: no inline `rep movs` (setup.py COPY_FLAGS).
+    objdump = shutil.which("objdump")
+    if platform.machine().lower() in ("x86_64", "amd64") and objdump is not None:
+        (so,) = (tree / "lib" / "ottl").glob("_batch*.so")
+        code = subprocess.run([objdump, "-d", str(so)], capture_output=True, text=True,
+                              check=True).stdout
+        assert "rep movs" not in code
 
 
 def test_opting_out_builds_without_training(tree: Path):
