@@ -474,6 +474,9 @@ class TransformPipeline(_Projecting):
                 continue
             if isinstance(group, NativeEventGroup):
                 assert isinstance(batch, SpanBatch)
+                if group.reads_span_attributes and batch.attributes_projected:
+                    raise ValueError("a spanevent group that reads the span's attributes needs "
+                                     "whole spans; this batch was decoded with attribute_keys")
                 events = _vm.events_as_logs(batch)  # the events as log records, a copy
                 deferred = _DeferredPolicy(group.error_mode, run)
                 try:

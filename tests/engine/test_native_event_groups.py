@@ -239,6 +239,15 @@ def test_a_transform_projects_span_attributes_beside_a_native_event_group():
     pipeline = TransformPipeline([groups[0], reads])
     assert isinstance(pipeline.groups[1], NativeEventGroup)
     assert pipeline.attribute_keys("traces") is None
+    req = REQUEST()
+    span = req.resource_spans.add().scope_spans.add().spans.add(name="s")
+    span.attributes.add(key="k").value.string_value = "v"
+    span.attributes.add(key="other").value.int_value = 1
+    span.events.add(name="e")
+    projected = DECODE(req.SerializeToString(), attribute_keys=["k"], keep_other_attributes=True)
+    assert projected.attributes_projected
+    with pytest.raises(ValueError, match="whole spans"):
+        pipeline.execute(projected)
     # a filter drops the other keys when it projects: a span losing an event is written from
     # its columns, so it decodes whole
     fgroups = [make_group("conditions", "traces", "span", ['attributes["k"] == "a"']),
