@@ -22,7 +22,9 @@ are OpenTelemetry metrics (``ottl.records.in``, ``ottl.records.out``, ``ottl.rec
 
 from __future__ import annotations
 
+import itertools
 import logging
+import operator
 import time
 from typing import Any, Optional, Sequence
 
@@ -53,6 +55,14 @@ log = logging.getLogger("ottl.exporters")
 
 __all__ = ["OttlSpanExporter", "OttlLogExporter"]
 
+
+
+def _pick(objects: Sequence[Any], indexes: list[int]) -> list[Any]:
+    """``[objects[i] for i in indexes]``, the loop in C (itemgetter): for a batch of spans the
+    comprehension cost a tenth of the exporter's time."""
+    if len(indexes) < 2:
+        return [objects[i] for i in indexes]
+    return list(operator.itemgetter(*indexes)(objects))
 
 class _Engine:
     """The transform and filter groups of one signal, on the VM or the reference evaluator."""
@@ -141,10 +151,10 @@ class _Engine:
         changed = dirty_records(batch)
         if self.tgroups and self.transform.last_parent_writes is not None:
             changed |= self.transform.last_parent_writes  # their objects hold the old parents
-        kept = np.flatnonzero(keep).tolist()
         rebuilt = keep & changed
         if not rebuilt.any():  # the usual case: each kept record's own object, as it came
-            return [objects[order[i]] for i in kept]
+            return _pick(objects, list(itertools.compress(order, keep.tolist())))
+        kept = np.flatnonzero(keep).tolist()
         fresh = iter(back(decode(batch.encode(rebuilt))))
         flags = changed.tolist()  # plain lists: numpy scalars are slow to index one by one
         return [next(fresh) if flags[i] else objects[order[i]] for i in kept]

@@ -238,3 +238,29 @@ def test_a_filter_encodes_only_what_it_reads_and_keeps_the_same_spans(condition,
     assert [s.context.span_id for s in kept] == [s.context.span_id for s in expected]
     if not condition.startswith("Len"):  # the VM's run hands out the original objects
         assert all(a is b for a, b in zip(kept, expected))
+
+
+def test_a_filter_hands_on_the_original_objects_of_the_spans_it_keeps():
+    # Spans of two resources, interleaved: the request groups them by resource, and the kept
+    # ones go on as the very objects given, in the request's order.
+    from opentelemetry.sdk.resources import Resource
+
+    mem = InMemorySpanExporter()
+    exp = OttlSpanExporter(mem, conditions=['span.attributes["n"] == 2'])
+    tracers = [TracerProvider(resource=Resource({"service.name": s})).get_tracer("t")
+               for s in ("a", "b")]
+    made = []
+    for i in range(12):
+        with tracers[i % 2].start_as_current_span(f"s{i}") as span:
+            span.set_attribute("n", i % 3)
+        made.append(span)
+    exp.export(made)
+    out = mem.get_finished_spans()
+    kept = [s for s in made if s.attributes["n"] != 2]
+    expected = [s for s in kept if s.resource.attributes["service.name"] == "a"] + \
+        [s for s in kept if s.resource.attributes["service.name"] == "b"]
+    assert len(out) == len(expected) == 8
+    assert all(a is b for a, b in zip(out, expected))
+    single = InMemorySpanExporter()
+    OttlSpanExporter(single, conditions=['span.name == "s3"']).export(made[:4])
+    assert [s.name for s in single.get_finished_spans()] == ["s0", "s2", "s1"]
