@@ -360,14 +360,10 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     if key is None:
         raise NotNative(f"set of {target.text()} from a {r.context} statement (only one string "
                         "key of a resource's or scope's attributes is native)")
-    if ALLOW_NIL_GATE in gates:
-        raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
-    gate = _gate(b, r)
-    if gate is None:
-        return b.finish(_Const(False), r.editor.span)
-    node = r.editor.args[1].value  # type: ignore[union-attr]
-    if isinstance(node, RLiteral) and node.value is None:  # writes nothing, but runs
-        return b.finish(gate, r.editor.span)
+    start = _handed_set(b, r, gates)
+    if isinstance(start, Program):
+        return start
+    gate, node = start
     _expression(b, node)
     slot = len(b.program.derived) - 1
     b.program.derived[slot].stored = True
@@ -378,19 +374,32 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
     return program
 
 
-def _set_id(b: _Builder, r: RStatement, target: RPath, field: int,
-            gates: frozenset[str]) -> Program:
-    """``set`` of the record's trace, span or parent span id, or of its ``.string`` path: the
-    program gives where it runs; the value per record (a derived column, or a constant) goes
-    to ``ottl.id_writes``, which takes it as that path's setter does and writes the ids."""
+def _handed_set(b: _Builder, r: RStatement, gates: frozenset[str]
+                ) -> Union[Program, tuple[int, Any]]:
+    """The start of a ``set`` whose write a program hands on (to a parent or an id writer):
+    its gate and its value's node; or the finished program where it writes nothing: its where
+    clause is constant false, or its value nil (it still runs there, as the reference counts
+    it)."""
     if ALLOW_NIL_GATE in gates:
         raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
     gate = _gate(b, r)
     if gate is None:
         return b.finish(_Const(False), r.editor.span)
     node = r.editor.args[1].value  # type: ignore[union-attr]
-    if isinstance(node, RLiteral) and node.value is None:  # writes nothing, but runs
+    if isinstance(node, RLiteral) and node.value is None:
         return b.finish(gate, r.editor.span)
+    return gate, node
+
+
+def _set_id(b: _Builder, r: RStatement, target: RPath, field: int,
+            gates: frozenset[str]) -> Program:
+    """``set`` of the record's trace, span or parent span id, or of its ``.string`` path: the
+    program gives where it runs; the value per record (a derived column, or a constant) goes
+    to ``ottl.id_writes``, which takes it as that path's setter does and writes the ids."""
+    start = _handed_set(b, r, gates)
+    if isinstance(start, Program):
+        return start
+    gate, node = start
     if _constant(node) or _constant_call(node):
         value = node.value if isinstance(node, RLiteral) else _fold_call(b, node).value \
             if isinstance(node, RCall) else None

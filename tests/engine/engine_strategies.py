@@ -312,6 +312,23 @@ def batches(draw, signal: str, size: int):
     return batch, data
 
 
+def with_events(size: int, seed: int) -> bytes:
+    """A span request of ``size`` generated spans with 0-3 events on each (names, times,
+    dropped counts and attributes of every kind)."""
+    rng = random.Random(seed)
+    values = SeededValues(rng)
+    req = build_request("traces", size, values, rng)
+    for rs in req.resource_spans:
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+                    ev = span.events.add(name=rng.choice(WORDS),
+                                         time_unix_nano=rng.choice(TIMES),
+                                         dropped_attributes_count=rng.choice(UINT32S))
+                    ev.attributes.extend(values.attributes())
+    return req.SerializeToString()
+
+
 def make_group(kind: str, signal: str, context: str, texts: list[str], mode: str = "propagate",
                conditions: tuple[str, ...] = ()) -> Group:
     """A transform ("statements") or filter ("conditions") group, as a configuration holds it."""

@@ -27,6 +27,7 @@ from engine_strategies import (
     quote,
     seeds,
     transform_agrees,
+    with_events,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,25 +42,11 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base
 REQUEST, DECODE = SIGNALS["traces"][0], SIGNALS["traces"][5]
 
 
-def _with_events(size: int, seed: int) -> bytes:
-    """A span request of `size` spans, 0-3 events on each."""
-    rng = random.Random(seed)
-    values = SeededValues(rng)
-    req = build_request("traces", size, values, rng)
-    for rs in req.resource_spans:
-        for ss in rs.scope_spans:
-            for span in ss.spans:
-                for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
-                    ev = span.events.add(name=rng.choice(WORDS),
-                                         time_unix_nano=rng.choice(TIMES),
-                                         dropped_attributes_count=rng.choice(UINT32S))
-                    ev.attributes.extend(values.attributes())
-    return req.SerializeToString()
 
 
 @st.composite
 def requests(draw, size: int) -> bytes:
-    return _with_events(size, draw(seeds))
+    return with_events(size, draw(seeds))
 
 
 def _key():
@@ -189,7 +176,7 @@ def _plain_events(data: bytes) -> bytes:
 
 
 def test_spans_whose_events_did_not_change_go_out_byte_for_byte():
-    data = _plain_events(_with_events(60, seed=5))
+    data = _plain_events(with_events(60, seed=5))
     target = next(e.name for s in _spans(data) for e in s.events if e.name)
     groups = [make_group("statements", "traces", "spanevent",
                          [f'set(attributes["seen"], true) where name == {quote(target)}',
@@ -211,7 +198,7 @@ def test_spans_whose_events_did_not_change_go_out_byte_for_byte():
 
 
 def test_a_statement_that_changes_the_span_hands_the_batch_to_the_reference():
-    data = _with_events(30, seed=2)
+    data = with_events(30, seed=2)
     groups = [make_group("statements", "traces", "spanevent",
                          ['set(span.attributes["from.event"], name)'])]
     pipeline = TransformPipeline(groups)
@@ -239,13 +226,13 @@ def test_a_filter_with_an_event_group_decodes_whole_spans():
     pipeline = FilterPipeline(groups)
     assert pipeline.attribute_keys("traces") is None
     assert pipeline.reads() == {}
-    projected = DECODE(_with_events(10, seed=1), attribute_keys=["k"])
+    projected = DECODE(with_events(10, seed=1), attribute_keys=["k"])
     with pytest.raises(ValueError, match="whole spans"):
         pipeline.keep(projected)
 
 
 def test_events_of_dropped_spans_are_not_judged():
-    data = _with_events(80, seed=9)
+    data = with_events(80, seed=9)
     name = _spans(data)[0].name
     groups = [make_group("conditions", "traces", "span", [f"name == {quote(name)}"]),
               make_group("conditions", "traces", "spanevent",
@@ -261,7 +248,7 @@ def test_an_event_group_in_propagate_mode_hands_failures_to_the_reference():
     groups = [make_group("statements", "traces", "spanevent",
                          ['set(attributes["x"], Substring(name, 50, 1))'])]
     with pytest.raises(NeedsReference, match="spanevent statement failed"):
-        TransformPipeline(groups).execute(DECODE(_with_events(20, seed=4)))
+        TransformPipeline(groups).execute(DECODE(with_events(20, seed=4)))
 
 
 # ---- writing and dropping rows -----------------------------------------------------------------
@@ -272,7 +259,7 @@ def _event_rows(batch) -> list:
 
 
 def test_set_event_stores_every_value_kind_and_marks_its_span():
-    batch = DECODE(_with_events(20, seed=3))
+    batch = DECODE(with_events(20, seed=3))
     owners = np.repeat(np.arange(len(batch)), np.diff(batch.column("event_off")))
     row = len(owners) // 2
     attrs = PMap({"s": "é", "i": -(2**63), "d": float("nan"), "b": True, "y": b"\x00\xff",
@@ -292,7 +279,7 @@ def test_set_event_stores_every_value_kind_and_marks_its_span():
 
 
 def test_set_event_writes_nothing_when_nothing_changed():
-    batch = DECODE(_with_events(20, seed=3))
+    batch = DECODE(with_events(20, seed=3))
     events = _event_rows(batch)
     row = next(i for i, e in enumerate(events)
                if all("kvlist_value" not in kv.get("value", {}) and
@@ -309,7 +296,7 @@ def test_set_event_writes_nothing_when_nothing_changed():
 @pytest.mark.parametrize("value, error", [
     (2**63, TypeError), (object(), TypeError), (PSlice([1j]), TypeError)])
 def test_set_event_refuses_what_otlp_cannot_hold(value, error):
-    batch = DECODE(_with_events(20, seed=3))
+    batch = DECODE(with_events(20, seed=3))
     before = _event_rows(batch)
     with pytest.raises(error):
         _vm.set_event(batch, 0, "n", 1, {"k": value}, 0)  # a PMap would wrap ints
@@ -320,7 +307,7 @@ def test_set_event_refuses_what_otlp_cannot_hold(value, error):
 
 
 def test_set_event_and_keep_events_check_their_arguments():
-    batch = DECODE(_with_events(20, seed=3))
+    batch = DECODE(with_events(20, seed=3))
     n = int(batch.column("event_off")[-1])
     with pytest.raises(IndexError):
         _vm.set_event(batch, n, "n", 0, {}, 0)
@@ -338,7 +325,7 @@ def test_set_event_and_keep_events_check_their_arguments():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_keep_events_drops_exactly_the_events_not_kept(seed):
-    data = _with_events(50, seed=seed)
+    data = with_events(50, seed=seed)
     batch = DECODE(data)
     rng = np.random.default_rng(seed)
     n = int(batch.column("event_off")[-1])

@@ -12,7 +12,6 @@ event, and the errors count once.
 from __future__ import annotations
 
 import logging
-import random
 
 import numpy as np
 import pytest
@@ -22,13 +21,12 @@ from engine_strategies import (
     TIMES,
     UINT32S,
     WORDS,
-    SeededValues,
-    build_request,
     filter_agrees,
     make_group,
     quote,
     seeds,
     transform_agrees,
+    with_events,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,25 +42,11 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base
 REQUEST, DECODE = SIGNALS["traces"][0], SIGNALS["traces"][5]
 
 
-def _with_events(size: int, seed: int) -> bytes:
-    """A span request of `size` spans, 0-3 events on each."""
-    rng = random.Random(seed)
-    values = SeededValues(rng)
-    req = build_request("traces", size, values, rng)
-    for rs in req.resource_spans:
-        for ss in rs.scope_spans:
-            for span in ss.spans:
-                for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
-                    ev = span.events.add(name=rng.choice(WORDS),
-                                         time_unix_nano=rng.choice(TIMES),
-                                         dropped_attributes_count=rng.choice(UINT32S))
-                    ev.attributes.extend(values.attributes())
-    return req.SerializeToString()
 
 
 @st.composite
 def requests(draw, size: int) -> bytes:
-    return _with_events(size, draw(seeds))
+    return with_events(size, draw(seeds))
 
 
 def _key():
@@ -197,7 +181,7 @@ def test_a_group_beyond_the_event_runs_through_the_reference(text, reason):
 
 
 def test_the_span_s_name_kind_and_attributes_and_the_event_index_are_carried_in_log_fields():
-    data = _with_events(40, seed=6)
+    data = with_events(40, seed=6)
     batch = DECODE(data)
     logs = _vm.events_as_logs(batch)
     per_span = np.diff(batch.column("event_off"))
@@ -255,11 +239,11 @@ def test_a_transform_projects_span_attributes_beside_a_native_event_group():
     pipeline = FilterPipeline(fgroups)
     assert pipeline.attribute_keys("traces") is None
     with pytest.raises(ValueError, match="whole spans"):
-        pipeline.keep(DECODE(_with_events(10, seed=1), attribute_keys=["k"]))
+        pipeline.keep(DECODE(with_events(10, seed=1), attribute_keys=["k"]))
 
 
 def test_failing_conditions_fall_back_to_the_reference_and_count_errors_once(caplog):
-    data = _with_events(60, seed=11)
+    data = with_events(60, seed=11)
     # the group's condition fails on some events (counted by the native run), then the
     # statement's where clause (which reads the cache, so it is not split off) sends the
     # batch to the reference event by event
@@ -289,7 +273,7 @@ def test_failing_conditions_fall_back_to_the_reference_and_count_errors_once(cap
 
 @pytest.mark.parametrize("seed", range(4))
 def test_events_as_logs_holds_every_event_under_its_spans_parents(seed):
-    data = _with_events(40, seed=seed)
+    data = with_events(40, seed=seed)
     batch = DECODE(data)
     logs = _vm.events_as_logs(batch)
     per_span = np.diff(batch.column("event_off"))
@@ -312,7 +296,7 @@ def test_events_as_logs_holds_every_event_under_its_spans_parents(seed):
 
 
 def test_events_from_logs_without_changes_leaves_the_batch_as_it_was():
-    data = _with_events(40, seed=2)
+    data = with_events(40, seed=2)
     batch = DECODE(data)
     logs = _vm.events_as_logs(batch)
     _vm.events_from_logs(batch, logs)
@@ -322,7 +306,7 @@ def test_events_from_logs_without_changes_leaves_the_batch_as_it_was():
 
 
 def test_events_from_logs_writes_changed_events_and_marks_their_spans():
-    data = _with_events(40, seed=4)
+    data = with_events(40, seed=4)
     batch = DECODE(data)
     per_span = np.diff(batch.column("event_off"))
     logs = _vm.events_as_logs(batch)
@@ -346,8 +330,8 @@ def test_events_from_logs_writes_changed_events_and_marks_their_spans():
 
 
 def test_events_from_logs_checks_its_arguments():
-    batch = DECODE(_with_events(40, seed=2))
-    other = _vm.events_as_logs(DECODE(_with_events(3, seed=7)))
+    batch = DECODE(with_events(40, seed=2))
+    other = _vm.events_as_logs(DECODE(with_events(3, seed=7)))
     with pytest.raises(ValueError, match="records for"):
         _vm.events_from_logs(batch, other)
     with pytest.raises(ValueError, match="span batch"):
@@ -357,7 +341,7 @@ def test_events_from_logs_checks_its_arguments():
 
 
 def test_a_batch_without_events_gives_an_empty_log_batch():
-    data = _with_events(1, seed=0)
+    data = with_events(1, seed=0)
     req = REQUEST.FromString(data)
     for rs in req.resource_spans:
         for ss in rs.scope_spans:
