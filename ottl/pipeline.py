@@ -259,9 +259,12 @@ class FilterPipeline(_Projecting):
                     # a span that loses an event is written from its columns
                     raise ValueError("a spanevent group needs whole spans; this batch was "
                                      "decoded with attribute_keys")
+                per_span = np.diff(batch.column("event_off"))
+                if not per_span.any():
+                    continue  # no event to judge: nothing to copy
                 as_logs = _vm.events_as_logs(batch)
                 # only the events of spans no earlier group dropped are judged
-                alive = np.repeat(~drop, np.diff(batch.column("event_off")))
+                alive = np.repeat(~drop, per_span)
                 deferred = _DeferredPolicy(group.error_mode, run)
                 try:
                     doomed = _holds(group.conditions, as_logs, deferred, alive)
@@ -477,6 +480,9 @@ class TransformPipeline(_Projecting):
                 if group.reads_span_attributes and batch.attributes_projected:
                     raise ValueError("a spanevent group that reads the span's attributes needs "
                                      "whole spans; this batch was decoded with attribute_keys")
+                offsets = batch.column("event_off")
+                if not len(offsets) or not offsets[-1]:
+                    continue  # no event to run on: nothing to copy
                 events = _vm.events_as_logs(batch)  # the events as log records, a copy
                 deferred = _DeferredPolicy(group.error_mode, run)
                 try:

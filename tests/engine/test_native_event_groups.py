@@ -340,6 +340,25 @@ def test_events_from_logs_checks_its_arguments():
         _vm.events_as_logs(other)
 
 
+def test_a_batch_without_events_runs_no_event_group(monkeypatch):
+    data = with_events(1, seed=0)
+    req = REQUEST.FromString(data)
+    for span in (s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans):
+        del span.events[:]
+    bare = req.SerializeToString()
+    copies = []
+    real = _vm.events_as_logs
+    monkeypatch.setattr(_vm, "events_as_logs", lambda b: copies.append(1) or real(b))
+    transform = TransformPipeline([make_group("statements", "traces", "spanevent",
+                                              ['set(attributes["x"], 1)'])])
+    assert transform.execute(DECODE(bare)) == 0
+    assert FilterPipeline([make_group("conditions", "traces", "spanevent",
+                                      ['name == "a"'])]).keep(DECODE(bare)).all()
+    assert copies == []  # nothing was copied for them
+    transform.execute(DECODE(with_events(20, seed=3)))
+    assert copies == [1]
+
+
 def test_a_batch_without_events_gives_an_empty_log_batch():
     data = with_events(1, seed=0)
     req = REQUEST.FromString(data)
