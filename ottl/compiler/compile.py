@@ -376,8 +376,8 @@ def _set_parent(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
 
 def _handed_set(b: _Builder, r: RStatement, gates: frozenset[str]
                 ) -> Union[Program, tuple[int, Any]]:
-    """The start of a ``set`` whose write a program hands on (to a parent or an id writer):
-    its gate and its value's node; or the finished program where it writes nothing: its where
+    """The start of a ``set`` the VM does not write with one SET_FIELD (a parent's, an id's,
+    ``log.body.string``): its gate and its value's node; or the finished program where it writes nothing: its where
     clause is constant false, or its value nil (it still runs there, as the reference counts
     it)."""
     if ALLOW_NIL_GATE in gates:
@@ -488,12 +488,10 @@ def _set_body_string(b: _Builder, r: RStatement, gates: frozenset[str]) -> Progr
     stays as it is elsewhere, as the reference's setter of that path does. A string field is
     written as it is; anything else is a derived column that holds nil (which writes nothing)
     where the value is not a string (``Derived.strings_only``)."""
-    if ALLOW_NIL_GATE in gates:
-        raise NotNative(f"set with the {ALLOW_NIL_GATE} gate on")
-    gate = _gate(b, r)
-    if gate is None:
-        return b.finish(_Const(False), r.editor.span)
-    node = r.editor.args[1].value  # type: ignore[union-attr]
+    start = _handed_set(b, r, gates)
+    if isinstance(start, Program):
+        return start
+    gate, node = start
     body = FIELD_INDEX["LOG_BODY"]
     if isinstance(node, RLiteral):
         if isinstance(node.value, str):

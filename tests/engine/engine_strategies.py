@@ -329,6 +329,17 @@ def with_events(size: int, seed: int) -> bytes:
     return req.SerializeToString()
 
 
+@st.composite
+def event_requests(draw, size: int) -> bytes:
+    """``with_events`` of a drawn seed."""
+    return with_events(size, draw(seeds))
+
+
+def event_keys():
+    """An attribute key of the generated events (or one none has), quoted."""
+    return st.sampled_from(KEYS + ["new"]).map(quote)
+
+
 def make_group(kind: str, signal: str, context: str, texts: list[str], mode: str = "propagate",
                conditions: tuple[str, ...] = ()) -> Group:
     """A transform ("statements") or filter ("conditions") group, as a configuration holds it."""

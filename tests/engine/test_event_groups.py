@@ -15,17 +15,17 @@ import random
 import numpy as np
 import pytest
 from engine_strategies import (
-    KEYS,
     SIGNALS,
     TIMES,
     UINT32S,
     WORDS,
     SeededValues,
     build_request,
+    event_keys,
+    event_requests,
     filter_agrees,
     make_group,
     quote,
-    seeds,
     transform_agrees,
     with_events,
 )
@@ -42,21 +42,10 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base
 REQUEST, DECODE = SIGNALS["traces"][0], SIGNALS["traces"][5]
 
 
-
-
-@st.composite
-def requests(draw, size: int) -> bytes:
-    return with_events(size, draw(seeds))
-
-
-def _key():
-    return st.sampled_from(KEYS + ["new"]).map(quote)
-
-
 @st.composite
 def event_condition(draw) -> str:
     word = quote(draw(st.sampled_from(WORDS)))
-    k = draw(_key())
+    k = draw(event_keys())
     return draw(st.sampled_from([
         f"spanevent.name == {word}",
         f"spanevent.attributes[{k}] == {word}",
@@ -73,7 +62,7 @@ def event_condition(draw) -> str:
 @st.composite
 def event_statement(draw) -> str:
     attrs = "spanevent.attributes"
-    k, k2 = draw(_key()), draw(_key())
+    k, k2 = draw(event_keys()), draw(event_keys())
     text = draw(st.sampled_from([
         f"set({attrs}[{k}], {quote(draw(st.sampled_from(WORDS)))})",
         f"set({attrs}[{k}], {draw(st.sampled_from(['1', '2.5', 'true', 'nil', '[1, {}]']))})",
@@ -102,7 +91,7 @@ def transform_config(draw) -> list:
     groups = []
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.integers(0, 3)) == 0:
-            k = draw(_key())
+            k = draw(event_keys())
             groups.append(make_group("statements", "traces", "span",
                                      [f"delete_key(span.attributes, {k})"]))
             continue
@@ -116,7 +105,7 @@ def transform_config(draw) -> list:
 @pytest.mark.parametrize("size", [1, 7, 200])
 def test_event_statements_equal_the_reference(size):
     @settings(max_examples=40 if size < 100 else 10, deadline=None, suppress_health_check=SLOW)
-    @given(requests(size), transform_config())
+    @given(event_requests(size), transform_config())
     def run(data, groups):
         transform_agrees("traces", data, groups)
 
@@ -131,7 +120,7 @@ def filter_config(draw) -> list:
         if context == "span":
             texts = [f"span.name == {quote(draw(st.sampled_from(WORDS)))}"]
         elif context == "resource":
-            texts = [f"resource.attributes[{draw(_key())}] == nil"]
+            texts = [f"resource.attributes[{draw(event_keys())}] == nil"]
         else:
             texts = draw(st.lists(event_condition(), min_size=1, max_size=2))
         mode = draw(st.sampled_from(["propagate", "ignore", "silent"]))
@@ -142,7 +131,7 @@ def filter_config(draw) -> list:
 @pytest.mark.parametrize("size", [1, 7, 200])
 def test_event_conditions_equal_the_reference(size):
     @settings(max_examples=40 if size < 100 else 10, deadline=None, suppress_health_check=SLOW)
-    @given(requests(size), filter_config())
+    @given(event_requests(size), filter_config())
     def run(data, groups):
         if any(g.context == "spanevent" for g in groups):  # event groups need whole spans
             assert FilterPipeline(groups).attribute_keys("traces") is None

@@ -16,15 +16,15 @@ import logging
 import numpy as np
 import pytest
 from engine_strategies import (
-    KEYS,
     SIGNALS,
     TIMES,
     UINT32S,
     WORDS,
+    event_keys,
+    event_requests,
     filter_agrees,
     make_group,
     quote,
-    seeds,
     transform_agrees,
     with_events,
 )
@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ottl import _vm
-from ottl.eval.processors import TransformProcessor
 from ottl.eval.batch_model import payload_from_batch
+from ottl.eval.processors import TransformProcessor
 from ottl.events import EventGroup
 from ottl.events_native import NativeEventGroup
 from ottl.pipeline import FilterPipeline, TransformPipeline
@@ -42,21 +42,10 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base
 REQUEST, DECODE = SIGNALS["traces"][0], SIGNALS["traces"][5]
 
 
-
-
-@st.composite
-def requests(draw, size: int) -> bytes:
-    return with_events(size, draw(seeds))
-
-
-def _key():
-    return st.sampled_from(KEYS + ["new"]).map(quote)
-
-
 @st.composite
 def event_condition(draw) -> str:
     word = quote(draw(st.sampled_from(WORDS)))
-    k = draw(_key())
+    k = draw(event_keys())
     return draw(st.sampled_from([
         f"spanevent.name == {word}",
         f"name != {word}",
@@ -79,7 +68,7 @@ def event_condition(draw) -> str:
 @st.composite
 def event_statement(draw) -> str:
     attrs = "spanevent.attributes"
-    k, k2 = draw(_key()), draw(_key())
+    k, k2 = draw(event_keys()), draw(event_keys())
     text = draw(st.sampled_from([
         f"set({attrs}[{k}], {quote(draw(st.sampled_from(WORDS)))})",
         f"set({attrs}[{k}], {draw(st.sampled_from(['1', '2.5', 'true', 'nil']))})",
@@ -112,7 +101,7 @@ def transform_config(draw) -> list:
     groups = []
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.integers(0, 3)) == 0:
-            k = draw(_key())
+            k = draw(event_keys())
             groups.append(make_group("statements", "traces", "span",
                                      [f"delete_key(span.attributes, {k})"]))
             continue
@@ -126,7 +115,7 @@ def transform_config(draw) -> list:
 @pytest.mark.parametrize("size", [1, 7, 200])
 def test_native_event_statements_equal_the_reference(size):
     @settings(max_examples=40 if size < 100 else 10, deadline=None, suppress_health_check=SLOW)
-    @given(requests(size), transform_config())
+    @given(event_requests(size), transform_config())
     def run(data, groups):
         events = _native_event_groups(TransformPipeline(groups))
         assert all(isinstance(g, NativeEventGroup) for g in events), [
@@ -153,7 +142,7 @@ def filter_config(draw) -> list:
 @pytest.mark.parametrize("size", [1, 7, 200])
 def test_native_event_conditions_equal_the_reference(size):
     @settings(max_examples=40 if size < 100 else 10, deadline=None, suppress_health_check=SLOW)
-    @given(requests(size), filter_config())
+    @given(event_requests(size), filter_config())
     def run(data, groups):
         pipeline = FilterPipeline(groups)
         assert all(isinstance(g, NativeEventGroup) for g in _native_event_groups(pipeline))
