@@ -11,6 +11,9 @@ PROJECTABLE_SPAN_PARTS: frozenset[str]
 
 def encode_spans_ordered(
     spans: Iterable[Any],
-    projection: Optional[tuple[Iterable[str], Optional[Iterable[str]]]] = None,
-) -> tuple[bytes, list[int]]: ...
+    projection: Optional[
+        tuple[Iterable[str], Optional[Iterable[str]]]
+        | tuple[Iterable[str], Optional[Iterable[str]], bool]
+    ] = None,
+) -> tuple[bytes, Optional[list[int]]]: ...
 def encode_logs_ordered(records: Iterable[Any]) -> tuple[bytes, list[int]]: ...

@@ -16,7 +16,7 @@ and fields are therefore visited last to first.
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Next, PyDict_Size
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next, PyDict_Size
 from cpython.float cimport PyFloat_AsDouble
 from cpython.long cimport (PyLong_AsLongLong, PyLong_AsUnsignedLongLong,
                            PyLong_AsUnsignedLongLongMask)
@@ -29,6 +29,8 @@ from libc.string cimport memcpy
 cdef extern from "Python.h":
     # UTF-8 of a str, cached in the object; strict (lone surrogates raise, as protobuf does).
     const char *PyUnicode_AsUTF8AndSize(object, Py_ssize_t *) except NULL
+    # An instance's __dict__ without looking the attribute up on its type first.
+    dict PyObject_GenericGetDict(object, void *)
 
 import logging
 from collections import deque
@@ -75,12 +77,16 @@ cdef enum:
 
 
 cdef class _Out:
-    """A byte buffer filled from its end: the bytes written so far are buf[pos:cap]."""
+    """A byte buffer filled from its end: the bytes written so far are buf[pos:cap].
+    ``guarded``: each attribute written under its own try, so one the official encoder would
+    refuse is left out (see _safe_key_value)."""
     cdef uint8_t *buf
     cdef Py_ssize_t cap
     cdef Py_ssize_t pos
+    cdef bint guarded
 
-    def __cinit__(self, Py_ssize_t cap):
+    def __cinit__(self, Py_ssize_t cap, bint guarded=False):
+        self.guarded = guarded
         if cap < 256:
             cap = 256
         self.buf = <uint8_t *>malloc(<size_t>cap)
@@ -370,8 +376,12 @@ cdef inline int _key_value(_Out w, uint32_t field, object key, object value) exc
 
 cdef int _safe_key_value(_Out w, uint32_t field, object key, object value) except -1:
     """One attribute; one the official encoder cannot convert is left out and logged, as it
-    does (``_encode_attributes`` catches any exception per key)."""
+    does (``_encode_attributes`` catches any exception per key). A try per attribute costs a
+    tenth of a projected request, so a request is first written unguarded: the first error
+    raised starts it again, guarded (_request)."""
     cdef Py_ssize_t mark = _len(w)
+    if not w.guarded:
+        return _key_value(w, field, key, value)
     try:
         _key_value(w, field, key, value)
     except Exception as error:
@@ -492,6 +502,17 @@ cdef enum:
     NEED_DROPPED = 64
 
 
+# The parts of a span a projection keeps (_Projection.part_bits).
+cdef enum:
+    PART_ATTRS = 1
+    PART_NAME = 2
+    PART_KIND = 4
+    PART_TIMES = 8
+    PART_STATUS = 16
+    PART_TRACE_STATE = 32
+    PART_DROPPED = 64
+
+
 # Parts of a span a projection may keep (ottl.exporters derives them from the programs).
 PROJECTABLE_SPAN_PARTS = frozenset({"name", "kind", "times", "status", "trace_state",
                                     "dropped", "attributes"})
@@ -505,20 +526,31 @@ cdef class _Projection:
     cdef tuple keys
     cdef bint all_keys
     cdef int needs
+    cdef int part_bits  # PART_* of parts: tested per span, where a set lookup would show
+    cdef readonly bint grouped  # False: one resource and scope for all spans (_request_flat)
 
-    def __init__(self, parts, keys):
+    def __init__(self, parts, keys, grouped=True):
+        self.grouped = bool(grouped)
         self.parts = frozenset(parts)
         unknown = self.parts - PROJECTABLE_SPAN_PARTS
         if unknown:
             raise ValueError(f"cannot project span parts {sorted(unknown)}")
         self.all_keys = keys is None
         self.keys = () if keys is None else tuple(keys)
+        if not all(type(k) is str for k in self.keys):
+            raise TypeError(f"attribute keys must be str: {self.keys!r}")
         self.needs = 0
         for part, bit in (("attributes", NEED_ATTRS), ("name", NEED_NAME), ("kind", NEED_KIND),
                           ("times", NEED_TIMES), ("status", NEED_STATUS),
                           ("trace_state", NEED_CONTEXT), ("dropped", NEED_DROPPED)):
             if part in self.parts:
                 self.needs |= bit
+        self.part_bits = 0
+        for part, bit in (("attributes", PART_ATTRS), ("name", PART_NAME), ("kind", PART_KIND),
+                          ("times", PART_TIMES), ("status", PART_STATUS),
+                          ("trace_state", PART_TRACE_STATE), ("dropped", PART_DROPPED)):
+            if part in self.parts:
+                self.part_bits |= bit
 
 
 @cython.final
@@ -537,26 +569,34 @@ cdef class _Row:
     cdef object log_record
 
 
-cdef bint _projected_row(_Row r, dict d, int needs) except -1:
+cdef inline object _item(dict d, str key):
+    """``d.get(key, _MISSING)`` without the method call."""
+    cdef PyObject *v = PyDict_GetItemWithError(d, key)
+    return _MISSING if v == NULL else <object>v
+
+
+cdef bint _projected_row(_Row r, dict d, int needs, bint grouped=True) except -1:
     """The fields of a ReadableSpan's ``__dict__`` that a projection needs (``needs``: NEED_*
-    bits), into r; False when the dict lacks one (the caller then reads the properties)."""
-    r.res = d.get("_resource", _MISSING)
-    r.scope = d.get("_instrumentation_scope", _MISSING)
+    bits), into r, and its resource and scope when ``grouped``; False when the dict lacks one
+    (the caller then reads the properties)."""
+    if grouped:
+        r.res = _item(d, "_resource")
+        r.scope = _item(d, "_instrumentation_scope")
     if needs & (NEED_ATTRS | NEED_DROPPED):
-        r.attrs = d.get("_attributes", _MISSING)
+        r.attrs = _item(d, "_attributes")
     if needs & NEED_NAME:
-        r.name = d.get("_name", _MISSING)
+        r.name = _item(d, "_name")
     if needs & NEED_KIND:
-        r.kind = d.get("_kind", _MISSING)
+        r.kind = _item(d, "_kind")
     if needs & NEED_TIMES:
-        r.start = d.get("_start_time", _MISSING)
-        r.end = d.get("_end_time", _MISSING)
+        r.start = _item(d, "_start_time")
+        r.end = _item(d, "_end_time")
     if needs & NEED_STATUS:
-        r.status = d.get("_status", _MISSING)
+        r.status = _item(d, "_status")
     if needs & NEED_CONTEXT:
-        r.ctx = d.get("_context", _MISSING)
-    events = d.get("_events", _MISSING) if needs & NEED_DROPPED else None
-    links = d.get("_links", _MISSING) if needs & NEED_DROPPED else None
+        r.ctx = _item(d, "_context")
+    events = _item(d, "_events") if needs & NEED_DROPPED else None
+    links = _item(d, "_links") if needs & NEED_DROPPED else None
     if (r.res is _MISSING or r.scope is _MISSING or r.attrs is _MISSING or r.name is _MISSING
             or r.kind is _MISSING or r.start is _MISSING or r.end is _MISSING
             or r.status is _MISSING or r.ctx is _MISSING or events is _MISSING
@@ -855,11 +895,19 @@ cdef int _projected_attributes(_Out w, uint32_t field, object attrs, tuple keys)
     cdef type t = type(attrs)
     cdef Py_ssize_t i
     d = attrs
+    cdef PyObject *v
     if t is BoundedAttributes:
-        inner = attrs.__dict__.get("_dict")
-        if type(inner) is dict:
-            d = inner
-    if type(d) is not dict and not isinstance(d, Mapping):
+        v = PyDict_GetItemWithError(PyObject_GenericGetDict(attrs, NULL), "_dict")
+        if v != NULL and type(<object>v) is dict:
+            d = <object>v
+    if type(d) is dict:
+        for i in range(len(keys) - 1, -1, -1):
+            key = keys[i]
+            v = PyDict_GetItemWithError(<dict>d, key)
+            if v != NULL:
+                _safe_key_value(w, field, key, <object>v)
+        return 0
+    if not isinstance(d, Mapping):
         return _attributes(w, field, attrs)
     for i in range(len(keys) - 1, -1, -1):
         key = keys[i]
@@ -871,31 +919,31 @@ cdef int _projected_attributes(_Out w, uint32_t field, object attrs, tuple keys)
 
 cdef int _span_projected(_Out w, _Row row, _Projection proj) except -1:
     """The parts of one Span a filter reads, in the wire order of _span."""
-    cdef frozenset parts = proj.parts
+    cdef int parts = proj.part_bits
     ctx = row.ctx
     kind = row.kind
-    if "status" in parts:
+    if parts & PART_STATUS:
         _status(w, row.status)
-    if "dropped" in parts:
+    if parts & PART_DROPPED:
         _uint32_field(w, 14, row.dropped_links)
         _uint32_field(w, 12, row.dropped_events)
         _uint32_field(w, 10, row.dropped_attrs)
-    if "attributes" in parts:
+    if parts & PART_ATTRS:
         if proj.all_keys:
             _attributes(w, 9, row.attrs)
         else:
             _projected_attributes(w, 9, row.attrs, proj.keys)
-    if "times" in parts:
+    if parts & PART_TIMES:
         _fixed64_field(w, 8, row.end)
         _fixed64_field(w, 7, row.start)
-    if "kind" in parts:
+    if parts & PART_KIND:
         if type(kind) is SpanKind:
             _enum_field(w, 6, kind._value_ + 1)
         else:
             _enum_field(w, 6, _SPAN_KIND[kind])
-    if "name" in parts:
+    if parts & PART_NAME:
         _string_field(w, 5, row.name)
-    if "trace_state" in parts:
+    if parts & PART_TRACE_STATE:
         if type(ctx) is SpanContext:
             _trace_state(w, 3, (<tuple>ctx)[4])
         else:
@@ -963,14 +1011,23 @@ cdef int _scope_group(_Out w, object scope, list rows, bint logs,
 
 cdef bytes _request(object records, bint logs, list order=None, _Projection proj=None):
     cdef list groups = _group(records, logs, proj)
-    cdef Py_ssize_t n = 0, i, j, mark
+    cdef Py_ssize_t n = 0
     cdef list scopes
     for res, scopes in groups:
         for scope, rows in scopes:
             n += len(<list>rows)
             if order is not None:
                 order.extend([(<_Row>r).index for r in <list>rows])
-    cdef _Out w = _Out(n * 384 + 1024)
+    try:
+        return _write_request(_Out(n * 384 + 1024), groups, logs, proj)
+    except Exception:
+        return _write_request(_Out(n * 384 + 1024, True), groups, logs, proj)
+
+
+cdef bytes _write_request(_Out w, list groups, bint logs, _Projection proj):
+    """The request of ``_group``'s groups, into w."""
+    cdef Py_ssize_t i, j, mark
+    cdef list scopes
     for i in range(len(groups) - 1, -1, -1):
         res, scopes = groups[i]
         mark = _len(w)
@@ -996,13 +1053,58 @@ def encode_logs(records) -> bytes:
     return _request(records, True)
 
 
+cdef bytes _request_flat(list spans, _Projection proj):
+    """One ResourceSpans with an empty resource, holding one ScopeSpans with an empty scope,
+    holding every span in the order given, each with only the parts ``proj`` keeps: the
+    request of a filter that reads nothing of resources and scopes, whose spans then need no
+    grouping. No spans, no ResourceSpans."""
+    if not spans:
+        return b""
+    try:
+        return _write_flat(_Out(len(spans) * 64 + 1024), spans, proj)
+    except Exception:  # written again with a try per attribute, as _request does
+        return _write_flat(_Out(len(spans) * 64 + 1024, True), spans, proj)
+
+
+cdef bytes _write_flat(_Out w, list spans, _Projection proj):
+    cdef Py_ssize_t mark = _len(w)
+    _scope_group_flat(w, spans, proj)
+    _close(w, 1, _len(w))  # the empty resource
+    _close(w, 1, mark)
+    return w.result()
+
+
+cdef int _scope_group_flat(_Out w, list spans, _Projection proj) except -1:
+    """The ScopeSpans of _request_flat. Spans of the SDK's own class are read through one
+    reused row (no allocation per span)."""
+    cdef Py_ssize_t mark = _len(w), rmark, i
+    cdef _Row reused = _Row.__new__(_Row), row
+    for i in range(len(spans) - 1, -1, -1):
+        span = spans[i]
+        rmark = _len(w)
+        if type(span) is ReadableSpan and _projected_row(
+                reused, PyObject_GenericGetDict(span, NULL), proj.needs, False):
+            row = reused
+        else:
+            row = _span_row(span, proj)
+        _span_projected(w, row, proj)
+        _close(w, 2, rmark)
+    _scope(w, None)
+    return _close(w, 2, mark)
+
+
 def encode_spans_ordered(spans, projection=None) -> tuple:
     """``encode_spans(spans)`` and, for each span of the request in order, its index in
     ``spans`` (the request groups spans by resource and scope). With ``projection``
-    (``(parts, keys)``, see ``_Projection``) each span carries only what a filter reads:
-    the request is then for filtering, not for export."""
-    order = []
+    (``(parts, keys)`` or ``(parts, keys, grouped)``, see ``_Projection``) each span carries
+    only what a filter reads: the request is then for filtering, not for export. With
+    ``grouped`` false (a filter that reads nothing of resources and scopes) the spans are not
+    grouped: one empty resource and scope hold them all in the order given, and the order
+    returned is None (the identity)."""
     proj = None if projection is None else _Projection(*projection)
+    if proj is not None and not proj.grouped:
+        return _request_flat(spans if type(spans) is list else list(spans), proj), None
+    order = []
     data = _request(spans, False, order, proj)
     return data, order
 

@@ -12,8 +12,9 @@ The configuration is the collector's YAML (its ``transform`` and ``filter`` proc
 pipeline that lists them in that order. Each ``export()`` turns the objects into one batch (the
 same bytes the official OTLP exporter would send), runs the fast engine over it, and hands the
 wrapped exporter the original objects of the records that were kept and not changed, and new
-objects only for the records a statement changed. A configuration the VM cannot run natively
-runs through the reference evaluator instead, with the same result.
+objects only for the records a statement changed, in the order the records came. A
+configuration the VM cannot run natively runs through the reference evaluator instead, with the
+same records (new objects, in the request's order).
 
 ``stats()`` is a plain snapshot of what went through; with ``meter_provider`` the same numbers
 are OpenTelemetry metrics (``ottl.records.in``, ``ottl.records.out``, ``ottl.records.dropped``,
@@ -143,8 +144,8 @@ class _Engine:
             i["duration"].record(seconds, attrs)
         return out
 
-    def _native(self, objects: Sequence[Any], batch: Any, order: list[int], decode: Any,
-                back: Any) -> list[Any]:
+    def _native(self, objects: Sequence[Any], batch: Any, order: Optional[Sequence[int]],
+                decode: Any, back: Any) -> list[Any]:
         if self.tgroups:
             self.transform.execute(batch)
         keep = self.filter.keep(batch) if self.fgroups else np.ones(len(batch), dtype=np.bool_)
@@ -153,11 +154,18 @@ class _Engine:
             changed |= self.transform.last_parent_writes  # their objects hold the old parents
         rebuilt = keep & changed
         if not rebuilt.any():  # the usual case: each kept record's own object, as it came
-            return _pick(objects, list(itertools.compress(order, keep.tolist())))
+            if order is None:  # the batch holds the records in the order given
+                return list(itertools.compress(objects, keep.tolist()))
+            # In the order given (sorted already when the input came grouped).
+            return _pick(objects, sorted(itertools.compress(order, keep.tolist())))
+        if order is None:
+            order = range(len(objects))
         kept = np.flatnonzero(keep).tolist()
         fresh = iter(back(decode(batch.encode(rebuilt))))
         flags = changed.tolist()  # plain lists: numpy scalars are slow to index one by one
-        return [next(fresh) if flags[i] else objects[order[i]] for i in kept]
+        placed = [(order[i], next(fresh) if flags[i] else objects[order[i]]) for i in kept]
+        placed.sort(key=operator.itemgetter(0))
+        return [obj for _, obj in placed]
 
     @property
     def reference(self) -> tuple[TransformProcessor, FilterProcessor]:
@@ -176,15 +184,18 @@ _SPAN_PARTS = {"SPAN_NAME": "name", "SPAN_KIND": "kind", "SPAN_TRACE_STATE": "tr
 
 
 def _span_projection(reads: dict[int, Optional[set[str]]]) -> Optional[tuple]:
-    """(parts, attribute keys or None) of the spans a filter reads; None when it reads
-    something a projection cannot narrow (resource and scope parts are always whole)."""
+    """(parts, attribute keys or None, grouped) of the spans a filter reads; None when it reads
+    something a projection cannot narrow (resource and scope parts are always whole, and
+    ``grouped`` says the filter reads some: otherwise the spans need no grouping)."""
     if not reads:
         return None
     parts: set[str] = set()
     keys: Optional[set[str]] = set()
+    grouped = False
     for field, read in reads.items():
         name = FIELDS[field].name
         if name.startswith(("RESOURCE_", "SCOPE_")):
+            grouped = True
             continue
         part = _SPAN_PARTS.get(name)
         if part is None:
@@ -194,7 +205,7 @@ def _span_projection(reads: dict[int, Optional[set[str]]]) -> Optional[tuple]:
             keys = None if read is None else keys
             if keys is not None and read is not None:
                 keys |= read
-    return (frozenset(parts), None if keys is None else tuple(sorted(keys)))
+    return (frozenset(parts), None if keys is None else tuple(sorted(keys)), grouped)
 
 
 def _instruments(meter_provider: Any) -> dict[str, Any]:

@@ -61,7 +61,7 @@ from opentelemetry.trace import (  # noqa: E402
     set_span_in_context,
 )
 
-from ottl import limits  # noqa: E402
+from ottl import _sdk_wire, limits  # noqa: E402
 from ottl._batch import LogBatch, SpanBatch, decode_logs, decode_traces  # noqa: E402
 from ottl.sdk import (  # noqa: E402
     batch_to_logs,
@@ -389,6 +389,72 @@ def test_generated_spans_give_the_official_bytes_and_message(spans):
         check_spans(spans)
     finally:
         logging.disable(logging.NOTSET)
+
+
+# ---- projections (what a filter reads of each span) ----
+
+# Each part of a projection -> the Span fields it carries.
+PART_FIELDS = {"name": ("name",), "kind": ("kind",), "times": ("start_time_unix_nano",
+               "end_time_unix_nano"), "status": ("status",), "trace_state": ("trace_state",),
+               "dropped": ("dropped_attributes_count", "dropped_events_count",
+                           "dropped_links_count")}
+
+
+def _spans_of(data: bytes):
+    msg = ExportTraceServiceRequest.FromString(data)
+    return msg, [sp for rs in msg.resource_spans for ss in rs.scope_spans for sp in ss.spans]
+
+
+@given(st.lists(readable_spans(), max_size=6),
+       st.sets(st.sampled_from(sorted(_sdk_wire.PROJECTABLE_SPAN_PARTS)), min_size=1),
+       st.booleans(), st.data())
+def test_a_projection_carries_the_parts_it_names_of_each_span(spans, parts, grouped, data):
+    """Each span of a projected request carries exactly the named parts of the same span in
+    the whole request (the attributes: those of the keys); grouped, the request keeps the
+    resources and scopes and its order says where each span came from; not grouped, one
+    empty resource and scope hold the spans in the order given."""
+    present = sorted({k for sp in spans for k in (sp.attributes or {})} | {"missing"})
+    keys = data.draw(st.none() | st.lists(st.sampled_from(present), unique=True, max_size=3))
+    logging.disable(logging.ERROR)  # refused attributes are logged by both encoders
+    try:
+        whole, order = _sdk_wire.encode_spans_ordered(spans)
+        projected, porder = _sdk_wire.encode_spans_ordered(spans, (parts, keys, grouped))
+    finally:
+        logging.disable(logging.NOTSET)
+    wmsg, wspans = _spans_of(whole)
+    pmsg, pspans = _spans_of(projected)
+    by_input = dict(zip(order, wspans))
+    if grouped:
+        assert porder == order
+        assert [rs.resource for rs in pmsg.resource_spans] == \
+            [rs.resource for rs in wmsg.resource_spans]
+    else:
+        assert porder is None
+        porder = list(range(len(spans)))
+        assert len(pmsg.resource_spans) == (1 if spans else 0)
+        for rs in pmsg.resource_spans:
+            assert rs.resource.ByteSize() == 0 and len(rs.scope_spans) == 1
+            assert rs.scope_spans[0].scope.ByteSize() == 0
+    assert len(pspans) == len(spans)
+    for i, got in zip(porder, pspans):
+        want = by_input[i]
+        for part, fields in PART_FIELDS.items():
+            for f in fields:
+                expect = getattr(want, f) if part in parts else type(getattr(want, f))()
+                assert getattr(got, f) == expect, (part, f)
+        expect_attrs = {}
+        if "attributes" in parts:
+            expect_attrs = {kv.key: kv.value for kv in want.attributes
+                            if keys is None or kv.key in keys}
+        assert {kv.key: kv.value for kv in got.attributes} == expect_attrs
+        assert not got.trace_id and not got.span_id and not got.events and not got.links
+
+
+def test_a_projection_names_only_known_parts_and_string_keys():
+    with pytest.raises(ValueError, match="cannot project span parts"):
+        _sdk_wire.encode_spans_ordered([], ({"events"}, None))
+    with pytest.raises(TypeError, match="keys"):
+        _sdk_wire.encode_spans_ordered([], ({"attributes"}, [1]))
 
 
 # ---- real SDK logs ----

@@ -240,13 +240,23 @@ def test_a_filter_encodes_only_what_it_reads_and_keeps_the_same_spans(condition,
         assert all(a is b for a, b in zip(kept, expected))
 
 
-def test_a_filter_hands_on_the_original_objects_of_the_spans_it_keeps():
-    # Spans of two resources, interleaved: the request groups them by resource, and the kept
-    # ones go on as the very objects given, in the request's order.
+@pytest.mark.parametrize("condition, grouped, statements", [
+    ('span.attributes["n"] == 2', False, []),  # spans only: the request is not grouped
+    ('span.attributes["n"] == 2 and resource.attributes["service.name"] != "c"', True, []),
+    ('span.attributes["n"] == 2', None, ['set(span.attributes["seen"], true) where '
+                                         'span.attributes["n"] == 0']),  # no projection
+])
+def test_a_filter_hands_on_the_kept_spans_in_the_order_given(condition, grouped, statements):
+    # Spans of two resources, interleaved: the request groups them by resource, yet the kept
+    # ones go on in the order they came, as the very objects given unless a statement
+    # changed them.
     from opentelemetry.sdk.resources import Resource
 
     mem = InMemorySpanExporter()
-    exp = OttlSpanExporter(mem, conditions=['span.attributes["n"] == 2'])
+    exp = OttlSpanExporter(mem, conditions=[condition], statements=statements)
+    assert exp.native
+    projection = exp._engine.projection
+    assert (projection is None) if grouped is None else projection[2] is grouped
     tracers = [TracerProvider(resource=Resource({"service.name": s})).get_tracer("t")
                for s in ("a", "b")]
     made = []
@@ -257,10 +267,10 @@ def test_a_filter_hands_on_the_original_objects_of_the_spans_it_keeps():
     exp.export(made)
     out = mem.get_finished_spans()
     kept = [s for s in made if s.attributes["n"] != 2]
-    expected = [s for s in kept if s.resource.attributes["service.name"] == "a"] + \
-        [s for s in kept if s.resource.attributes["service.name"] == "b"]
-    assert len(out) == len(expected) == 8
-    assert all(a is b for a, b in zip(out, expected))
+    assert [s.name for s in out] == [s.name for s in kept] and len(out) == 8
+    changed = [s.attributes.get("seen") is True for s in out]
+    assert changed == [bool(statements) and s.attributes["n"] == 0 for s in kept]
+    assert all((a is b) != c for a, b, c in zip(out, kept, changed))
     single = InMemorySpanExporter()
     OttlSpanExporter(single, conditions=['span.name == "s3"']).export(made[:4])
-    assert [s.name for s in single.get_finished_spans()] == ["s0", "s2", "s1"]
+    assert [s.name for s in single.get_finished_spans()] == ["s0", "s1", "s2"]
