@@ -198,12 +198,12 @@ int dec_id_slow(dec_t *d, const uint8_t *p, const uint8_t *end, int owner, int32
 /* ---- values ---- */
 
 static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int depth,
-                        uint8_t *tag_out, int64_t *val_out, int32_t *hint);
+                        uint8_t *tag_out, int64_t *val_out);
 
 /* Most attribute values are one scalar field filling the whole AnyValue: decode those here
  * without the general loop. 1: done; 0: not that shape, use dec_anyvalue; -1: error. */
 static inline int dec_scalar(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag,
-                             int64_t *val, int32_t *hint) {
+                             int64_t *val) {
     if (p == end) {
         *tag = OTTL_V_EMPTY;
         *val = 0;
@@ -215,9 +215,7 @@ static inline int dec_scalar(dec_t *d, const uint8_t *p, const uint8_t *end, uin
     case PB_TAG(1, PB_LEN): {
         if (pb_read_varint(&p, end, &v) || v != (uint64_t)(end - p)) return 0;
         int32_t sid;
-        int rc = hint ? dec_string_hinted(d, p, (size_t)v, hint, &sid, "string_value")
-                      : dec_string(d, p, (size_t)v, 1, &sid, "string_value");
-        if (rc) return -1;
+        if (dec_string(d, p, (size_t)v, 1, &sid, "string_value")) return -1;
         *tag = OTTL_V_STRING;
         *val = sid;
         return 1;
@@ -238,23 +236,22 @@ static inline int dec_scalar(dec_t *d, const uint8_t *p, const uint8_t *end, uin
     }
 }
 
-/* key_hint and val_hint may be NULL (nested entries have none). */
+/* The general KeyValue: no predictions (see fast_attribute for the usual shape). */
 static int dec_keyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int depth, int32_t *key,
-                        uint8_t *tag, int64_t *val, int32_t *key_hint, int32_t *val_hint) {
+                        uint8_t *tag, int64_t *val) {
     *key = 0;
     *tag = OTTL_V_NONE;
     *val = 0;
     DEC_FIELDS_BEGIN
     case 1:
-        if (key_hint) DEC_STRING_HINTED("key", key, key_hint);
-        else DEC_STRING("key", key, 1);
+        DEC_STRING("key", key, 1);
         break;
     case 2: {
         DEC_SUB("value");
         dec_push(d, "value", -1);
-        int rc = dec_scalar(d, p, sub, tag, val, val_hint);
+        int rc = dec_scalar(d, p, sub, tag, val);
         if (rc < 0) return -1;
-        if (!rc && dec_anyvalue(d, p, sub, depth, tag, val, val_hint)) return -1;
+        if (!rc && dec_anyvalue(d, p, sub, depth, tag, val)) return -1;
         dec_pop(d);
         p = sub;
         break;
@@ -282,9 +279,9 @@ static int dec_container(dec_t *d, const uint8_t *p, const uint8_t *end, int dep
         int64_t val;
         dec_push(d, "values", (int32_t)index);
         if (kv) {
-            if (dec_keyvalue(d, p, sub, depth + 1, &key, &tag, &val, NULL, NULL)) return -1;
+            if (dec_keyvalue(d, p, sub, depth + 1, &key, &tag, &val)) return -1;
         } else {
-            if (dec_anyvalue(d, p, sub, depth + 1, &tag, &val, NULL)) return -1;
+            if (dec_anyvalue(d, p, sub, depth + 1, &tag, &val)) return -1;
         }
         dec_pop(d);
         if (ottl_kvpool_push(&d->stack, key, tag, val)) return dec_nomem(d);
@@ -296,7 +293,7 @@ static int dec_container(dec_t *d, const uint8_t *p, const uint8_t *end, int dep
 }
 
 static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int depth,
-                        uint8_t *tag_out, int64_t *val_out, int32_t *hint) {
+                        uint8_t *tag_out, int64_t *val_out) {
     size_t mark = d->stack.n;
     uint8_t tag = OTTL_V_EMPTY;
     int64_t val = 0;
@@ -305,8 +302,7 @@ static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int dept
     /* A oneof keeps the last member set; a repeated container member merges, as upb does. */
     DEC_FIELDS_BEGIN
     case 1:
-        if (hint) DEC_STRING_HINTED("string_value", &sid, hint);
-        else DEC_STRING("string_value", &sid, 1);
+        DEC_STRING("string_value", &sid, 1);
         d->stack.n = mark;
         tag = OTTL_V_STRING;
         val = sid;
@@ -379,7 +375,7 @@ static int dec_anyvalue(dec_t *d, const uint8_t *p, const uint8_t *end, int dept
 }
 
 int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int64_t *val) {
-    return dec_anyvalue(d, p, end, 1, tag, val, NULL);
+    return dec_anyvalue(d, p, end, 1, tag, val);
 }
 
 /* Every shape but fast_attribute's, through the general KeyValue loop with the error
@@ -389,22 +385,22 @@ int dec_value(dec_t *d, const uint8_t *p, const uint8_t *end, uint8_t *tag, int6
 __attribute__((noinline))
 #endif
 static int slow_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t index,
-                          int32_t *kh, int32_t *vh, int32_t *key, uint8_t *tag, int64_t *val) {
+                          int32_t *key, uint8_t *tag, int64_t *val) {
     dec_push(d, "attributes", index); /* on an error it stays: the message names the path */
     if (PB_UNLIKELY((size_t)index >= d->max_attrs))
         return dec_fail(d, p, NULL, "more than %zu attributes", d->max_attrs);
-    if (dec_keyvalue(d, p, end, 1, key, tag, val, kh, vh)) return -1;
+    if (dec_keyvalue(d, p, end, 1, key, tag, val)) return -1;
     dec_pop(d);
     return 0;
 }
 
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                       int32_t *count, int32_t *kh, int32_t *vh, int32_t src) {
+                       int32_t *count, int32_t src) {
     int32_t key;
     uint8_t tag;
     int64_t val;
     int32_t n = *count;
-    if (slow_attribute(d, p, end, n, kh, vh, &key, &tag, &val)) return -1;
+    if (slow_attribute(d, p, end, n, &key, &tag, &val)) return -1;
     if (ottl_kvpool_push_src(pool, key, tag, val, src)) return dec_nomem(d);
     *count = n + 1;
     return 0;

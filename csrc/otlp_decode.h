@@ -27,7 +27,6 @@ typedef struct {
 enum { DEC_H_RESOURCE, DEC_H_SCOPE, DEC_H_SPAN, DEC_H_EVENT, DEC_H_LINK, DEC_H_LOG,
        DEC_HINT_POOLS };
 #define DEC_HINTS 32
-#define DEC_SEEN 8
 
 typedef struct dec_s dec_t;
 typedef int (*dec_record_fn)(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
@@ -46,11 +45,14 @@ struct dec_s {
      * had at the same position usually saves hashing and probing. Zero is "", a valid guess. */
     int32_t hint_key[DEC_HINT_POOLS][DEC_HINTS];
     int32_t hint_val[DEC_HINT_POOLS][DEC_HINTS];
-    /* Beside each value hint, the ids last seen at that position by a small hash of the
-     * bytes (length and end bytes): attributes such as a method or a route take a few values
-     * in turn, which one prediction keeps missing. */
-    int32_t hint_seen[DEC_HINT_POOLS][DEC_HINTS][DEC_SEEN];
     int32_t hint_name[DEC_HINT_POOLS];
+    /* Beside each hint, whether the string last met there was the predicted one: only then is
+     * the next one compared with it. A position whose strings vary (a URL, a peer address, a
+     * method among a few) goes straight to the table's lookup, which is cheaper than a
+     * comparison that fails: the failing comparisons cost a seventh of a realistic decode. */
+    uint8_t hint_key_hit[DEC_HINT_POOLS][DEC_HINTS];
+    uint8_t hint_val_hit[DEC_HINT_POOLS][DEC_HINTS];
+    uint8_t hint_name_hit[DEC_HINT_POOLS];
     /* Under a projection: how many keys a record's own attributes keep (-1: all), and their
      * string ids. */
     int nkeep;
@@ -172,25 +174,29 @@ static inline int dec_string(dec_t *d, const uint8_t *p, size_t len, int utf8, i
     return 0;
 }
 
-/* A string field whose id is probably *hint (see dec_t). */
+/* A string field whose id is probably *hint, when *hit says the last one was (see dec_t). */
 static inline int dec_string_hinted(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
-                                    int32_t *out, const char *field) {
+                                    uint8_t *hit, int32_t *out, const char *field) {
     const ottl_strtab *t = &d->b->strings;
     int32_t h = *hint;
-    if ((size_t)(t->off[h + 1] - t->off[h]) == len &&
+    if (*hit && (size_t)(t->off[h + 1] - t->off[h]) == len &&
         ottl_bytes_eq(t->arena + t->off[h], p, len)) {
         *out = h;
         return 0;
     }
     if (dec_string(d, p, len, 1, out, field)) return -1;
+    *hit = *out == h;
     *hint = *out;
     return 0;
 }
 
-#define DEC_STRING_HINTED(name, dst, hint)                                            \
+/* A string field of a record of the owner `owner` (DEC_H_*), predicted by its last one. */
+#define DEC_STRING_HINTED(name, dst, owner)                                           \
     do {                                                                              \
         DEC_SUB(name);                                                                \
-        if (dec_string_hinted(d, p, (size_t)(sub - p), hint, dst, name)) return -1;   \
+        if (dec_string_hinted(d, p, (size_t)(sub - p), &d->hint_name[owner],          \
+                              &d->hint_name_hit[owner], dst, name))                   \
+            return -1;                                                                \
         p = sub;                                                                      \
     } while (0)
 

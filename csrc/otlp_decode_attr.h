@@ -15,24 +15,16 @@ PB_INLINE int same_string(const ottl_strtab *t, int32_t id, const uint8_t *p, si
            ottl_bytes_eq(t->arena + t->off[id], p, len);
 }
 
-/* A string's id, comparing with the predicted one first (and, given `seen`, with the ids seen
- * before at this position); 0 when the string is too long or not UTF-8 (or memory ran out):
- * the caller then takes the path that reports it. */
-PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
-                          int32_t *seen, int32_t *out) {
+/* A string's id: the predicted one (*hint) when the last string here was it (*hit) and this
+ * one is too, else the table's; 0 when the string is too long or not UTF-8 (or memory ran
+ * out): the caller then takes the path that reports it. */
+PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint, uint8_t *hit,
+                          int32_t *out) {
     ottl_strtab *t = &d->b->strings;
     int32_t h = *hint;
-    if (same_string(t, h, p, len)) {
+    if (*hit && same_string(t, h, p, len)) {
         *out = h;
         return 1;
-    }
-    int32_t *slot = NULL;
-    if (seen) {
-        slot = &seen[(len + (len ? p[0] + 3u * p[len - 1] : 0)) & (DEC_SEEN - 1)];
-        if (same_string(t, *slot, p, len)) {
-            *hint = *out = *slot;
-            return 1;
-        }
     }
     if (PB_UNLIKELY(len > d->max_string)) return 0;
     int32_t id = ottl_strtab_intern(t, p, len);
@@ -41,8 +33,8 @@ PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
         if (ottl_utf8_check(p, len) != len) return 0;
         t->utf8[id] = 1;
     }
+    *hit = id == h;
     *hint = *out = id;
-    if (slot) *slot = id;
     return 1;
 }
 
@@ -51,8 +43,8 @@ PB_INLINE int fast_string(dec_t *d, const uint8_t *p, size_t len, int32_t *hint,
  * caller decodes the attribute again the general way, which reports errors with their path.
  * Strings interned on the way are harmless then. */
 PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *kh,
-                             int32_t *vh, int32_t *seen, int32_t *key, uint8_t *tag,
-                             int64_t *val) {
+                             uint8_t *khit, int32_t *vh, uint8_t *vhit, int32_t *key,
+                             uint8_t *tag, int64_t *val) {
     if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
     const uint8_t *k = p + 2, *kend = k + p[1];
     if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
@@ -69,7 +61,7 @@ PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
         case PB_TAG(1, PB_LEN): {
             if (q >= vend || q[0] >= 0x80 || q + 1 + q[0] != vend) return 0;
             int32_t sid;
-            if (!fast_string(d, q + 1, q[0], vh, seen, &sid)) return 0;
+            if (!fast_string(d, q + 1, q[0], vh, vhit, &sid)) return 0;
             *tag = OTTL_V_STRING;
             *val = sid;
             break;
@@ -89,7 +81,7 @@ PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
             return 0;
         }
     }
-    return fast_string(d, k, (size_t)(kend - k), kh, NULL, key);
+    return fast_string(d, k, (size_t)(kend - k), kh, khit, key);
 }
 
 /* Under a projection, a record attribute whose key is not kept: checked as fast_attribute
@@ -97,14 +89,14 @@ PB_INLINE int fast_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
  * UTF-8), its key's id in *key, its value not read further. 1: such an attribute; 0: a kept
  * key or another shape, to be decoded whole (which reports any error). */
 PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t *kh,
-                             int32_t *key_out) {
+                             uint8_t *khit, int32_t *key_out) {
     if (end - p < 4 || p[0] != PB_TAG(1, PB_LEN) || p[1] >= 0x80) return 0;
     const uint8_t *k = p + 2, *kend = k + p[1];
     if (end - kend < 2 || kend[0] != PB_TAG(2, PB_LEN) || kend[1] >= 0x80) return 0;
     const uint8_t *v = kend + 2, *vend = v + kend[1];
     if (vend != end) return 0;
     int32_t key;
-    if (!fast_string(d, k, (size_t)(kend - k), kh, NULL, &key)) return 0;
+    if (!fast_string(d, k, (size_t)(kend - k), kh, khit, &key)) return 0;
     *key_out = key;
     for (int i = 0; i < d->nkeep; i++)
         if (d->keep[i] == key) return 0;
@@ -127,7 +119,7 @@ PB_INLINE int skip_attribute(dec_t *d, const uint8_t *p, const uint8_t *end, int
 
 /* Every other shape (and every error), through the general KeyValue loop; appends to pool. */
 int dec_attribute_slow(dec_t *d, const uint8_t *p, const uint8_t *end, ottl_kvpool *pool,
-                       int32_t *count, int32_t *kh, int32_t *vh, int32_t src);
+                       int32_t *count, int32_t src);
 
 /* One KeyValue (an "attributes" entry) appended to pool; *count is the owner's attribute count
  * so far; hints is the owner's DEC_H_* row; at is where the entry's field begins (its tag). */
@@ -138,23 +130,23 @@ PB_INLINE int dec_attribute(dec_t *d, const uint8_t *at, const uint8_t *p, const
     uint8_t tag;
     int64_t val;
     int32_t n = *count;
-    int32_t *kh = NULL, *vh = NULL;
     int fast = 0;
     if (PB_LIKELY(n < DEC_HINTS && (size_t)n < d->max_attrs)) {
-        kh = &d->hint_key[hints][n];
-        vh = &d->hint_val[hints][n];
+        int32_t *kh = &d->hint_key[hints][n];
+        uint8_t *khit = &d->hint_key_hit[hints][n];
         if ((hints == DEC_H_SPAN || hints == DEC_H_LOG) && d->nkeep >= 0 &&
-            skip_attribute(d, p, end, kh, &key)) {
+            skip_attribute(d, p, end, kh, khit, &key)) {
             *count = n + 1;
             if (!d->opaque) return 0; /* dropped */
             if (ottl_kvpool_push_src(pool, key, OTTL_V_OPAQUE, 0, src)) return dec_nomem(d);
             return dec_note_key(d, pool, key);
         }
-        fast = fast_attribute(d, p, end, kh, vh, d->hint_seen[hints][n], &key, &tag, &val) &&
+        fast = fast_attribute(d, p, end, kh, khit, &d->hint_val[hints][n],
+                              &d->hint_val_hit[hints][n], &key, &tag, &val) &&
                PB_LIKELY(!ottl_kvpool_push_src(pool, key, tag, val, src));
     }
     if (fast) *count = n + 1;
-    else if (dec_attribute_slow(d, p, end, pool, count, kh, vh, src)) return -1;
+    else if (dec_attribute_slow(d, p, end, pool, count, src)) return -1;
     /* A record's own attributes: note a repeated key (ottl_kvpool.unique). */
     if (hints != DEC_H_SPAN && hints != DEC_H_LOG) return 0;
     return dec_note_key(d, pool, pool->key[pool->n - 1]);

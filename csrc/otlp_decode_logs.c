@@ -28,7 +28,7 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
         DEC_VARINT("severity_number", severity, int32_t);
         break;
     case 3:
-        DEC_STRING_HINTED("severity_text", &severity_text, &d->hint_name[DEC_H_LOG]);
+        DEC_STRING_HINTED("severity_text", &severity_text, DEC_H_LOG);
         break;
     case 5: {
         DEC_SUB("body");

@@ -31,7 +31,7 @@ static int dec_event(dec_t *d, const uint8_t *p, const uint8_t *end) {
         DEC_FIXED64("time_unix_nano", time);
         break;
     case 2:
-        DEC_STRING_HINTED("name", &name, &d->hint_name[DEC_H_EVENT]);
+        DEC_STRING_HINTED("name", &name, DEC_H_EVENT);
         break;
     case 3:
         DEC_ATTRIBUTE("attributes", &b->event_attrs, nattr, DEC_H_EVENT);
@@ -144,7 +144,7 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
         break;
     }
     case 5:
-        DEC_STRING_HINTED("name", &name, &d->hint_name[DEC_H_SPAN]);
+        DEC_STRING_HINTED("name", &name, DEC_H_SPAN);
         break;
     case 6:
         DEC_VARINT("kind", kind, int32_t);
