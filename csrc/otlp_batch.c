@@ -111,6 +111,7 @@ void ottl_batch_reset(ottl_batch *b, int kind) {
     b->logs.n = b->log_attrs.n = 0;
     b->input = NULL;
     b->input_len = 0;
+    b->frames_minimal = 0;
     b->unknown_fields = 0;
     ottl_batch_drop_derived(b);
     free(b->dirty);

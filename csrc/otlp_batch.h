@@ -172,6 +172,10 @@ typedef struct {
     /* The input the batch was decoded from (not owned): verbatim copy-out reads it. */
     const uint8_t *input;
     size_t input_len;
+    /* 1 when the decoder found every record framed in the input as the encoder frames it
+     * (a one-byte tag, the length as a minimal varint): a verbatim copy-out then needs to
+     * check only that kept records lie back to back, not read their headers again. */
+    uint8_t frames_minimal;
     /* Fields the decoder skipped as unknown (auto-detection of the signal reads this). */
     size_t unknown_fields;
     /* Columns the VM derived from this batch (gathered attributes, broadcast parent fields),

@@ -504,6 +504,9 @@ static int dec_scope_group(dec_t *d, const uint8_t *p, const uint8_t *end, int32
     }
     case 2: {
         DEC_SUB(d->record_name);
+        if (PB_UNLIKELY(at[0] != PB_TAG(2, PB_LEN) ||
+                        (size_t)(p - at) != 1 + pb_varint_size((uint64_t)(sub - p))))
+            d->b->frames_minimal = 0;
         dec_push(d, d->record_name, nrec);
         if (d->record(d, p, sub, row, resource)) return -1;
         dec_pop(d);
@@ -683,6 +686,7 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
             rc = dec_nomem(d);
         } else {
             d->b->span_attrs.unique = d->b->log_attrs.unique = 1; /* until a record repeats a key */
+            d->b->frames_minimal = 1; /* until a record's frame is not */
             rc = project(d, proj);
         }
         if (!rc) rc = dec_request(d, data, data + len);

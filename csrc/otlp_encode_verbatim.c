@@ -154,16 +154,21 @@ static uint8_t *put_str(uint8_t *o, const ottl_batch *b, uint8_t tag, int32_t si
  * input, each framed there exactly as it is written here (field 2, its length as a minimal
  * varint); *from is where the run's first frame starts. i itself when record i is not so
  * framed. Such a run is copied in one piece: a copy per record pays its start-up each time,
- * one long copy runs at the memory's speed. */
+ * one long copy runs at the memory's speed. Headers are read again only when the decoder did
+ * not find every frame minimal (ottl_batch.frames_minimal). */
 static int64_t framed_run(const ottl_batch *b, const int64_t *start, const int64_t *end,
                           const uint8_t *mask, int64_t i, int64_t stop, int64_t *from) {
     int64_t j = i;
     for (; j < stop && (!mask || mask[j]); j++) {
-        uint8_t head[16];
-        size_t hl = (size_t)(put_len_field(head, PB_TAG(2, PB_LEN), (size_t)(end[j] - start[j]))
-                             - head);
+        size_t len = (size_t)(end[j] - start[j]);
+        size_t hl = 1 + pb_varint_size(len);
         int64_t h = start[j] - (int64_t)hl;
-        if (h < 0 || (j > i && h != end[j - 1]) || memcmp(b->input + h, head, hl)) break;
+        if (h < 0 || (j > i && h != end[j - 1])) break;
+        if (!b->frames_minimal) {
+            uint8_t head[16];
+            put_len_field(head, PB_TAG(2, PB_LEN), len);
+            if (memcmp(b->input + h, head, hl)) break;
+        }
         if (j == i) *from = h;
     }
     return j;
