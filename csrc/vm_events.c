@@ -82,6 +82,10 @@ static int fill_logs(ottl_batch *l, const ottl_batch *b) {
         if (ottl_kvpool_append(&l->values, &b->span_attrs, lo, hi)) return -1;
         for (size_t i = start; i < l->values.n; i++) l->values.src[i] = -1;
         int64_t packed = (int64_t)((uint64_t)start | ((uint64_t)(hi - lo) << 32));
+        /* the span's ids as the record's, an irregular one (kept aside by the decoder)
+         * marked so: the VM then hands the batch to the reference */
+        uint8_t ids = S->present[s] & (OTTL_P_TRACE_ID | OTTL_P_SPAN_ID | OTTL_P_IRR_TRACE_ID |
+                                       OTTL_P_IRR_SPAN_ID);
         for (int64_t e = first; e < last; e++) {
             L->resource[e] = S->resource[s];
             L->scope[e] = S->scope[s];
@@ -91,6 +95,10 @@ static int fill_logs(ottl_batch *l, const ottl_batch *b) {
             L->body_tag[e] = OTTL_V_KVLIST;
             L->body[e] = packed;
             L->flags[e] = (uint32_t)(e - first);
+            memcpy(L->trace_id + 16 * (size_t)e, S->trace_id + 16 * s, 16);
+            memcpy(L->span_id + 8 * (size_t)e, S->span_id + 8 * s, 8);
+            L->present[e] = ids;
+            L->observed_time[e] = S->start_time[s];
         }
     }
     copy_col(L->time, E->time, n * sizeof *L->time);
@@ -98,10 +106,6 @@ static int fill_logs(ottl_batch *l, const ottl_batch *b) {
     copy_col(L->dropped, E->dropped, n * sizeof *L->dropped);
     copy_col(L->attr_off, E->attr_off, (n + 1) * sizeof *L->attr_off);
     if (!n) L->attr_off[0] = 0;
-    memset(L->observed_time, 0, n * sizeof *L->observed_time);
-    memset(L->trace_id, 0, n * 16);
-    memset(L->span_id, 0, n * 8);
-    memset(L->present, 0, n * sizeof *L->present);
     for (size_t e = 0; e < n; e++) {
         L->byte_start[e] = L->byte_end[e] = 0;
         L->attrs_at[e] = L->attrs_end[e] = -1;

@@ -9,11 +9,12 @@
 
 /* A new log batch whose records are the span events of `b` (a span batch), in event order:
  * a record's time, event_name, dropped count and attributes are its event's, under the
- * resource and scope of the event's span. Four log fields no event has carry what a
+ * resource and scope of the event's span. The log fields no event has carry what a
  * spanevent statement may read besides: severity_text the span's name, severity_number the
  * span's kind, body the span's attributes (a kvlist appended to the value pool), flags the
- * event's index in its span (ottl/events_native.py reads those paths so, and refuses writes
- * to them). Every other field is empty. The strings, nested
+ * event's index in its span, trace_id and span_id the span's (an irregular one marked so in
+ * present, with no value), observed_time_unix_nano the span's start time
+ * (ottl/events_native.py reads those paths so, and refuses writes to them). The strings, nested
  * values, resources and scopes are copies of b's, with the same ids and rows, so b is left
  * as it was whatever the VM then does to the copy. NULL when out of memory or b holds no
  * spans. */

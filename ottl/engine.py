@@ -273,6 +273,8 @@ class Statement:
         failures: list[Failure] = []
         try:
             derived = self._derived.compute(batch, failures) if len(self._derived) else ()
+        except VMNeedsReference as exc:  # an id of irregular length: nothing was changed
+            raise NeedsReference(str(exc)) from None
         except NeedsReference:  # nothing was changed
             split = self._split
             if split is None:

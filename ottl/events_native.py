@@ -17,8 +17,9 @@ events, which the reference judges one by one) runs the group through the refere
 (``ottl.events.EventGroup``) instead; the copy the VM changed is dropped, and the errors it
 counted with it.
 
-The event's span's name, kind and attributes and the event's index are read too: the log
-batch carries them in fields no event has (``severity_text``, ``severity_number``, ``body``,
+The event's span's name, kind, attributes, trace and span ids and start time, and the event's
+index, are read too: the log batch carries them in fields no event has (``severity_text``,
+``severity_number``, ``body``, ``trace_id``, ``span_id``, ``observed_time_unix_nano``,
 ``flags``; csrc/vm_events.h), which those paths are read as. A transform whose event group
 reads the span's attributes decodes spans whole (a projection would leave their values
 opaque).
@@ -46,8 +47,12 @@ _AS_LOG_PATH = {"name": "event_name", "time_unix_nano": "time_unix_nano", "time"
                 "attributes": "attributes", "dropped_attributes_count": "dropped_attributes_count",
                 "cache": "cache", "event_index": "flags"}
 # What a statement may read of the event's span, carried in log fields no event has (the
-# attributes as the body: a map, read whole or by keys).
-_SPAN_AS_LOG_PATH = {"name": "severity_text", "kind": "severity_number", "attributes": "body"}
+# attributes as the body: a map, read whole or by keys; the start time as the observed time).
+_SPAN_AS_LOG_PATH = {"name": "severity_text", "kind": "severity_number", "attributes": "body",
+                     "trace_id": "trace_id", "trace_id.string": "trace_id.string",
+                     "span_id": "span_id", "span_id.string": "span_id.string",
+                     "start_time_unix_nano": "observed_time_unix_nano",
+                     "start_time": "observed_time"}
 _LOG_SPECS = {spec.name: spec for spec in CONTEXTS["log"].paths}
 
 
@@ -64,7 +69,7 @@ def as_log(node: Any) -> Any:
             carried = _SPAN_AS_LOG_PATH.get(node.spec.name)
             if carried is None or (node.keys and carried != "body"):
                 raise NotEventLocal(f"'{node.text()}' reads the event's span beyond its name, "
-                                    "kind and attributes")
+                                    "kind, attributes, ids and start time")
             return replace(node, context="log", spec=_LOG_SPECS[carried],
                            keys=tuple(as_log(k) for k in node.keys))
         keys = tuple(as_log(k) for k in node.keys)

@@ -199,6 +199,11 @@ def test_an_irregular_id_sends_the_batch_to_the_reference():
     statement = compile_statement('set(span.attributes["t"], span.trace_id.string)')
     with pytest.raises(NeedsReference, match="span 1"):
         statement.execute(batch)
+    # the raw id read as a converter's argument (a derived column) refuses it the same way
+    statement = compile_statement('set(span.attributes["t"], Hex(span.trace_id))')
+    assert statement.native, statement.reason
+    with pytest.raises(NeedsReference, match="irregular length"):
+        statement.execute(batch)
     assert batch.to_dict()["resource_spans"][0]["scope_spans"][0]["spans"][0].get(
         "attributes", []) == []
     # A condition that reads no id still runs natively over the batch.
