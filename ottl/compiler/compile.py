@@ -15,6 +15,7 @@ where the left side did not already decide every row.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Optional, Union
 
 from ottl.compiler.opcodes import (
@@ -47,7 +48,9 @@ from ottl.compiler.program import (
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.compare import compare
 from ottl.eval.errors import EvalError, OttlRuntimeError
+from ottl.contexts import CONTEXTS
 from ottl.eval.interpreter import compile_call_of, row_param
+from ottl.eval.paths import SPAN_KIND_SYMBOLS, SPAN_KIND_WORDS
 from ottl.eval.values import SpanID, TraceID
 from ottl.lang.ast import Span
 from ottl.lang.errors import OttlError
@@ -271,6 +274,8 @@ def compile_statement(r: RStatement, gates: frozenset[str] = frozenset()) -> Pro
     id_field = _field(b, target)
     if name == "set" and id_field is not None and FIELDS[id_field].ctype in ("hex", "id"):
         return _set_id(b, r, target, id_field, gates)
+    if name == "set" and id_field is not None and FIELDS[id_field].ctype == "word":
+        return _set_kind_name(b, r, target, gates)
     time_target = _time_field(b, target)
     if time_target is not None and name != "set":
         raise NotNative(f"{name} of {target.text()}")
@@ -389,6 +394,36 @@ def _handed_set(b: _Builder, r: RStatement, gates: frozenset[str]
     if isinstance(node, RLiteral) and node.value is None:
         return b.finish(gate, r.editor.span)
     return gate, node
+
+
+# span.kind, which a set of its name becomes
+_SPAN_KIND_SPEC = next(p for p in CONTEXTS["span"].paths if p.name == "kind")
+
+
+def _set_kind_name(b: _Builder, r: RStatement, target: RPath, gates: frozenset[str]
+                   ) -> Program:
+    """``set(span.kind.string, "Server")`` (or ``kind.deprecated_string``) to a constant: the
+    ``set`` of ``span.kind`` to that name's number. The setter takes strings only, so any other
+    constant writes nothing; an unknown name (an error on every record) and a value that varies
+    by record go to the reference."""
+    start = _handed_set(b, r, gates)
+    if isinstance(start, Program):
+        return start
+    gate, node = start
+    if not (_constant(node) or _constant_call(node)):
+        raise NotNative(f"set of {target.text()} to a value that varies by record")
+    value = node.value if isinstance(node, RLiteral) else _fold_call(b, node).value \
+        if isinstance(node, RCall) else None
+    if not isinstance(value, str):
+        return b.finish(gate, r.editor.span)
+    words = SPAN_KIND_WORDS if target.spec.name == "kind.string" else SPAN_KIND_SYMBOLS
+    if value not in words:
+        raise NotNative(f"set of {target.text()} to {value!r}, which names no span kind")
+    kind = replace(target, spec=_SPAN_KIND_SPEC)
+    number = RLiteral(words.index(value), node.span)
+    value_arg = replace(r.editor.args[1], value=number)  # type: ignore[arg-type]
+    editor = replace(r.editor, args=(replace(r.editor.args[0], value=kind), value_arg))
+    return compile_statement(replace(r, editor=editor), gates)
 
 
 def _set_id(b: _Builder, r: RStatement, target: RPath, field: int,

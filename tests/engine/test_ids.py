@@ -111,7 +111,7 @@ def test_log_id_strings(text: str, expected: list[bool]):
 
 
 @pytest.mark.parametrize("text, reason", [
-    ('set(span.kind.string, "Server")', "set of span.kind.string"),
+    ('set(span.kind.string, span.name)', "set of span.kind.string"),
 ])
 def test_what_stays_with_the_reference(text: str, reason: str):
     statement = compile_statement(text)

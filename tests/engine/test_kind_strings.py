@@ -1,11 +1,15 @@
 """span.kind.string and span.kind.deprecated_string on the VM: the kind's name as the reference
 gives it ("Server", "SPAN_KIND_SERVER"; "" for a kind without one, negative or past the last),
-interned once per batch; setting either parses the name, so it stays with the reference."""
+interned once per batch. Setting either to a constant is setting span.kind to that name's
+number (a constant of another type writes nothing, as the setter takes strings only); an
+unknown name, or a value that varies by record, stays with the reference."""
 
 from __future__ import annotations
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from engine_strategies import make_group, transform_agrees
 
 from ottl._batch import decode_traces
 from ottl.engine import compile_condition, compile_statement
@@ -13,12 +17,16 @@ from ottl.engine import compile_condition, compile_statement
 KINDS = [0, 1, 2, 3, 4, 5, 6, -1, 2**31 - 1]
 
 
-def _batch():
+def _request() -> bytes:
     req = ExportTraceServiceRequest()
     ss = req.resource_spans.add().scope_spans.add()
     for kind in KINDS:
         ss.spans.add(name=f"k{kind}", kind=kind)
-    return decode_traces(req.SerializeToString())
+    return req.SerializeToString()
+
+
+def _batch():
+    return decode_traces(_request())
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -49,9 +57,28 @@ def test_a_kind_name_written_to_an_attribute():
                    "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER", "", "", ""]
 
 
-@pytest.mark.parametrize("text", ['set(span.kind.string, "Server")',
-                                  'set(span.kind.deprecated_string, span.name)'])
-def test_setting_a_kind_name_stays_with_the_reference(text: str):
+@pytest.mark.parametrize("text, kinds", [
+    ('set(span.kind.string, "Server")', [2] * len(KINDS)),
+    ('set(span.kind.string, "Unspecified") where span.name != "k3"',
+     [0 if k != 3 else 3 for k in KINDS]),
+    ('set(span.kind.deprecated_string, "SPAN_KIND_CONSUMER") where span.kind.string == ""',
+     [5 if k not in range(6) else k for k in KINDS]),
+    ('set(span.kind.string, Concat(["Cli", "ent"], ""))', [3] * len(KINDS)),
+    ('set(span.kind.string, 4)', KINDS),  # not a string: nothing written
+    ('set(span.kind.string, nil)', KINDS),
+    ('set(span.kind.deprecated_string, "Server")', None),  # a name of the other form
+    ('set(span.kind.string, "server")', None),
+    ('set(span.kind.deprecated_string, span.name)', None),
+])
+def test_setting_a_kind_name(text: str, kinds):
     statement = compile_statement(text)
-    assert not statement.native
-    assert "set of span.kind" in statement.reason
+    assert statement.native == (kinds is not None), statement.reason
+    if kinds is None:
+        assert "set of span.kind" in statement.reason
+        return
+    batch = _batch()
+    statement.execute(batch)
+    assert batch.column("kind").tolist() == kinds
+    for mode in ("propagate", "ignore"):
+        transform_agrees("traces", _request(), [make_group("statements", "traces", "span",
+                                                           [text], mode)])
