@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
     ExportTraceServiceRequest,
 )
-from otlp_data import trace_request  # noqa: E402
+from otlp_data import sdk_spans, trace_request  # noqa: E402
 
 from ottl import _vm  # noqa: E402
 from ottl._batch import TAG_INT, TAG_STRING, decode_traces  # noqa: E402
@@ -138,32 +138,13 @@ def sdk_rows(args) -> None:
     """An SDK service's own spans: our exporter wrapper (filter F1) against a plain Python loop
     over the same ReadableSpan objects."""
     try:
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import ReadableSpan
         from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-        from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
         from ottl.exporters import OttlSpanExporter
     except ImportError:
         print("\n(opentelemetry-sdk is not installed: pip install 'ottl[sdk]' for the SDK rows)")
         return
-    import random
-
-    rng = random.Random(3)
-    resource = Resource({"service.name": "checkout", "host.name": "ip-10-0-0-1"})
-    scope = InstrumentationScope("opentelemetry.instrumentation.flask", "0.48b0")
-    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-    spans = []
-    for i in range(args.e2e_spans):
-        ctx = SpanContext(rng.getrandbits(128) or 1, rng.getrandbits(64) or 1, False,
-                          TraceFlags(1))
-        attrs = {"http.method": rng.choice(methods), "http.route": f"/api/v1/r{i % 20}",
-                 "http.status_code": rng.choice([200, 200, 200, 201, 404, 500, 503]),
-                 "net.peer.port": rng.randrange(1024, 65535), "sampled": True}
-        spans.append(ReadableSpan(name=f"GET /api/v1/r{i % 20}", context=ctx, kind=SpanKind.SERVER,
-                                  attributes=attrs, resource=resource,
-                                  instrumentation_scope=scope, start_time=i, end_time=i + 1000))
+    spans = sdk_spans(args.e2e_spans)
 
     class Sink(SpanExporter):
         def export(self, batch):
@@ -180,9 +161,10 @@ def sdk_rows(args) -> None:
 
     wrapper.export(spans)
     assert len(sink.last) == len(python_loop())
-    rows = [("plain Python loop over the spans", timed(python_loop, args.repeat)),
-            ("ours: OttlSpanExporter (objects -> batch -> VM)",
-             timed(lambda: wrapper.export(spans), args.repeat))]
+    rows = list(timed_together({
+        "plain Python loop over the spans": python_loop,
+        "ours: OttlSpanExporter (objects -> batch -> VM)": lambda: wrapper.export(spans),
+    }, args.repeat).items())
     table(f"SDK ReadableSpan objects, filter F1 ({len(spans):,} spans)", rows, len(spans),
           "plain Python loop over the spans")
 

@@ -55,3 +55,38 @@ def test_the_other_comparisons_run(script, args, row):
     pytest.importorskip("opentelemetry.sdk", reason="opentelemetry-sdk is in the test extra")
     out = run(script, *args)
     assert [line for line in out.splitlines() if re.match(row, line)], out[-2000:]
+
+
+# Runs every asv benchmark of every suite once, each suite set up at a small size (asv itself
+# is not needed): `time_*` and `peakmem_*` called, `track_*` checked to give a number.
+ASV_RUNNER = """
+import importlib, inspect, pkgutil, sys
+sys.path.insert(0, sys.argv[1])
+import benchmarks
+ran = []
+for info in pkgutil.iter_modules(benchmarks.__path__):
+    module = importlib.import_module("benchmarks." + info.name)
+    for name, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ != module.__name__ or not hasattr(cls, "params"):
+            continue
+        suite = cls()
+        suite.setup(300)
+        for method in sorted(m for m in dir(cls) if m.startswith(("time_", "peakmem_", "track_"))):
+            result = getattr(suite, method)(300)
+            if method.startswith("track_"):
+                assert isinstance(result, (int, float)) and result > 0, (method, result)
+            ran.append(f"{info.name}.{name}.{method}")
+print("\\n".join(ran))
+"""
+
+
+def test_every_asv_benchmark_runs():
+    pytest.importorskip("opentelemetry.sdk", reason="opentelemetry-sdk is in the test extra")
+    done = subprocess.run([sys.executable, "-c", ASV_RUNNER, str(ROOT / "benchmarks")],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = set(done.stdout.split())
+    for expected in ("codec.Traces.time_decode", "engine.EndToEnd.track_filter_spans_per_second",
+                     "engine.BatchFilter.time_filter_f1", "sdk.SdkExporter.time_filter_export",
+                     "engine.Expressions.time_whole_map"):
+        assert expected in ran, sorted(ran)

@@ -103,3 +103,29 @@ def logs_request(n_records: int = 10_000, n_resources: int = 20, seed: int = 1) 
             rec.attributes.add(key="code.function").value.string_value = rng.choice(
                 ["handle", "dispatch", "render", "commit"])
     return req
+
+
+def sdk_spans(n_spans: int = 10_000, seed: int = 3) -> list:
+    """``n_spans`` OpenTelemetry SDK ``ReadableSpan`` objects of one service (one resource, one
+    instrumentation scope), five attributes each: what an in-process exporter is handed.
+    Needs opentelemetry-sdk."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+
+    rng = random.Random(seed)
+    resource = Resource({"service.name": "checkout", "host.name": "ip-10-0-0-1"})
+    scope = InstrumentationScope("opentelemetry.instrumentation.flask", "0.48b0")
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+    spans = []
+    for i in range(n_spans):
+        ctx = SpanContext(rng.getrandbits(128) or 1, rng.getrandbits(64) or 1, False,
+                          TraceFlags(1))
+        attrs = {"http.method": rng.choice(methods), "http.route": f"/api/v1/r{i % 20}",
+                 "http.status_code": rng.choice([200, 200, 200, 201, 404, 500, 503]),
+                 "net.peer.port": rng.randrange(1024, 65535), "sampled": True}
+        spans.append(ReadableSpan(name=f"GET /api/v1/r{i % 20}", context=ctx,
+                                  kind=SpanKind.SERVER, attributes=attrs, resource=resource,
+                                  instrumentation_scope=scope, start_time=i, end_time=i + 1000))
+    return spans
