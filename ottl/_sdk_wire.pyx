@@ -539,17 +539,15 @@ cdef class _Projection:
         self.keys = () if keys is None else tuple(keys)
         if not all(type(k) is str for k in self.keys):
             raise TypeError(f"attribute keys must be str: {self.keys!r}")
-        self.needs = 0
-        for part, bit in (("attributes", NEED_ATTRS), ("name", NEED_NAME), ("kind", NEED_KIND),
-                          ("times", NEED_TIMES), ("status", NEED_STATUS),
-                          ("trace_state", NEED_CONTEXT), ("dropped", NEED_DROPPED)):
+        self.needs = self.part_bits = 0
+        for part, need, bit in (("attributes", NEED_ATTRS, PART_ATTRS),
+                                ("name", NEED_NAME, PART_NAME), ("kind", NEED_KIND, PART_KIND),
+                                ("times", NEED_TIMES, PART_TIMES),
+                                ("status", NEED_STATUS, PART_STATUS),
+                                ("trace_state", NEED_CONTEXT, PART_TRACE_STATE),
+                                ("dropped", NEED_DROPPED, PART_DROPPED)):
             if part in self.parts:
-                self.needs |= bit
-        self.part_bits = 0
-        for part, bit in (("attributes", PART_ATTRS), ("name", PART_NAME), ("kind", PART_KIND),
-                          ("times", PART_TIMES), ("status", PART_STATUS),
-                          ("trace_state", PART_TRACE_STATE), ("dropped", PART_DROPPED)):
-            if part in self.parts:
+                self.needs |= need
                 self.part_bits |= bit
 
 
