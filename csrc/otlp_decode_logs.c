@@ -20,6 +20,8 @@ int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope
     int64_t attr_start = (int64_t)b->log_attrs.n;
     dec_stretch attrs = {0};
     d->record_number++;
+    dec_prefetch_log_row(t, (size_t)row);
+    dec_prefetch_pool(&b->log_attrs);
     DEC_FIELDS_BEGIN
     case 1:
         DEC_FIXED64("time_unix_nano", time);

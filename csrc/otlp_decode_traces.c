@@ -115,6 +115,8 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
     int64_t event_start = (int64_t)b->events.n, link_start = (int64_t)b->links.n;
     dec_stretch attrs = {0};
     d->record_number++;
+    dec_prefetch_span_row(t, (size_t)row);
+    dec_prefetch_pool(&b->span_attrs);
     DEC_FIELDS_BEGIN
     case 1: {
         DEC_SUB("trace_id");

@@ -20,10 +20,13 @@
 #define PB_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PB_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define PB_INLINE static inline __attribute__((always_inline))
+/* A hint that the line holding p is about to be written. */
+#define PB_PREFETCH_W(p) __builtin_prefetch((p), 1)
 #else
 #define PB_LIKELY(x) (x)
 #define PB_UNLIKELY(x) (x)
 #define PB_INLINE static inline
+#define PB_PREFETCH_W(p) ((void)(p))
 #endif
 
 enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_SGROUP = 3, PB_EGROUP = 4, PB_I32 = 5 };
