@@ -4,6 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH_W(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH_W(p) ((void)(p))
+#endif
+
 static int grow_entries(ottl_strtab *t, size_t need) {
     if (need <= t->cap) return 0;
     size_t cap = t->cap ? t->cap : 64;
@@ -191,6 +197,15 @@ int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len) {
     }
     if (len) memcpy(t->arena + t->arena_len, p, len);
     size_t id = t->count;
+    /* A new string appends to four arrays; a decode writes some thirty other streams besides,
+     * more than the prefetchers follow (csrc/otlp_decode.h, DEC_AHEAD): ask for the lines a
+     * few strings on. */
+    if (t->arena_len + len + 512 < t->arena_cap) PREFETCH_W(t->arena + t->arena_len + len + 512);
+    if (id + 33 < t->cap) {
+        PREFETCH_W(t->off + id + 33);
+        PREFETCH_W(t->hash + id + 32);
+        PREFETCH_W(t->utf8 + id + 32);
+    }
     t->arena_len += len;
     t->off[id + 1] = (int64_t)t->arena_len;
     t->hash[id] = h;
