@@ -61,6 +61,10 @@ def test_the_other_comparisons_run(script, args, row):
 # is not needed): `time_*` and `peakmem_*` called, `track_*` checked to give a number.
 ASV_RUNNER = """
 import importlib, inspect, pkgutil, sys
+# `python -c` puts the working directory first on sys.path: the checkout's ottl/ (without the
+# compiled extensions of an installed package) must not shadow the package the tests import
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
 sys.path.insert(0, sys.argv[1])
 import benchmarks
 ran = []

@@ -190,7 +190,7 @@ def test_a_spanevent_group_through_the_reference_makes_the_transform_decode_whol
     span = make_group("statements", "traces", "span", ['delete_key(span.attributes, "x")'])
     on_vm = make_group("statements", "traces", "spanevent", ['set(attributes["e"], 1)'])
     reads_span = make_group("statements", "traces", "spanevent",
-                            ['set(attributes["e"], span.start_time_unix_nano)'])
+                            ['set(attributes["e"], span.end_time_unix_nano)'])
     # events decode whole under a projection; the reference builds whole spans
     assert TransformPipeline([span, on_vm]).attribute_keys("traces") == frozenset({"x"})
     assert TransformPipeline([span, reads_span]).attribute_keys("traces") is None
