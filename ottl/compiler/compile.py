@@ -45,10 +45,10 @@ from ottl.compiler.program import (
     TAG_TRACE_ID,
     Program,
 )
+from ottl.contexts import CONTEXTS
 from ottl.eval.arith import arithmetic, negate
 from ottl.eval.compare import compare
 from ottl.eval.errors import EvalError, OttlRuntimeError
-from ottl.contexts import CONTEXTS
 from ottl.eval.interpreter import compile_call_of, row_param
 from ottl.eval.paths import SPAN_KIND_SYMBOLS, SPAN_KIND_WORDS
 from ottl.eval.values import SpanID, TraceID
@@ -419,11 +419,11 @@ def _set_kind_name(b: _Builder, r: RStatement, target: RPath, gates: frozenset[s
     words = SPAN_KIND_WORDS if target.spec.name == "kind.string" else SPAN_KIND_SYMBOLS
     if value not in words:
         raise NotNative(f"set of {target.text()} to {value!r}, which names no span kind")
-    kind = replace(target, spec=_SPAN_KIND_SPEC)
-    number = RLiteral(words.index(value), node.span)
-    value_arg = replace(r.editor.args[1], value=number)  # type: ignore[arg-type]
-    editor = replace(r.editor, args=(replace(r.editor.args[0], value=kind), value_arg))
-    return compile_statement(replace(r, editor=editor), gates)
+    target_arg, value_arg = r.editor.args[0], r.editor.args[1]
+    assert target_arg is not None and value_arg is not None  # _handed_set read them
+    args = (replace(target_arg, value=replace(target, spec=_SPAN_KIND_SPEC)),
+            replace(value_arg, value=RLiteral(words.index(value), node.span)))
+    return compile_statement(replace(r, editor=replace(r.editor, args=args)), gates)
 
 
 def _set_id(b: _Builder, r: RStatement, target: RPath, field: int,
