@@ -262,12 +262,15 @@ int ottl_kvpool_append(ottl_kvpool *p, const ottl_kvpool *from, int64_t lo, int6
 /* Appends an entry; src as ottl_kvpool.src says (-1: not bytes of the input). */
 static inline int ottl_kvpool_push_src(ottl_kvpool *p, int32_t key, uint8_t tag, int64_t val,
                                        int32_t src) {
-    if (p->n >= p->cap && ottl_kvpool_reserve(p, 1)) return -1;
-    p->key[p->n] = key;
-    p->tag[p->n] = tag;
-    p->val[p->n] = val;
-    p->src[p->n] = src;
-    p->n++;
+    size_t n = p->n;
+    if (n >= p->cap && ottl_kvpool_reserve(p, 1)) return -1;
+    /* The tag array is of bytes, whose stores may alias anything: the other columns are
+     * written first, so the compiler need not load their pointers again after it. */
+    p->key[n] = key;
+    p->val[n] = val;
+    p->src[n] = src;
+    p->tag[n] = tag;
+    p->n = n + 1;
     return 0;
 }
 
