@@ -44,6 +44,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceRequest,
 )
 from otlp_data import trace_request  # noqa: E402
+from timing import back_to_back, interleaved  # noqa: E402
 
 from ottl._batch import decode_traces, decode_traces_json  # noqa: E402
 
@@ -91,36 +92,6 @@ def main() -> None:
                   f"{ref / t:11.2f}x")
 
     json_table(msg, batch, n, args.json_repeat)
-
-
-def interleaved(cases: dict, repeat: int) -> dict[str, list[float]]:
-    """One call of each case per round, each round starting one case later, so that every case
-    follows every other equally often: a call's cost depends on the heap the previous call
-    left (whether its output lands on pages already mapped or on fresh ones)."""
-    names = list(cases)
-    times: dict[str, list[float]] = {k: [] for k in names}
-    for r in range(repeat):
-        for j in range(len(names)):
-            name = names[(r + j) % len(names)]
-            t = time.perf_counter()
-            cases[name]()
-            times[name].append(time.perf_counter() - t)
-    return times
-
-
-def back_to_back(cases: dict, repeat: int, run: int = 3) -> dict[str, list[float]]:
-    """Each round calls each case `run` times in a row and keeps the timings after the first
-    (warm caches, memory the same case just freed); the rounds interleave the cases so that a
-    slow phase of a shared machine falls on all of them alike."""
-    times: dict[str, list[float]] = {k: [] for k in cases}
-    for _ in range(max(1, repeat // (run - 1))):
-        for name, fn in cases.items():
-            for i in range(run):
-                t = time.perf_counter()
-                fn()
-                if i:
-                    times[name].append(time.perf_counter() - t)
-    return times
 
 
 def json_table(msg, batch, n: int, repeat: int) -> None:

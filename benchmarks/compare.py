@@ -35,6 +35,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceRequest,
 )
 from otlp_data import sdk_spans, trace_request  # noqa: E402
+from timing import back_to_back  # noqa: E402
 
 from ottl import _vm  # noqa: E402
 from ottl._batch import TAG_INT, TAG_STRING, decode_traces  # noqa: E402
@@ -86,21 +87,6 @@ def timed_together(fns: dict, repeat: int) -> dict:
             t = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t)
-    return {name: statistics.median(v) for name, v in samples.items()}
-
-
-def timed_back_to_back(fns: dict, repeat: int, run: int = 4) -> dict:
-    """Median seconds of each function called ``run`` times in a row, the first call of each
-    row not kept (caches and heap as the same function left them: a process doing only this,
-    batch after batch); rows interleave, so the shared machine's slow phases fall on all."""
-    samples: dict = {name: [] for name in fns}
-    for _ in range(max(1, repeat // (run - 1))):
-        for name, fn in fns.items():
-            for i in range(run):
-                t = time.perf_counter()
-                fn()
-                if i:
-                    samples[name].append(time.perf_counter() - t)
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
@@ -290,7 +276,8 @@ def main() -> None:
     e2e = timed_together(e2e_cases, args.repeat)
     table(f"OTLP bytes -> filter or transform -> OTLP bytes ({m:,} spans, {len(data):,} bytes), "
           "interleaved", list(e2e.items()), m, "protobuf ParseFromString+SerializeToString")
-    solo = timed_back_to_back(e2e_cases, args.repeat)
+    solo = {name: statistics.median(v)
+            for name, v in back_to_back(e2e_cases, args.repeat, run=4).items()}
     table("the same, back to back (each case several times in a row, the warm calls kept)",
           list(solo.items()), m, "protobuf ParseFromString+SerializeToString")
     print("\ntransform: " + "; ".join(TRANSFORM))
