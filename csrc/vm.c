@@ -287,46 +287,23 @@ static int gather_kind_string(ottl_batch *b, derived_col *d) {
  * the reference refuses to build that record. */
 static int gather_id(ottl_batch *b, derived_col *d, char *why, size_t why_len) {
     static const char hex[] = "0123456789abcdef";
-    size_t n = rows_of(b), width = 8;
-    const uint8_t *ids, *present;
-    uint8_t irr;
-    const char *name;
+    size_t n = rows_of(b);
     int raw = is_raw_id(d->field);
-    switch (d->field) {
-    case F_SPAN_TRACE_ID:
-    case F_SPAN_TRACE_ID_STRING:
-        ids = b->spans.trace_id, present = b->spans.present, irr = OTTL_P_IRR_TRACE_ID;
-        width = 16, name = "span %zu: its trace_id";
-        break;
-    case F_SPAN_SPAN_ID:
-    case F_SPAN_SPAN_ID_STRING:
-        ids = b->spans.span_id, present = b->spans.present, irr = OTTL_P_IRR_SPAN_ID;
-        name = "span %zu: its span_id";
-        break;
-    case F_SPAN_PARENT_SPAN_ID:
-    case F_SPAN_PARENT_SPAN_ID_STRING:
-        ids = b->spans.parent_span_id, present = b->spans.present, irr = OTTL_P_IRR_PARENT_ID;
-        name = "span %zu: its parent_span_id";
-        break;
-    case F_LOG_TRACE_ID:
-    case F_LOG_TRACE_ID_STRING:
-        ids = b->logs.trace_id, present = b->logs.present, irr = OTTL_P_IRR_TRACE_ID;
-        width = 16, name = "log record %zu: its trace_id";
-        break;
-    default:
-        ids = b->logs.span_id, present = b->logs.present, irr = OTTL_P_IRR_SPAN_ID;
-        name = "log record %zu: its span_id";
-        break;
+    vm_id_column c;
+    if (vm_id_column_of(b, d->field, &c)) {
+        snprintf(why, why_len, "field %d is no id of this batch", (int)d->field);
+        return -2;
     }
+    const uint8_t *ids = c.ids, *present = c.present;
+    size_t width = c.width;
     d->vals = malloc((n ? n : 1) * sizeof *d->vals);
     if (!d->vals) return -1;
     char text[32];
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = ids + width * i;
-        if (present[i] & irr) {
-            int at = snprintf(why, why_len, name, i);
-            if (at > 0 && (size_t)at < why_len)
-                snprintf(why + at, why_len - (size_t)at, " is not %zu bytes long", width);
+        if (present[i] & c.irr) {
+            snprintf(why, why_len, "%s %zu: its %s is not %zu bytes long", c.owner, i, c.name,
+                     width);
             return -2;
         }
         if (raw) {

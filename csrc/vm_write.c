@@ -69,42 +69,52 @@ int vm_set_field(ottl_batch *b, int32_t f, size_t row, uint8_t tag, int64_t val)
     return vm_mark_dirty(b, row, OTTL_DIRTY_FIELDS);
 }
 
-int ottl_vm_set_ids(ottl_batch *b, int32_t field, size_t n, const int64_t *rows,
-                    const uint8_t *ids) {
+int vm_id_column_of(ottl_batch *b, int32_t field, vm_id_column *out) {
     ottl_spans *S = &b->spans;
     ottl_logs *L = &b->logs;
-    uint8_t *column, *present, bit, irr;
-    size_t width, count = b->kind == OTTL_BATCH_SPANS ? S->n : L->n;
+    vm_id_column c = {S->present, S->present, 8, 0, 0, "span", ""};
     switch (field) {
     case F_SPAN_TRACE_ID:
     case F_SPAN_TRACE_ID_STRING:
-        column = S->trace_id, present = S->present, width = 16;
-        bit = OTTL_P_TRACE_ID, irr = OTTL_P_IRR_TRACE_ID;
+        c.ids = S->trace_id, c.width = 16, c.name = "trace_id";
+        c.bit = OTTL_P_TRACE_ID, c.irr = OTTL_P_IRR_TRACE_ID;
         break;
     case F_SPAN_SPAN_ID:
     case F_SPAN_SPAN_ID_STRING:
-        column = S->span_id, present = S->present, width = 8;
-        bit = OTTL_P_SPAN_ID, irr = OTTL_P_IRR_SPAN_ID;
+        c.ids = S->span_id, c.name = "span_id";
+        c.bit = OTTL_P_SPAN_ID, c.irr = OTTL_P_IRR_SPAN_ID;
         break;
     case F_SPAN_PARENT_SPAN_ID:
     case F_SPAN_PARENT_SPAN_ID_STRING:
-        column = S->parent_span_id, present = S->present, width = 8;
-        bit = OTTL_P_PARENT_ID, irr = OTTL_P_IRR_PARENT_ID;
+        c.ids = S->parent_span_id, c.name = "parent_span_id";
+        c.bit = OTTL_P_PARENT_ID, c.irr = OTTL_P_IRR_PARENT_ID;
         break;
     case F_LOG_TRACE_ID:
     case F_LOG_TRACE_ID_STRING:
-        column = L->trace_id, present = L->present, width = 16;
-        bit = OTTL_P_TRACE_ID, irr = OTTL_P_IRR_TRACE_ID;
+        c.ids = L->trace_id, c.present = L->present, c.width = 16;
+        c.owner = "log record", c.name = "trace_id";
+        c.bit = OTTL_P_TRACE_ID, c.irr = OTTL_P_IRR_TRACE_ID;
         break;
     case F_LOG_SPAN_ID:
     case F_LOG_SPAN_ID_STRING:
-        column = L->span_id, present = L->present, width = 8;
-        bit = OTTL_P_SPAN_ID, irr = OTTL_P_IRR_SPAN_ID;
+        c.ids = L->span_id, c.present = L->present;
+        c.owner = "log record", c.name = "span_id";
+        c.bit = OTTL_P_SPAN_ID, c.irr = OTTL_P_IRR_SPAN_ID;
         break;
     default:
         return -2;
     }
     if (ottl_field_signal[field] != b->kind) return -2; /* a log field of spans, or back */
+    *out = c;
+    return 0;
+}
+
+int ottl_vm_set_ids(ottl_batch *b, int32_t field, size_t n, const int64_t *rows,
+                    const uint8_t *ids) {
+    vm_id_column c;
+    if (vm_id_column_of(b, field, &c)) return -2;
+    uint8_t *column = c.ids, *present = c.present, bit = c.bit, irr = c.irr;
+    size_t width = c.width, count = b->kind == OTTL_BATCH_SPANS ? b->spans.n : b->logs.n;
     for (size_t k = 0; k < n; k++)
         if (rows[k] < 0 || (size_t)rows[k] >= count || (k && rows[k] <= rows[k - 1])) return -2;
     static const uint8_t zeros[16] = {0};

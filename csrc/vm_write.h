@@ -22,6 +22,19 @@ typedef struct {
     int32_t owner; /* the map field the edits write (one per program) */
 } vm_edits;
 
+/* A record id's column (raw or `.string` field): `width` bytes per row, and the present bits
+ * that say it is set (`bit`) or of irregular length, kept aside by the decoder (`irr`);
+ * `owner` and `name` word messages ("span", "trace_id"). */
+typedef struct {
+    uint8_t *ids, *present;
+    size_t width;
+    uint8_t bit, irr;
+    const char *owner, *name;
+} vm_id_column;
+
+/* The id column of an id field of b; -2 when field is none (or not of b's signal). */
+int vm_id_column_of(ottl_batch *b, int32_t field, vm_id_column *out);
+
 /* Marks what changed in a record (OTTL_DIRTY_* bits): the encoder then re-encodes that from
  * the columns. */
 int vm_mark_dirty(ottl_batch *b, size_t row, uint8_t what);

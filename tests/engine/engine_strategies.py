@@ -340,6 +340,24 @@ def event_keys():
     return st.sampled_from(KEYS + ["new"]).map(quote)
 
 
+@st.composite
+def event_transform_configs(draw, statements, conditions) -> list:
+    """1-3 transform groups: spanevent groups of 1-3 drawn ``statements`` (with a drawn gate of
+    ``conditions`` at times) and some span groups deleting an attribute between them."""
+    groups = []
+    for _ in range(draw(st.integers(1, 3))):
+        if draw(st.integers(0, 3)) == 0:
+            k = draw(event_keys())
+            groups.append(make_group("statements", "traces", "span",
+                                     [f"delete_key(span.attributes, {k})"]))
+            continue
+        texts = draw(st.lists(statements, min_size=1, max_size=3))
+        gate = tuple(draw(st.lists(conditions, max_size=1)))
+        mode = draw(st.sampled_from(["propagate", "ignore", "silent"]))
+        groups.append(make_group("statements", "traces", "spanevent", texts, mode, gate))
+    return groups
+
+
 def make_group(kind: str, signal: str, context: str, texts: list[str], mode: str = "propagate",
                conditions: tuple[str, ...] = ()) -> Group:
     """A transform ("statements") or filter ("conditions") group, as a configuration holds it."""

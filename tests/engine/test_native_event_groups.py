@@ -22,6 +22,7 @@ from engine_strategies import (
     WORDS,
     event_keys,
     event_requests,
+    event_transform_configs,
     filter_agrees,
     make_group,
     quote,
@@ -106,26 +107,10 @@ def _native_event_groups(pipeline) -> list:
     return [g for g in pipeline.groups if isinstance(g, (NativeEventGroup, EventGroup))]
 
 
-@st.composite
-def transform_config(draw) -> list:
-    groups = []
-    for _ in range(draw(st.integers(1, 3))):
-        if draw(st.integers(0, 3)) == 0:
-            k = draw(event_keys())
-            groups.append(make_group("statements", "traces", "span",
-                                     [f"delete_key(span.attributes, {k})"]))
-            continue
-        texts = draw(st.lists(event_statement(), min_size=1, max_size=3))
-        gate = tuple(draw(st.lists(event_condition(), max_size=1)))
-        mode = draw(st.sampled_from(["propagate", "ignore", "silent"]))
-        groups.append(make_group("statements", "traces", "spanevent", texts, mode, gate))
-    return groups
-
-
 @pytest.mark.parametrize("size", [1, 7, 200])
 def test_native_event_statements_equal_the_reference(size):
     @settings(max_examples=40 if size < 100 else 10, deadline=None, suppress_health_check=SLOW)
-    @given(event_requests(size), transform_config())
+    @given(event_requests(size), event_transform_configs(event_statement(), event_condition()))
     def run(data, groups):
         events = _native_event_groups(TransformPipeline(groups))
         assert all(isinstance(g, NativeEventGroup) for g in events), [
