@@ -28,8 +28,10 @@ PGO = not (DEBUG or SANITIZE) and os.environ.get("OTTL_PGO", "1").strip().lower(
     "0", "false", "no", "off")
 LINKER = os.environ.get("OTTL_LINKER", "").strip()
 
-compile_args = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-parameter"]
-link_args = []
+# -pthread: the decoder starts threads of its own for large payloads (csrc/otlp_decode_parallel.c).
+compile_args = ["-std=c11", "-pthread", "-Wall", "-Wextra", "-Wno-unused-function",
+                "-Wno-unused-parameter"]
+link_args = ["-pthread"]
 macros = []
 directives = {"language_level": "3", "embedsignature": True}
 
@@ -173,7 +175,7 @@ class ProfiledBuildExt(build_ext):
                                  macros=ext.define_macros, include_dirs=ext.include_dirs,
                                  extra_postargs=list(ext.extra_compile_args) + generate)
             cc.link_executable(objects, "pgo_train", output_dir=self.build_temp,
-                               extra_postargs=generate)
+                               extra_postargs=generate + ["-pthread"])
             exe = os.path.join(self.build_temp, "pgo_train")
             subprocess.run([exe, "40"], check=True, timeout=600, capture_output=True)
         except Exception as exc:  # noqa: BLE001 - any failure means a build without a profile

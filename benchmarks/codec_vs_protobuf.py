@@ -4,7 +4,8 @@ Builds a realistic 10,000-span ExportTraceServiceRequest (benchmarks/otlp_data.p
 attributes per span, resource and scope attributes, some events), then times, interleaved
 round-robin so every ratio is a same-run ratio:
 
-  ours:     decode_traces(bytes) -> SpanBatch (columns, interned strings)
+  ours:     decode_traces(bytes) -> SpanBatch (columns, interned strings), on as many
+            threads as the CPUs allow (the default), and on the calling thread alone
             SpanBatch.encode() (every span re-encoded from its columns)
             SpanBatch.encode(verbatim=True) (spans copied from the input bytes)
   official: ExportTraceServiceRequest.FromString(bytes), msg.SerializeToString()
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import time
@@ -46,6 +48,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
 from otlp_data import trace_request  # noqa: E402
 from timing import back_to_back, interleaved  # noqa: E402
 
+from ottl import limits  # noqa: E402
 from ottl._batch import decode_traces, decode_traces_json  # noqa: E402
 
 
@@ -66,6 +69,7 @@ def main() -> None:
     cases = {
         "protobuf ParseFromString": lambda: ExportTraceServiceRequest.FromString(data),
         "ours decode_traces": lambda: decode_traces(data),
+        "ours decode_traces, 1 thread": lambda: decode_traces(data, threads=1),
         "protobuf SerializeToString": msg.SerializeToString,
         "ours encode (from columns)": batch.encode,
         "ours encode (verbatim spans)": lambda: batch.encode(verbatim=True),
@@ -81,7 +85,8 @@ def main() -> None:
 
     print(f"protobuf {api_implementation.Type()} backend; {n} spans, {len(data)} bytes "
           f"({len(data) / n:.0f} B/span), {batch.string_count} distinct strings; "
-          f"medians of {args.repeat} runs")
+          f"medians of {args.repeat} runs; the default decode may use "
+          f"{min(len(os.sched_getaffinity(0)), limits.MAX_DECODE_THREADS)} threads")
     for title, times in (("interleaved", inter), ("back to back", solo)):
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"\n{title:32s} {'ms':>8s} {'spans/s':>12s} {'MB/s':>9s} {'vs protobuf':>12s}")

@@ -19,6 +19,8 @@ const ottl_limit_t ottl_limits[] = {
     FIXED(MAX_PATH_KEYS, "keys", "keys after one path segment or converter"),
     FIXED(MAX_REGEX_PATTERN_SIZE, "bytes", "bytes in one regular expression"),
     FIXED(MAX_PAYLOAD_SIZE, "bytes", "bytes in one OTLP payload given to the native decoder"),
+    FIXED(MAX_DECODE_THREADS, "threads", "threads one native decode may use"),
+    FIXED(DECODE_PART_MIN_BYTES, "bytes", "bytes of input each thread of a decode takes at least"),
     FIXED(VM_BLOCK_SIZE, "rows", "rows the VM runs each instruction over at once"),
     FIXED(VM_MAX_REGISTERS, "registers", "value (and mask) registers of one compiled program"),
     FIXED(VM_MAX_CODE, "words", "int32 words of bytecode in one compiled program"),

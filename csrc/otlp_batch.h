@@ -212,6 +212,11 @@ typedef struct {
 typedef struct {
     int64_t max_string_length;
     int64_t max_attributes;
+    /* Threads the decode may use: 1, one; n, up to n (at most OTTL_MAX_DECODE_THREADS); 0, as
+     * many as the CPUs this process may run on, up to that limit. A payload takes more than
+     * one only when it holds several resource groups and each thread gets at least
+     * OTTL_DECODE_PART_MIN_BYTES of it (csrc/otlp_decode_parallel.c). */
+    int threads;
 } ottl_decode_options;
 
 /* A projection: of each record's own attributes (span.attributes, log.attributes) only those
@@ -254,6 +259,12 @@ int ottl_links_reserve(ottl_links *t, size_t need);
 int ottl_logs_reserve(ottl_logs *t, size_t need);
 int ottl_irregular_reserve(ottl_irregular *t, size_t need);
 
+/* Appends src's resources, with everything under them, to dst (both as a decoder left them,
+ * of one kind, decoded from the same input): dst becomes what one decode of dst's input
+ * followed by src's would have built, string ids included. 0, or -1 when out of memory or the
+ * kinds differ (dst is then to be freed). */
+int ottl_batch_append(ottl_batch *dst, const ottl_batch *src);
+
 /* Frees the pool's arrays (the struct itself is the caller's). */
 void ottl_kvpool_release(ottl_kvpool *p);
 /* Appends entries [lo, hi) of from (src included); 0, or -1 when out of memory. */
@@ -288,6 +299,11 @@ int ottl_decode_logs(const uint8_t *data, size_t len, const ottl_decode_options 
  * from then on: it comes back as *out, or is freed on error. */
 int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                      const ottl_decode_options *opt, ottl_batch **out, ottl_decode_error *err);
+/* Frees the batches parallel decodes keep for their next call (see otlp_decode_parallel.c). */
+void ottl_decode_free_spares(void);
+/* The bytes each thread of a decode takes at least (0: OTTL_DECODE_PART_MIN_BYTES again); for
+ * tests, which cut small payloads with it. */
+void ottl_decode_set_part_min_bytes(size_t n);
 /* ottl_decode_into under a projection (see ottl_projection); the batch is marked
  * attrs_projected. Input that a whole decode refuses is refused the same way. */
 int ottl_decode_projected(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,

@@ -574,8 +574,9 @@ static int dec_resource_group(dec_t *d, const uint8_t *p, const uint8_t *end) {
     return 0;
 }
 
-static int dec_request(dec_t *d, const uint8_t *p, const uint8_t *end) {
-    int32_t n = 0;
+/* The resource groups in [p, end), the first of them numbered first_group in error paths. */
+static int dec_request(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t first_group) {
+    int32_t n = first_group;
     DEC_FIELDS_BEGIN
     case 1: {
         DEC_SUB(d->group_name);
@@ -645,9 +646,17 @@ static int project(dec_t *d, const ottl_projection *proj) {
 int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decode_options *opt,
             const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err) {
     static const uint8_t empty[1] = {0};
+    if (!data) data = empty;
+    if (len > (size_t)OTTL_MAX_PAYLOAD_SIZE || (opt && opt->threads == 1))
+        return dec_part(reuse, data, len, data, data + len, 0, opt, proj, kind, out, err);
+    return dec_parallel(reuse, data, len, opt, proj, kind, out, err);
+}
+
+int dec_part(ottl_batch *reuse, const uint8_t *data, size_t len, const uint8_t *from,
+             const uint8_t *to, int32_t first_group, const ottl_decode_options *opt,
+             const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err) {
     memset(err, 0, sizeof *err);
     *out = NULL;
-    if (!data) data = empty;
     /* The context, path frames included, lives on the C stack: a few kilobytes. */
     dec_t dstore;
     dec_t *d = &dstore;
@@ -679,7 +688,8 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
             d->b = reuse;
             reuse = NULL;
         } else {
-            d->b = ottl_batch_new(kind, len);
+            /* The first part's batch is joined by the others': room for the whole payload. */
+            d->b = ottl_batch_new(kind, from == data ? len : (size_t)(to - from));
         }
         d->nkeep = -1;
         if (!d->b) {
@@ -689,7 +699,7 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
             d->b->frames_minimal = 1; /* until a record's frame is not */
             rc = project(d, proj);
         }
-        if (!rc) rc = dec_request(d, data, data + len);
+        if (!rc) rc = dec_request(d, from, to, first_group);
         if (!rc) rc = finish(d);
     }
     ottl_kvpool_release(&d->stack);

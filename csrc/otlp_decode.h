@@ -368,7 +368,18 @@ int dec_span_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scop
 int dec_log_record(dec_t *d, const uint8_t *p, const uint8_t *end, int32_t scope,
                    int32_t resource);
 
+/* A whole decode: of the payload in one part, or in several on threads of their own. */
 int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decode_options *opt,
             const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err);
+/* The resource groups in [from, to) of the payload data (the first numbered first_group) into
+ * a batch, into reuse when not NULL (which the call owns from then on); offsets in the batch
+ * and in errors are into data. */
+int dec_part(ottl_batch *reuse, const uint8_t *data, size_t len, const uint8_t *from,
+             const uint8_t *to, int32_t first_group, const ottl_decode_options *opt,
+             const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err);
+/* dec_run on several threads where the payload is worth cutting (otlp_decode_parallel.c). */
+int dec_parallel(ottl_batch *reuse, const uint8_t *data, size_t len,
+                 const ottl_decode_options *opt, const ottl_projection *proj, int kind,
+                 ottl_batch **out, ottl_decode_error *err);
 
 #endif /* OTTL_OTLP_DECODE_H */

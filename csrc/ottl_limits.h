@@ -54,6 +54,10 @@
 /* Bytes in one OTLP payload handed to the native decoder. Keeps every count and index derived
  * from a payload inside int32 (docs/batches.md). */
 #define OTTL_MAX_PAYLOAD_SIZE (1024 * 1024 * 1024)
+/* Threads one decode may use (csrc/otlp_decode_parallel.c), and the bytes of input each takes
+ * at least: a smaller part would not repay starting a thread and joining its batch. */
+#define OTTL_MAX_DECODE_THREADS 8
+#define OTTL_DECODE_PART_MIN_BYTES (512 * 1024)
 
 /* Rows the VM runs each instruction over at once (DESIGN.md decision 2): large enough to pay
  * the dispatch once per many rows, small enough that a block's registers stay in L1/L2. */

@@ -221,7 +221,7 @@ static int encode_all(const ottl_batch *b, size_t rows, size_t input_len) {
 
 static int decode(int kind, const uint8_t *data, size_t len, const ottl_projection *proj,
                   ottl_batch **out) {
-    ottl_decode_options opt = {-1, -1};
+    ottl_decode_options opt = {-1, -1, 1}; /* one thread: a deterministic profile */
     ottl_decode_error err;
     int rc = proj ? ottl_decode_projected(NULL, kind, data, len, &opt, proj, out, &err)
                   : ottl_decode_into(NULL, kind, data, len, &opt, out, &err);

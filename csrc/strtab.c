@@ -171,7 +171,10 @@ int32_t ottl_strtab_find(const ottl_strtab *t, const uint8_t *p, size_t len) {
 }
 
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len) {
-    uint32_t h = ottl_strtab_hash(p, len);
+    return ottl_strtab_intern_hashed(t, p, len, ottl_strtab_hash(p, len));
+}
+
+int32_t ottl_strtab_intern_hashed(ottl_strtab *t, const uint8_t *p, size_t len, uint32_t h) {
     size_t mask = t->nslots - 1;
     size_t i = h & mask;
     for (;;) {

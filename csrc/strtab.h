@@ -35,6 +35,8 @@ void ottl_strtab_reset(ottl_strtab *t);
 uint32_t ottl_strtab_hash(const uint8_t *p, size_t len);
 /* The id of these bytes, adding them if new; -1 when out of memory. */
 int32_t ottl_strtab_intern(ottl_strtab *t, const uint8_t *p, size_t len);
+/* The same, for bytes whose ottl_strtab_hash is h already (another table's hash column). */
+int32_t ottl_strtab_intern_hashed(ottl_strtab *t, const uint8_t *p, size_t len, uint32_t h);
 /* The id of these bytes, or -1 when the table does not hold them (the table is not changed). */
 int32_t ottl_strtab_find(const ottl_strtab *t, const uint8_t *p, size_t len);
 

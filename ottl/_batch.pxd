@@ -38,12 +38,15 @@ cdef extern from "otlp_batch.h" nogil:
         char *arena
         size_t arena_len
         int64_t *off
+        uint32_t *hash
+        uint8_t *utf8
         size_t count
 
     ctypedef struct ottl_kvpool:
         int32_t *key
         uint8_t *tag
         int64_t *val
+        int32_t *src
         size_t n
         uint8_t unique
 
@@ -160,6 +163,7 @@ cdef extern from "otlp_batch.h" nogil:
         ottl_logs logs
         ottl_kvpool log_attrs
         size_t input_len
+        uint8_t frames_minimal
         size_t unknown_fields
         uint8_t *dirty
         uint8_t attrs_projected
@@ -173,8 +177,11 @@ cdef extern from "otlp_batch.h" nogil:
     ctypedef struct ottl_decode_options:
         int64_t max_string_length
         int64_t max_attributes
+        int threads
 
     void ottl_batch_free(ottl_batch *b)
+    void ottl_decode_free_spares()
+    void ottl_decode_set_part_min_bytes(size_t n)
     int ottl_decode_into(ottl_batch *reuse, int kind, const uint8_t *data, size_t len,
                          const ottl_decode_options *opt, ottl_batch **out,
                          ottl_decode_error *err)

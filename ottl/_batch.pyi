@@ -64,6 +64,7 @@ def decode_traces(
     max_attributes: int | None = None,
     attribute_keys: Iterable[str] | None = None,
     keep_other_attributes: bool = False,
+    threads: int | None = None,
 ) -> SpanBatch: ...
 def decode_logs(
     data: bytes | bytearray | memoryview,
@@ -72,17 +73,22 @@ def decode_logs(
     max_attributes: int | None = None,
     attribute_keys: Iterable[str] | None = None,
     keep_other_attributes: bool = False,
+    threads: int | None = None,
 ) -> LogBatch: ...
 def decode_traces_json(
     data: bytes | bytearray | memoryview | str,
     *,
     max_string_length: int | None = None,
     max_attributes: int | None = None,
+    threads: int | None = None,
 ) -> SpanBatch: ...
 def decode_logs_json(
     data: bytes | bytearray | memoryview | str,
     *,
     max_string_length: int | None = None,
     max_attributes: int | None = None,
+    threads: int | None = None,
 ) -> LogBatch: ...
 def _forget_spare_output() -> None: ...
+def _forget_spare_parts() -> None: ...
+def _set_decode_part_min_bytes(n: int) -> None: ...

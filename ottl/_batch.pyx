@@ -171,13 +171,40 @@ cdef object _wrap(object owner, const void *ptr, Py_ssize_t n, int typenum, Py_s
 _MOVABLE = ("strings.", "attributes.")
 
 
-def _options(max_string_length, max_attributes):
+def _options(max_string_length, max_attributes, threads=None):
     cdef ottl_decode_options opt
     opt.max_string_length = limits.validate_max_string_length(
         limits.DEFAULT_MAX_STRING_LENGTH if max_string_length is None else max_string_length)
     opt.max_attributes = limits.validate_max_attributes(
         limits.DEFAULT_MAX_ATTRIBUTES if max_attributes is None else max_attributes)
+    opt.threads = _threads(threads)
     return opt
+
+
+cdef int _threads(threads) except -1:
+    """The decoder's thread count: 0 (as many as the CPUs allow) for None."""
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be None or an int, not {type(threads).__name__}")
+    if not 1 <= threads <= limits.MAX_DECODE_THREADS:
+        raise ValueError(f"threads is {threads}; it must be between 1 and "
+                         f"{limits.MAX_DECODE_THREADS} (or None: as many as the CPUs allow)")
+    return threads
+
+
+def _set_decode_part_min_bytes(n: int) -> None:
+    """Sets the bytes each thread of a decode takes at least (0: ``limits.DECODE_PART_MIN_BYTES``
+    again). For tests, which have small payloads cut with it."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    ottl_decode_set_part_min_bytes(<size_t>n)
+
+
+def _forget_spare_parts() -> None:
+    """Frees the batches parallel decodes keep for their next call (memory held between
+    calls; see csrc/otlp_decode_parallel.c)."""
+    ottl_decode_free_spares()
 
 
 cdef _raise(ottl_decode_error *err):
@@ -195,12 +222,12 @@ cdef bytes _as_bytes(data):
 
 
 cdef _decode(data, int kind, type cls, max_string_length, max_attributes, attribute_keys=None,
-             bint keep_others=False):
+             bint keep_others=False, threads=None):
     """Decode ``data`` as ``kind`` into a new ``cls`` batch, the GIL released meanwhile; with
     ``attribute_keys``, under that projection of the records' own attributes (keeping the
     others as opaque entries with ``keep_others``)."""
     cdef bytes raw = _as_bytes(data)
-    cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
+    cdef ottl_decode_options opt = _options(max_string_length, max_attributes, threads)
     cdef ottl_decode_error err
     cdef ottl_batch *b = NULL
     cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
@@ -265,7 +292,7 @@ cdef _raise_json(ottl_decode_error *err):
                               err.path.decode("utf-8", "replace"))
 
 
-cdef _decode_json(data, int kind, type cls, max_string_length, max_attributes):
+cdef _decode_json(data, int kind, type cls, max_string_length, max_attributes, threads=None):
     """Transcode the JSON ``data`` to protobuf and decode that into a new ``cls`` batch, the GIL
     released for both. The batch keeps the transcoded bytes as its input."""
     cdef bytes raw
@@ -274,7 +301,7 @@ cdef _decode_json(data, int kind, type cls, max_string_length, max_attributes):
         raw = (<str>data).encode("utf-8", "surrogatepass")
     else:
         raw = _as_bytes(data)
-    cdef ottl_decode_options opt = _options(max_string_length, max_attributes)
+    cdef ottl_decode_options opt = _options(max_string_length, max_attributes, threads)
     cdef ottl_decode_error err
     cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(raw)
     cdef size_t n = <size_t>PyBytes_GET_SIZE(raw)
@@ -311,20 +338,25 @@ cdef _decode_json(data, int kind, type cls, max_string_length, max_attributes):
     return out
 
 
-def decode_traces_json(data, *, max_string_length=None, max_attributes=None) -> SpanBatch:
+def decode_traces_json(data, *, max_string_length=None, max_attributes=None,
+                       threads=None) -> SpanBatch:
     """Decode the OTLP/JSON form of an ExportTraceServiceRequest (bytes, bytearray, memoryview
-    or str) into a SpanBatch; the GIL is released meanwhile. Raises OtlpJsonDecodeError."""
-    return _decode_json(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes)
+    or str) into a SpanBatch; the GIL is released meanwhile. Raises OtlpJsonDecodeError.
+    threads is decode_traces's (for the decode that follows the transcoding)."""
+    return _decode_json(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes,
+                        threads)
 
 
-def decode_logs_json(data, *, max_string_length=None, max_attributes=None) -> LogBatch:
+def decode_logs_json(data, *, max_string_length=None, max_attributes=None,
+                     threads=None) -> LogBatch:
     """Decode the OTLP/JSON form of an ExportLogsServiceRequest into a LogBatch (see
     decode_traces_json)."""
-    return _decode_json(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes)
+    return _decode_json(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes,
+                        threads)
 
 
 def decode_traces(data, *, max_string_length=None, max_attributes=None,
-                  attribute_keys=None, keep_other_attributes=False) -> SpanBatch:
+                  attribute_keys=None, keep_other_attributes=False, threads=None) -> SpanBatch:
     """Decode an ExportTraceServiceRequest into a SpanBatch (the GIL is released meanwhile).
 
     attribute_keys (at most 16 str keys) is a projection: each span's own attributes are
@@ -335,18 +367,23 @@ def decode_traces(data, *, max_string_length=None, max_attributes=None,
     keep_other_attributes, kept with their values left in the input (a batch for a transform:
     statements that read and write only those keys may also run on it, and a verbatim encode
     copies the other entries). See ``attributes_projected`` and ``attributes_complete``. With
-    keep_other_attributes, a payload in which a span repeats an attribute key decodes whole."""
+    keep_other_attributes, a payload in which a span repeats an attribute key decodes whole.
+
+    threads: how many threads the decode may use; None (the default) is as many as the CPUs
+    this process may run on, up to ``limits.MAX_DECODE_THREADS``. A payload is cut between its
+    resource groups, each thread taking at least ``limits.DECODE_PART_MIN_BYTES`` of it, so
+    small payloads and those of one large resource group decode on the calling thread alone.
+    The batch, and any error, are exactly those of a decode on one thread."""
     return _decode(data, OTTL_BATCH_SPANS, SpanBatch, max_string_length, max_attributes,
-                   attribute_keys, keep_other_attributes)
+                   attribute_keys, keep_other_attributes, threads)
 
 
 def decode_logs(data, *, max_string_length=None, max_attributes=None,
-                attribute_keys=None, keep_other_attributes=False) -> LogBatch:
+                attribute_keys=None, keep_other_attributes=False, threads=None) -> LogBatch:
     """Decode an ExportLogsServiceRequest into a LogBatch (the GIL is released meanwhile);
-    attribute_keys and keep_other_attributes project each log record's own attributes as
-    decode_traces does a span's."""
+    attribute_keys, keep_other_attributes and threads are decode_traces's."""
     return _decode(data, OTTL_BATCH_LOGS, LogBatch, max_string_length, max_attributes,
-                   attribute_keys, keep_other_attributes)
+                   attribute_keys, keep_other_attributes, threads)
 
 
 cdef const uint8_t *_mask_data(object marr) except *:
@@ -411,6 +448,33 @@ cdef class _Batch:
     def unknown_field_count(self) -> int:
         """How many fields the decoder skipped as unknown to it (nested ones included)."""
         return self.b.unknown_fields
+
+    def _decoder_state(self) -> dict:
+        """What the decoder sets beside the columns (column_names): each pool's input
+        positions, the string table's hashes and UTF-8 marks, irregular ids, entity references
+        and flags. For tests that compare two decodes exactly (a parallel one with one on a
+        single thread)."""
+        cdef ottl_batch *b = self.b
+        cdef ottl_strtab *t = &b.strings
+        cdef ottl_irregular *g = &b.irregular
+        cdef ottl_kvpool *pools[7]
+        pools[:] = [&b.resource_attrs, &b.scope_attrs, &b.values, &b.span_attrs,
+                    &b.event_attrs, &b.link_attrs, &b.log_attrs]
+        cdef ottl_kvpool *p
+        out = {}
+        for k, name in enumerate(("resource", "scope", "values", "span", "event", "link", "log")):
+            p = pools[k]
+            out[name + ".src"] = [p.src[i] for i in range(p.n)]
+            out[name + ".unique"] = p.unique
+        out["strings.hash"] = [t.hash[i] for i in range(t.count)]
+        out["strings.utf8"] = [t.utf8[i] for i in range(t.count)]
+        out["irregular"] = [(g.owner[i], g.field[i], g.row[i], g.sid[i]) for i in range(g.n)]
+        out["entity_refs"] = [b.entity_refs[i] for i in range(b.entity_n)]
+        out["entity_off"] = [b.resources.entity_off[i] for i in range(b.resources.n + 1)]
+        out["frames_minimal"] = b.frames_minimal
+        out["unknown_fields"] = b.unknown_fields
+        out["attrs_projected"] = b.attrs_projected
+        return out
 
     # ---- strings ----
 

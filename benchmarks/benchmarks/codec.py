@@ -24,6 +24,9 @@ class Traces:
     def time_decode(self, n):
         decode_traces(self.data)
 
+    def time_decode_one_thread(self, n):
+        decode_traces(self.data, threads=1)
+
     def time_encode(self, n):
         self.batch.encode()
 

@@ -35,7 +35,7 @@ def driver(tmp_path_factory) -> Path:
     cmd = [cc, "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
            "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
            "-fno-omit-frame-pointer", "-I", str(ROOT / "csrc"), str(HERE / "otlp_driver.c"),
-           *[str(ROOT / "csrc" / s) for s in SOURCES], "-o", str(exe), "-lm"]
+           *[str(ROOT / "csrc" / s) for s in SOURCES], "-o", str(exe), "-lm", "-pthread"]
     subprocess.run(cmd, check=True)
     return exe
 
@@ -227,3 +227,27 @@ def test_corrupted_payloads_are_refused_cleanly(driver, tmp_path):
         files.append(path)
     out = _run(driver, files, iterations=2)
     assert int(out.split()[2]) > 0
+
+
+def test_parallel_decodes_are_free_of_data_races(tmp_path):
+    """The driver under ThreadSanitizer: every payload of several resource groups is decoded
+    on several threads (the driver lets each group start a part), valid and damaged."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler on PATH: cannot build the ThreadSanitizer driver")
+    exe = tmp_path / "otlp_driver_tsan"
+    subprocess.run([cc, "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
+                    "-fsanitize=thread", "-pthread", "-I", str(ROOT / "csrc"),
+                    str(HERE / "otlp_driver.c"), *[str(ROOT / "csrc" / s) for s in SOURCES],
+                    "-o", str(exe), "-lm"], check=True)
+    rng = random.Random(6)
+    files = []
+    for i, data in enumerate(_payloads()[:3]):
+        for j, bad in enumerate([data, *_corruptions(data, rng, 8)]):
+            path = tmp_path / f"p{i}_{j}.bin"
+            path.write_bytes(bad)
+            files.append(path)
+    proc = subprocess.run([str(exe), "3", *map(str, files)], capture_output=True, text=True,
+                          env=dict(os.environ, TSAN_OPTIONS="halt_on_error=1"), timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok "), proc.stdout

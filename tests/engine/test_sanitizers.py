@@ -28,8 +28,8 @@ from ottl.compiler.program import TAG_BOOL, TAG_INT, TAG_STRING
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-CODEC = ["strtab.c", "utf8.c", "otlp_batch.c", "otlp_decode.c", "otlp_decode_traces.c",
-         "otlp_decode_logs.c", "otlp_encode.c", "otlp_encode_traces.c", "otlp_encode_logs.c"]
+# The codec as setup.py builds it: every csrc/otlp_*.c with the string table and UTF-8 check.
+CODEC = ["strtab.c", "utf8.c"] + sorted(p.name for p in (ROOT / "csrc").glob("otlp_*.c"))
 
 STATEMENTS = {
     "span": ['set(span.attributes["k"], "v") where span.kind == 1',
@@ -59,7 +59,7 @@ def driver(tmp_path_factory) -> Path:
            "-Wno-unused-parameter", "-fsanitize=address,undefined",
            "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-I", str(ROOT / "csrc"),
            str(HERE / "vm_driver.c"), *vm, *[str(ROOT / "csrc" / s) for s in CODEC],
-           "-o", str(exe), "-lm"]
+           "-o", str(exe), "-lm", "-pthread"]
     subprocess.run(cmd, check=True)
     return exe
 
