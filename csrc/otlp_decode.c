@@ -647,7 +647,8 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
             const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err) {
     static const uint8_t empty[1] = {0};
     if (!data) data = empty;
-    if (len > (size_t)OTTL_MAX_PAYLOAD_SIZE || (opt && opt->threads == 1))
+    /* An oversize payload is refused by dec_part before anything is cut. */
+    if (len > (size_t)OTTL_MAX_PAYLOAD_SIZE)
         return dec_part(reuse, data, len, data, data + len, 0, opt, proj, kind, out, err);
     return dec_parallel(reuse, data, len, opt, proj, kind, out, err);
 }

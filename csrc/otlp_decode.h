@@ -377,7 +377,8 @@ int dec_run(ottl_batch *reuse, const uint8_t *data, size_t len, const ottl_decod
 int dec_part(ottl_batch *reuse, const uint8_t *data, size_t len, const uint8_t *from,
              const uint8_t *to, int32_t first_group, const ottl_decode_options *opt,
              const ottl_projection *proj, int kind, ottl_batch **out, ottl_decode_error *err);
-/* dec_run on several threads where the payload is worth cutting (otlp_decode_parallel.c). */
+/* dec_run on several threads where the payload is worth cutting and opt allows more than
+ * one, else in one part (otlp_decode_parallel.c). */
 int dec_parallel(ottl_batch *reuse, const uint8_t *data, size_t len,
                  const ottl_decode_options *opt, const ottl_projection *proj, int kind,
                  ottl_batch **out, ottl_decode_error *err);

@@ -154,11 +154,9 @@ int dec_parallel(ottl_batch *reuse, const uint8_t *data, size_t len,
     const uint8_t *cuts[OTTL_MAX_DECODE_THREADS + 1];
     int32_t groups[OTTL_MAX_DECODE_THREADS];
     int parts = plan_parts(data, len, threads_wanted(opt), cuts, groups);
-    if (parts < 2)
+    dec_job *jobs = parts > 1 ? calloc((size_t)parts, sizeof *jobs) : NULL;
+    if (!jobs) /* one part (threads=1 among the reasons), or no memory for more */
         return dec_part(reuse, data, len, data, data + len, 0, opt, proj, kind, out, err);
-
-    dec_job *jobs = calloc((size_t)parts, sizeof *jobs);
-    if (!jobs) return dec_part(reuse, data, len, data, data + len, 0, opt, proj, kind, out, err);
     pthread_t tids[OTTL_MAX_DECODE_THREADS];
     int started[OTTL_MAX_DECODE_THREADS] = {0};
     for (int k = 0; k < parts; k++) {

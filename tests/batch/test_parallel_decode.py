@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from batch_strategies import log_requests, trace_requests
+from batch_strategies import ld, log_requests, trace_requests, vi
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -149,11 +149,8 @@ def test_realistic_payloads_at_the_default_part_size():
 def test_a_top_level_it_cannot_cut_is_decoded_whole():
     req = trace_request(40, n_resources=4)
     # An unknown field between the groups: the request is decoded in one part.
-    data = req.resource_spans[0].SerializeToString()
-    payload = bytes([0x0A]) + _varint(len(data)) + data + b"\x10\x05"
-    for group in req.resource_spans[1:]:
-        body = group.SerializeToString()
-        payload += bytes([0x0A]) + _varint(len(body)) + body
+    groups = [ld(1, g.SerializeToString()) for g in req.resource_spans]
+    payload = groups[0] + vi(2, 5) + b"".join(groups[1:])
     one, many = decode_traces(payload, threads=1), decode_traces(payload, threads=4)
     assert_same_batch(one, many)
     assert many.unknown_field_count == 1
@@ -161,23 +158,11 @@ def test_a_top_level_it_cannot_cut_is_decoded_whole():
 
 def test_unknown_fields_in_every_part_are_counted():
     req = trace_request(40, n_resources=4)
-    payload = b""
-    for group in req.resource_spans:
-        # Field 9 of a ResourceSpans is unknown to the decoder: one in each group.
-        body = group.SerializeToString() + b"\x48\x01"
-        payload += bytes([0x0A]) + _varint(len(body)) + body
+    # Field 9 of a ResourceSpans is unknown to the decoder: one in each group.
+    payload = b"".join(ld(1, g.SerializeToString() + vi(9, 1)) for g in req.resource_spans)
     one, many = decode_traces(payload, threads=1), decode_traces(payload, threads=4)
     assert_same_batch(one, many)
     assert many.unknown_field_count == 4
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def test_concurrent_decodes_share_the_kept_parts_safely():
